@@ -1,0 +1,269 @@
+"""The `syncassistant` command line.
+
+Every command has `--help`; every failure exits non-zero with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .engine import control
+from .engine.git import Git, GitError
+from .engine.lock import AlreadyRunning, DaemonLock
+from .engine.repo import RepoError, init_repo, open_repo
+from .engine.urls import BadURL, parse_remote_url
+
+log = logging.getLogger("syncassistant")
+
+
+class CLIError(RuntimeError):
+    """A one-line reason to print before exiting with status 1."""
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _state_dir(path: str) -> Path:
+    top = open_repo(path)
+    return Git(top).git_dir / "syncassistant"
+
+
+def _ask(path: str, cmd: str, **extra: object) -> dict:
+    state = _state_dir(path)
+    try:
+        reply = control.request(state, {"cmd": cmd, **extra})
+    except control.ControlError as e:
+        raise CLIError(f"{path}: daemon {e} (start it with: syncassistant daemon {path})") from None
+    if not reply.get("ok"):
+        raise CLIError(f"{path}: {reply.get('error', 'request failed')}")
+    return reply
+
+
+REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$")
+
+
+# -- commands -----------------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    top = init_repo(args.path, args.name)
+    print(f"{top}: ready to sync")
+    return 0
+
+
+def cmd_remote_add(args: argparse.Namespace) -> int:
+    top = open_repo(args.path)
+    git = Git(top)
+    if not REMOTE_NAME.match(args.name) or args.name.endswith((".lock", ".")) or ".." in args.name:
+        raise CLIError(f"invalid remote name {args.name!r}: use letters, digits, '.', '_' and '-'")
+    try:
+        url = parse_remote_url(args.url, base=top)
+    except BadURL as e:
+        raise CLIError(f"{args.url!r}: {e}") from None
+    if args.name in git.remotes():
+        raise CLIError(f"a remote named {args.name!r} exists already")
+    if args.cost is not None and args.cost < 0:
+        raise CLIError("--cost must be zero or more")
+    if not args.no_check:
+        r = git.run("ls-remote", "--heads", "--", url.url, check=False, timeout=60)
+        if r.returncode != 0:
+            reason = (r.stderr.strip().splitlines() or ["unreachable"])[-1]
+            raise CLIError(f"{url.url}: cannot reach it ({reason}); use --no-check to add it anyway")
+    git.run("remote", "add", args.name, url.url)
+    if args.cost is not None:
+        git.config_set(f"remote.{args.name}.annex-cost", str(args.cost))
+    if not args.no_check:
+        git.run("fetch", "--quiet", args.name, check=False, timeout=300)
+    if DaemonLock(Git(top).git_dir / "syncassistant").held_by_other():
+        _ask(str(top), "sync")
+    print(f"{top}: remote {args.name} -> {url.url}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    top = open_repo(args.path)
+    state_dir = Git(top).git_dir / "syncassistant"
+    try:
+        status = control.request(state_dir, {"cmd": "status"})["status"]
+    except control.ControlError:
+        status = {"repo": str(top), "state": "not running"}
+    if args.json:
+        print(json.dumps(status, indent=2, default=str))
+        return 0
+    print(f"{status['repo']}: {status['state']}")
+    for r in status.get("remotes", []):
+        last = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["last_sync"])) if r["last_sync"] else "never"
+        line = f"  {r['name']}: last sync {last}"
+        if r.get("offline"):
+            line += ", offline"
+        if r["error"]:
+            retry = r["next_retry"] and max(0, r["next_retry"] - time.time())
+            line += f", failing: {r['error']} (retry in {retry:.0f} s)"
+        print(line)
+    for c in status.get("conflicts", []):
+        print(f"  conflict: {c['path']} -> {', '.join(c['variants'])} (from {c['remote']})")
+    q = status.get("queues")
+    if q:
+        print("  queues: " + ", ".join(f"{k} {v}" for k, v in q.items()))
+    return 0
+
+
+def cmd_simple(args: argparse.Namespace) -> int:
+    _ask(args.path, args.command)
+    print(f"{args.path}: {args.command} requested")
+    return 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    tops = [open_repo(p) for p in args.paths]
+    for top in tops:
+        if DaemonLock(Git(top).git_dir / "syncassistant").held_by_other():
+            raise CLIError(f"{top}: a daemon is already running on this repository")
+    if args.foreground:
+        _setup_logging(args.verbose, None)
+        return run_foreground(tops)
+    for top in tops:
+        _spawn_background(top, args.verbose)
+    return 0
+
+
+def run_foreground(tops: list[Path]) -> int:
+    from .engine.daemon import Assistant
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        assistant = Assistant(tops)
+        assistant.start()
+    except AlreadyRunning as e:
+        raise CLIError(str(e)) from None
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        assistant.stop()
+    return 0
+
+
+def _spawn_background(top: Path, verbose: bool) -> None:
+    """Double-fork a daemon for one repository; wait until it is up or says why not."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(w)
+        with os.fdopen(r) as pipe:
+            msg = pipe.read()
+        os.waitpid(pid, 0)
+        if msg.strip() != "ok":
+            raise CLIError(f"{top}: {msg.strip() or 'daemon failed to start'}")
+        print(f"{top}: daemon started")
+        return
+    os.close(r)
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        logfile = Git(top).git_dir / "syncassistant" / "daemon.log"
+        logfile.parent.mkdir(exist_ok=True)
+        fd = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        _setup_logging(verbose, None)
+        from .engine.daemon import Assistant
+
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        assistant = Assistant([top])
+        assistant.start()
+        os.write(w, b"ok")
+        os.close(w)
+        while not stop.wait(3600):
+            pass
+        assistant.stop()
+        os._exit(0)
+    except BaseException as e:  # report to the waiting parent, then leave
+        try:
+            os.write(w, str(e).encode() or b"failed")
+        except OSError:
+            pass
+        os._exit(1)
+
+
+def _setup_logging(verbose: bool, logfile: Path | None) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(threadName)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+# -- parser -------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="syncassistant",
+                                description="Keep a folder in sync between devices with git-annex.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("init", help="make a folder a synced repository (idempotent)")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("--name", help="a description of this device's copy")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("remote", help="manage the places this folder syncs with")
+    rsub = s.add_subparsers(dest="remote_command", metavar="ACTION", required=True)
+    ra = rsub.add_parser("add", help="add a remote: a path, file:// URL, or ssh://[user@]host[:port]/path")
+    ra.add_argument("path", metavar="PATH", help="the repository")
+    ra.add_argument("name", metavar="NAME", help="a name for the remote")
+    ra.add_argument("url", metavar="URL")
+    ra.add_argument("--cost", type=int, help="transfer cost (git-annex annex-cost; lower is preferred)")
+    ra.add_argument("--no-check", action="store_true", help="add it even if it cannot be reached now")
+    ra.set_defaults(func=cmd_remote_add)
+
+    s = sub.add_parser("daemon", help="run the sync engine (headless) on one or more repositories")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--foreground", "-f", action="store_true", help="stay in the foreground, log to stderr")
+    s.set_defaults(func=cmd_daemon)
+
+    s = sub.add_parser("status", help="show what the daemon of a repository is doing")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_status)
+
+    for name, text in (("pause", "pause syncing"), ("resume", "resume syncing"), ("sync", "sync now")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("path", metavar="PATH")
+        s.set_defaults(func=cmd_simple)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    if not hasattr(args, "verbose"):
+        args.verbose = False
+    try:
+        return args.func(args)
+    except (CLIError, RepoError, BadURL, AlreadyRunning) as e:
+        print(f"syncassistant: {e}", file=sys.stderr)
+        return 1
+    except GitError as e:
+        print(f"syncassistant: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The Daemon of one repository: owns its loops, queues and status; the Assistant holds several.
+
+Loops (each its own thread): Watcher -> Committer -> Pusher; RefWatcher -> Merger -> Pusher;
+the control socket. The headless `syncassistant daemon` and the tray app run this same class.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from .committer import Committer
+from .conflicts import ConflictStore
+from .context import RepoContext
+from .control import ControlServer
+from .events import EventHub
+from .hooks import HookRunner
+from .lock import DaemonLock
+from .merger import Merger, MergeResult
+from .pusher import Pusher
+from .recovery import remove_stale_locks
+from .refwatcher import RefWatcher
+from .repo import open_repo
+from .watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+
+def syncable_remote(ctx: RepoContext, name: str) -> bool:
+    """A git remote we push to: has a URL, not ignored, not set to annex-sync=false."""
+    cfg = ctx.git.config_get_regexp(rf"^remote\.{_re_escape(name)}\.")
+    prefix = f"remote.{name}."
+    if not cfg.get(prefix + "url"):
+        return False
+    if cfg.get(prefix + "annex-ignore", "false").lower() == "true":
+        return False
+    if cfg.get(prefix + "annex-sync", "true").lower() == "false":
+        return False
+    return cfg.get(prefix + "syncassistant-mode", "full") != "off"
+
+
+def _re_escape(name: str) -> str:
+    return "".join("\\" + c if not c.isalnum() else c for c in name)
+
+
+class Daemon:
+    def __init__(self, path: str | Path, events: EventHub | None = None, control: bool = True):
+        self.root = open_repo(path)
+        self.ctx = RepoContext(self.root, events=events or EventHub())
+        self.lock = DaemonLock(self.ctx.state_dir)
+        self.conflicts = ConflictStore(self.ctx.state_dir)
+        self.hooks = HookRunner(self.ctx)
+        self._hook_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncassistant-hook")
+        self.committer = Committer(self.ctx, self._on_commit)
+        self.merger = Merger(self.ctx, self.conflicts, self._flush_pending, self._on_merged)
+        self.pusher = Pusher(self.ctx, self.merger.fetch_and_merge,
+                             remote_filter=lambda n: syncable_remote(self.ctx, n))
+        self.watcher = Watcher(self.root, self.committer.notify)
+        self.refwatcher = RefWatcher(self.ctx.git.git_dir, self._on_ref_changed)
+        self.control = ControlServer(self.ctx.state_dir, self.handle_request) if control else None
+        self.started_at: float | None = None
+        self._started = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.lock.acquire()
+        try:
+            remove_stale_locks(self.ctx.git.git_dir)
+            # Watch first, then look for what changed while we were off, so nothing falls between.
+            self.watcher.start()
+            self.refwatcher.start()
+            self.committer.start()
+            self.merger.start()
+            self.pusher.start()
+            if self.control:
+                self.control.start()
+            self._started = True
+            self.started_at = time.time()
+            dirty = self.ctx.git.status_paths()
+            if dirty:
+                log.info("%s: %d uncommitted change(s) from before start", self.root, len(dirty))
+                self.committer.notify_many(dirty)
+            self.pusher.request()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("%s: daemon started (branch %s, remotes: %s)", self.root, self.ctx.branch,
+                 ", ".join(self.pusher.remotes) or "none")
+        self.ctx.emit("state", state="running")
+
+    def stop(self) -> None:
+        self.ctx.stopping.set()
+        for part in (self.watcher, self.refwatcher):
+            try:
+                part.stop()
+            except Exception:
+                log.debug("stopping %s", part, exc_info=True)
+        self.committer.stop()
+        self.merger.stop()
+        self.pusher.stop()
+        self._hook_pool.shutdown(wait=True)
+        if self.control and self._started:
+            self.control.stop()
+        self.lock.release()
+        self._started = False
+        self.ctx.emit("state", state="stopped")
+        log.info("%s: daemon stopped", self.root)
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def _on_commit(self, sha: str, paths: list[str]) -> None:
+        self.pusher.request()
+        self._hook_pool.submit(self.hooks.run, "commit", sha, paths)
+
+    def _on_merged(self, result: MergeResult) -> None:
+        self.pusher.request()
+        if result.branch_changed:
+            self._hook_pool.submit(self.hooks.run, "merge", result.new_head, result.changed_paths)
+
+    def _on_ref_changed(self, ref: str) -> None:
+        self.merger.ref_changed(ref)
+        if ref.startswith("refs/heads/synced/"):
+            # Someone reached us: the network is up, so retry failed remotes now.
+            self.pusher.retry_now()
+
+    def _flush_pending(self) -> None:
+        """Commit every pending change now (the Merger needs a clean tree)."""
+        with self.committer._cond:
+            paths = list(self.committer._pending)
+            self.committer._pending.clear()
+        if paths:
+            self.committer.commit_paths(paths)
+
+    # -- control --------------------------------------------------------------------------------
+    def pause(self) -> None:
+        self.ctx.paused.set()
+        self.ctx.emit("state", state="paused")
+
+    def resume(self) -> None:
+        self.ctx.paused.clear()
+        self.committer.wake()
+        self.merger.request()
+        self.pusher.request(force=True)
+        self.ctx.emit("state", state="running")
+
+    def sync_now(self) -> None:
+        self.committer.wake()
+        self.merger.request()
+        self.pusher.retry_now()
+
+    def is_idle(self) -> bool:
+        return (self.committer.pending_count() == 0 and not self.pusher.busy()
+                and not self.merger._requested)
+
+    def status(self) -> dict[str, Any]:
+        conflicts = self.conflicts.open_conflicts()
+        return {
+            "repo": str(self.root),
+            "state": "paused" if self.ctx.paused.is_set() else "running",
+            "pid": os.getpid(),
+            "started": self.started_at,
+            "branch": self.ctx.branch,
+            "head": self.ctx.git.rev("HEAD"),
+            "remotes": self.pusher.snapshot(),
+            "conflicts": conflicts,
+            "queues": {"commit": self.committer.pending_count(),
+                       "push": sum(1 for r in self.pusher.snapshot() if r["error"])},
+            "counters": {"commits": self.committer.commits, "pushes": self.pusher.pushes,
+                         "merges": self.merger.merges},
+            "errors": {k: v for k, v in (("commit", self.committer.last_error),
+                                         ("merge", self.merger.last_error)) if v},
+            "idle": self.is_idle(),
+        }
+
+    def handle_request(self, req: dict[str, Any]) -> dict[str, Any]:
+        cmd = req.get("cmd")
+        if cmd == "status":
+            return {"ok": True, "status": self.status()}
+        if cmd == "pause":
+            self.pause()
+        elif cmd == "resume":
+            self.resume()
+        elif cmd == "sync":
+            self.sync_now()
+        elif cmd == "resolve":
+            self.conflicts.mark_resolved(str(req.get("id")))
+        else:
+            return {"ok": False, "error": f"unknown command {cmd!r}"}
+        return {"ok": True}
+
+
+class Assistant:
+    """Several repositories' daemons in one process."""
+
+    def __init__(self, paths: list[str | Path], control: bool = True):
+        self.events = EventHub()
+        self.daemons = [Daemon(p, events=self.events, control=control) for p in paths]
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        started = []
+        try:
+            for d in self.daemons:
+                d.start()
+                started.append(d)
+        except BaseException:
+            for d in started:
+                d.stop()
+            raise
+
+    def stop(self) -> None:
+        for d in self.daemons:
+            d.stop()
+        self._stopped.set()

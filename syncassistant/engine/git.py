@@ -1,0 +1,239 @@
+"""Running git: the only place (with annex.py) that starts git processes.
+
+Every call has a timeout; a process that outlives it is killed with its whole process group, so a
+hung ssh or credential helper can never pin a worker thread. User text reaches git only as argv
+entries after `--` or through NUL-separated stdin, never through a shell.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 120.0
+
+
+class GitError(RuntimeError):
+    """A git (or git-annex) command failed; `stderr` holds its own words."""
+
+    def __init__(self, args: Sequence[str], returncode: int, stdout: str, stderr: str):
+        self.args_ = list(args)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        first = (stderr.strip() or stdout.strip()).splitlines()
+        reason = first[-1] if first else f"exit status {returncode}"
+        super().__init__(f"{' '.join(args[:3])}: {reason}")
+
+
+class GitTimeout(GitError):
+    """The command was killed after its deadline."""
+
+
+def tool_dir() -> str:
+    """The directory of the running interpreter's scripts, where pip puts git-annex."""
+    return os.path.dirname(sys.executable)
+
+
+_lock = threading.Lock()
+_base_env: dict[str, str] | None = None
+
+
+def base_env() -> dict[str, str]:
+    """Environment for git children: git-annex from our venv findable, no prompts, no pager."""
+    global _base_env
+    with _lock:
+        if _base_env is None:
+            env = dict(os.environ)
+            path = env.get("PATH", "/usr/bin:/bin")
+            scripts = tool_dir()
+            if scripts not in path.split(os.pathsep):
+                path = scripts + os.pathsep + path
+            env["PATH"] = path
+            env["GIT_TERMINAL_PROMPT"] = "0"
+            env["GIT_PAGER"] = "cat"
+            env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
+            # Never let a remote URL pick a command-running transport (ext::, fd::) even if the
+            # user's config allows it: git honours this allow-list for every transport it uses.
+            env["GIT_ALLOW_PROTOCOL"] = "file:ssh:git:http:https"
+            ssh = env.get("GIT_SSH_COMMAND")
+            if not ssh:
+                env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o ConnectTimeout=10"
+            _base_env = env
+        return dict(_base_env)
+
+
+def reset_env_cache() -> None:
+    """Forget the cached environment (tests change os.environ between repositories)."""
+    global _base_env
+    with _lock:
+        _base_env = None
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(
+    args: Sequence[str],
+    cwd: str | Path | None = None,
+    *,
+    input: str | bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> Result:
+    """Run a command (git or git-annex) to completion with a deadline; kill its group on timeout."""
+    full_env = base_env()
+    if env:
+        full_env.update(env)
+    binary = isinstance(input, bytes)
+    proc = subprocess.Popen(
+        list(args),
+        cwd=cwd,
+        env=full_env,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(input.encode() if input is not None and not binary else input,
+                                    timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        out, err = proc.communicate()
+        raise GitTimeout(args, -9, out.decode(errors="replace"),
+                         f"timed out after {timeout:.0f} s") from None
+    except BaseException:
+        kill_group(proc)
+        proc.wait()
+        raise
+    res = Result(proc.returncode, out.decode(errors="surrogateescape"), err.decode(errors="replace"))
+    if check and res.returncode != 0:
+        raise GitError(args, res.returncode, res.stdout, res.stderr)
+    return res
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 2.0) -> None:
+    """SIGTERM the process group, then SIGKILL after `grace` seconds."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Git:
+    """git commands on one repository's work tree."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def run(self, *args: str, timeout: float = DEFAULT_TIMEOUT, check: bool = True,
+            input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+        return run(["git", *args], cwd=self.path, timeout=timeout, check=check, input=input, env=env)
+
+    def out(self, *args: str, timeout: float = DEFAULT_TIMEOUT) -> str:
+        return self.run(*args, timeout=timeout).stdout.strip()
+
+    @property
+    def git_dir(self) -> Path:
+        gd = self.path / ".git"
+        if gd.is_dir():
+            return gd
+        return Path(self.out("rev-parse", "--absolute-git-dir"))
+
+    def rev(self, ref: str) -> str | None:
+        r = self.run("rev-parse", "--verify", "-q", ref + "^{commit}", check=False)
+        return r.stdout.strip() or None if r.returncode == 0 else None
+
+    def ref_sha(self, ref: str) -> str | None:
+        r = self.run("rev-parse", "--verify", "-q", ref, check=False)
+        return r.stdout.strip() or None if r.returncode == 0 else None
+
+    def refs(self, *patterns: str) -> dict[str, str]:
+        """refname -> sha for refs matching the for-each-ref patterns."""
+        r = self.run("for-each-ref", "--format=%(objectname) %(refname)", *patterns)
+        out: dict[str, str] = {}
+        for line in r.stdout.splitlines():
+            sha, _, name = line.partition(" ")
+            out[name] = sha
+        return out
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", a, b, check=False).returncode == 0
+
+    def current_branch(self) -> str | None:
+        r = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
+        return r.stdout.strip() or None
+
+    def config_get(self, key: str, default: str | None = None) -> str | None:
+        r = self.run("config", "--get", key, check=False)
+        return r.stdout.strip() if r.returncode == 0 else default
+
+    def config_get_regexp(self, pattern: str) -> dict[str, str]:
+        r = self.run("config", "-z", "--get-regexp", pattern, check=False)
+        out: dict[str, str] = {}
+        for item in r.stdout.split("\0"):
+            if item:
+                k, _, v = item.partition("\n")
+                out[k] = v
+        return out
+
+    def config_set(self, key: str, value: str) -> None:
+        self.run("config", key, value)
+
+    def config_unset(self, key: str) -> None:
+        self.run("config", "--unset-all", key, check=False)
+
+    def remotes(self) -> list[str]:
+        return [r for r in self.out("remote").splitlines() if r]
+
+    def remote_url(self, name: str) -> str | None:
+        return self.config_get(f"remote.{name}.url")
+
+    def status_paths(self) -> list[str]:
+        """Paths with uncommitted changes (modified, deleted, untracked; not ignored)."""
+        r = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+        paths = []
+        for entry in r.stdout.split("\0"):
+            if len(entry) > 3:
+                paths.append(entry[3:])
+        return paths
+
+    def unmerged_paths(self) -> list[str]:
+        r = self.run("diff", "--name-only", "-z", "--diff-filter=U")
+        return sorted({p for p in r.stdout.split("\0") if p})
+
+    def changed_paths(self, old: str, new: str) -> list[str]:
+        r = self.run("diff", "--name-only", "-z", "--no-renames", old, new, "--")
+        return [p for p in r.stdout.split("\0") if p]
+
+    def check_ignore(self, paths: Iterable[str]) -> set[str]:
+        data = "\0".join(paths)
+        if not data:
+            return set()
+        r = self.run("check-ignore", "-z", "--stdin", "--no-index", input=data + "\0", check=False)
+        return {p for p in r.stdout.split("\0") if p}

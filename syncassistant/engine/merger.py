@@ -1,0 +1,170 @@
+"""Merging what other clones pushed to us (or what we fetched) into our branch and git-annex branch.
+
+Sources, as `git annex sync` uses them: `refs/heads/synced/<branch>` (pushed to us), and the
+fetched `refs/remotes/*/synced/<branch>` and `refs/remotes/*/<branch>`; for the git-annex branch
+every `*/git-annex` ref, merged by git-annex itself (a union merge). After a merge that changed
+something the caller pushes on, so a change crosses a chain A -> B -> C.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .conflicts import ConflictStore, resolve_merge
+from .context import RepoContext
+from .git import GitError
+
+log = logging.getLogger(__name__)
+
+FETCH_TIMEOUT = 120.0
+
+
+@dataclass
+class MergeResult:
+    old_head: str | None = None
+    new_head: str | None = None
+    annex_changed: bool = False
+    changed_paths: list[str] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+
+    @property
+    def branch_changed(self) -> bool:
+        return self.old_head != self.new_head
+
+
+class Merger:
+    def __init__(self, ctx: RepoContext, conflicts: ConflictStore,
+                 flush_pending: Callable[[], None],
+                 on_merged: Callable[[MergeResult], None]):
+        self.ctx = ctx
+        self.conflicts = conflicts
+        self.flush_pending = flush_pending
+        self.on_merged = on_merged
+        self._cond = threading.Condition()
+        self._requested = False
+        self._thread = threading.Thread(target=self._loop, name=f"syncassistant-merge-{ctx.root.name}",
+                                        daemon=True)
+        self.merges = 0
+        self.last_error: str | None = None
+
+    # -- input ----------------------------------------------------------------------------------
+    def ref_changed(self, ref: str) -> None:
+        if ref == "packed-refs" or ref.startswith(("refs/heads/synced/", "refs/remotes/")):
+            self.request()
+
+    def request(self) -> None:
+        with self._cond:
+            self._requested = True
+            self._cond.notify()
+
+    def start(self) -> None:
+        self.request()  # merge whatever arrived while we were not running
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+        self._thread.join(30)
+
+    # -- loop -----------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self.ctx.stopping.is_set() and (not self._requested or self.ctx.paused.is_set()):
+                    self._cond.wait(1.0 if self.ctx.paused.is_set() else None)
+                if self.ctx.stopping.is_set():
+                    return
+                self._requested = False
+            try:
+                self.merge_all()
+            except GitError as e:
+                self.last_error = str(e)
+                log.error("%s: merge failed: %s", self.ctx.root, e)
+                self.ctx.emit("error", where="merge", message=str(e))
+
+    # -- the work -------------------------------------------------------------------------------
+    def fetch_and_merge(self, remote: str) -> MergeResult:
+        """Fetch one remote (after a rejected push) and merge what it has."""
+        self.ctx.git.run("fetch", "--quiet", "--no-write-fetch-head", remote, timeout=FETCH_TIMEOUT)
+        return self.merge_all()
+
+    def merge_all(self) -> MergeResult:
+        ctx, git = self.ctx, self.ctx.git
+        with ctx.lock:
+            result = MergeResult(old_head=git.rev("HEAD"))
+            if (git.git_dir / "MERGE_HEAD").exists():  # left half-done by a crash
+                self.flush_pending()
+                result.conflicts += self._record(resolve_merge(ctx, "MERGE_HEAD", "interrupted merge"))
+            result.annex_changed = self._merge_annex_branch()
+            branch = ctx.branch
+            candidates = git.refs(f"refs/heads/synced/{branch}", f"refs/remotes/*/synced/{branch}",
+                                  f"refs/remotes/*/{branch}")
+            seen: set[str] = set()
+            for ref, sha in sorted(candidates.items()):
+                if sha in seen or ref.endswith("/HEAD"):
+                    continue
+                seen.add(sha)
+                if git.is_ancestor(sha, "HEAD"):
+                    continue
+                result.conflicts += self._merge_one(ref, sha)
+            result.new_head = git.rev("HEAD")
+            if result.branch_changed and result.old_head and result.new_head:
+                result.changed_paths = git.changed_paths(result.old_head, result.new_head)
+        if result.branch_changed or result.annex_changed:
+            self.merges += 1
+            self.last_error = None
+            log.info("%s: merged (%d paths changed, %d conflicts)", ctx.root,
+                     len(result.changed_paths), len(result.conflicts))
+            ctx.emit("merged", head=result.new_head, paths=result.changed_paths[:100],
+                     count=len(result.changed_paths), annex_changed=result.annex_changed)
+            self.on_merged(result)
+        return result
+
+    def _merge_annex_branch(self) -> bool:
+        git = self.ctx.git
+        local = git.ref_sha("refs/heads/git-annex")
+        others = git.refs("refs/heads/synced/git-annex", "refs/remotes/*/git-annex")
+        if not any(sha != local and (local is None or not git.is_ancestor(sha, local))
+                   for sha in set(others.values())):
+            return False
+        self.ctx.annex.update_branch()
+        return git.ref_sha("refs/heads/git-annex") != local
+
+    def _merge_one(self, ref: str, sha: str) -> list[dict]:
+        git = self.ctx.git
+        self.flush_pending()
+        label = _label(ref)
+        args = ["merge", "--quiet", "--no-edit", "--no-verify", "--allow-unrelated-histories",
+                "-m", f"Merge {label}", sha]
+        res = git.run(*args, check=False, timeout=600)
+        if res.returncode == 0:
+            return []
+        if (git.git_dir / "MERGE_HEAD").exists():
+            log.info("%s: conflict merging %s: keeping both versions", self.ctx.root, ref)
+            return self._record(resolve_merge(self.ctx, ref, label))
+        # Local changes in the way (a file changed after the flush): commit them, try once more.
+        self.flush_pending()
+        res = git.run(*args, check=False, timeout=600)
+        if res.returncode == 0:
+            return []
+        if (git.git_dir / "MERGE_HEAD").exists():
+            return self._record(resolve_merge(self.ctx, ref, label))
+        raise GitError(args, res.returncode, res.stdout, res.stderr)
+
+    def _record(self, records: list[dict]) -> list[dict]:
+        stored = [self.conflicts.add(r) for r in records]
+        for r in stored:
+            self.ctx.emit("conflict", **r)
+        return stored
+
+
+def _label(ref: str) -> str:
+    """A human name for where a merged ref came from."""
+    if ref.startswith("refs/remotes/"):
+        return ref.split("/")[2]
+    if ref.startswith("refs/heads/synced/"):
+        return "a clone that pushed to us"
+    return ref

@@ -1,0 +1,343 @@
+"""Network reachability and metering, as NetworkManager reports them (no Qt).
+
+This module owns :class:`NetworkWatcher`: a worker thread ("syncassistant-net") that follows
+``org.freedesktop.NetworkManager`` on the system bus (``$DBUS_SYSTEM_BUS_ADDRESS`` is honoured):
+the ``State``, ``Connectivity`` and ``Metered`` properties, read with ``GetAll`` when NM appears
+and then followed through ``org.freedesktop.DBus.Properties.PropertiesChanged`` and NM's own
+``StateChanged`` signal.  It calls ``on_online()`` / ``on_offline()`` on transitions.
+
+Without NetworkManager the watcher is inactive (``mode == "none"``) and logs so; it never polls.
+With a system bus it subscribes to ``NameOwnerChanged`` and becomes active if NM appears later;
+without any system bus the thread ends at once.  Callbacks run on the watcher thread: keep them
+short and thread-safe (the Qt adapter turns them into signals).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Literal
+
+from jeepney import DBusAddress, HeaderFields, MatchRule, Message, new_method_call
+from jeepney.bus_messages import message_bus
+from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
+from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+log = logging.getLogger(__name__)
+
+NM_BUS_NAME = "org.freedesktop.NetworkManager"
+NM_PATH = "/org/freedesktop/NetworkManager"
+NM_INTERFACE = "org.freedesktop.NetworkManager"
+IF_PROPERTIES = "org.freedesktop.DBus.Properties"
+_DBUS_NAME = "org.freedesktop.DBus"
+
+NM_STATE_CONNECTED_GLOBAL = 70  # NMState
+NM_CONNECTIVITY_FULL = 4  # NMConnectivityState
+NM_METERED_YES = 1  # NMMetered
+NM_METERED_GUESS_YES = 3
+
+Mode = Literal["networkmanager", "none"]
+
+
+def is_online(state: int | None, connectivity: int | None) -> bool:
+    """NM's view of "online": globally connected, or full connectivity confirmed."""
+    return state == NM_STATE_CONNECTED_GLOBAL or connectivity == NM_CONNECTIVITY_FULL
+
+
+def is_metered(metered: int | None) -> bool:
+    """NMMetered "yes" or "guess-yes"."""
+    return metered in (NM_METERED_YES, NM_METERED_GUESS_YES)
+
+
+class NetworkWatcher:
+    """Call ``on_online()`` / ``on_offline()`` when NetworkManager's connectivity changes.
+
+    With ``report_initial`` (the default) the first known state is reported too, so a caller
+    learns where it stands right after :meth:`start`.  ``on_metered_changed(metered)`` is optional.
+    ``bus`` is a jeepney bus name ("SYSTEM") or a D-Bus address.
+    """
+
+    thread_name = "syncassistant-net"
+
+    def __init__(
+        self,
+        on_online: Callable[[], None],
+        on_offline: Callable[[], None],
+        *,
+        on_metered_changed: Callable[[bool], None] | None = None,
+        report_initial: bool = True,
+        bus: str = "SYSTEM",
+        call_timeout: float = 10.0,
+    ) -> None:
+        self._on_online = on_online
+        self._on_offline = on_offline
+        self._on_metered_changed = on_metered_changed
+        self._report_initial = report_initial
+        self._bus = bus
+        self._call_timeout = call_timeout
+
+        self._lock = threading.Lock()  # guards the state below
+        self._mode: Mode | None = None
+        self._state: int | None = None
+        self._connectivity: int | None = None
+        self._metered_raw: int | None = None
+        self._reported_online: bool | None = None  # last value given to a callback
+        self._reported_metered: bool | None = None
+        self._nm_owner: str | None = None  # watcher thread only
+
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._wake_fd: int | None = None
+
+    # ---- public API -----------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode | None:
+        """"networkmanager" while NM is followed, "none" without it, None before start."""
+        with self._lock:
+            return self._mode
+
+    @property
+    def online(self) -> bool | None:
+        """True/False per NetworkManager, None while unknown (no NM)."""
+        with self._lock:
+            if self._mode != "networkmanager":
+                return None
+            return is_online(self._state, self._connectivity)
+
+    @property
+    def metered(self) -> bool:
+        """True when NM says the primary connection is metered (yes or guess-yes)."""
+        with self._lock:
+            return is_metered(self._metered_raw)
+
+    @property
+    def state(self) -> int | None:
+        """NM's raw NMState, None while unknown."""
+        with self._lock:
+            return self._state
+
+    @property
+    def connectivity(self) -> int | None:
+        """NM's raw NMConnectivityState, None while unknown."""
+        with self._lock:
+            return self._connectivity
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the watcher thread; wait (up to ``timeout``) until the first state is known."""
+        if self.is_running:
+            raise RuntimeError("NetworkWatcher is already running")
+        self._stop_event = threading.Event()
+        ready = threading.Event()
+        self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        with self._lock:
+            self._mode = None
+            self._state = self._connectivity = self._metered_raw = None
+            self._reported_online = self._reported_metered = None
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop_event, self._wake_fd, ready),
+            name=self.thread_name, daemon=True,
+        )
+        self._thread.start()
+        if not ready.wait(timeout):
+            log.warning("network watcher did not read NetworkManager's state within %.1f s", timeout)
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        """Stop the watcher thread; True if it ended within ``timeout`` seconds."""
+        thread, wake_fd = self._thread, self._wake_fd
+        if thread is None:
+            return True
+        self._stop_event.set()
+        if wake_fd is not None:
+            os.eventfd_write(wake_fd, 1)
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("network watcher thread did not stop within %.1f s", timeout)
+            return False  # keep the eventfd open: the thread may still poll it
+        if wake_fd is not None:
+            os.close(wake_fd)
+        self._thread, self._wake_fd = None, None
+        return True
+
+    # ---- thread body ----------------------------------------------------------------------
+
+    def _run(self, stop: threading.Event, wake_fd: int, ready: threading.Event) -> None:
+        try:
+            try:
+                conn = open_dbus_connection(bus=self._bus)
+            except (OSError, KeyError, ValueError, TimeoutError) as e:
+                with self._lock:
+                    self._mode = "none"
+                log.info("no system bus (%s); network watching is inactive", e)
+                return
+            with conn:
+                self._watch(conn, stop, wake_fd, ready)
+        except (OSError, TimeoutError) as e:
+            with self._lock:
+                self._mode = "none"
+            log.warning("lost the system bus (%s); network watching is inactive", e)
+        except Exception:
+            with self._lock:
+                self._mode = "none"
+            log.exception("network watcher failed")
+        finally:
+            ready.set()
+
+    def _watch(self, conn: DBusConnection, stop: threading.Event, wake_fd: int,
+               ready: threading.Event) -> None:
+        bus = Proxy(message_bus, conn, timeout=self._call_timeout)
+        owner_rule = MatchRule(type="signal", sender=_DBUS_NAME, interface=_DBUS_NAME,
+                               member="NameOwnerChanged", path="/org/freedesktop/DBus")
+        owner_rule.add_arg_condition(0, NM_BUS_NAME)
+        for rule in (
+            MatchRule(type="signal", sender=NM_BUS_NAME, interface=IF_PROPERTIES,
+                      member="PropertiesChanged", path=NM_PATH),
+            # StateChanged, and the legacy NM-interface PropertiesChanged(a{sv}) of NM < 1.2x
+            MatchRule(type="signal", sender=NM_BUS_NAME, interface=NM_INTERFACE, path=NM_PATH),
+            owner_rule,
+        ):
+            bus.AddMatch(rule)
+        signals: deque[Message] = deque()  # every signal the bus routes to us (our matches only)
+        with conn.filter(MatchRule(type="signal"), queue=signals):
+            try:
+                nm_owner = bus.GetNameOwner(NM_BUS_NAME)[0]
+            except DBusErrorResponse:  # org.freedesktop.DBus.Error.NameHasNoOwner
+                nm_owner = None
+            if nm_owner:
+                try:
+                    self._nm_appeared(conn, nm_owner)
+                except DBusErrorResponse as e:
+                    with self._lock:
+                        self._mode = "none"
+                    log.warning("cannot read NetworkManager's properties (%s); inactive until it restarts", e)
+            else:
+                with self._lock:
+                    self._mode = "none"
+                log.info("NetworkManager is not on the system bus; network watching is inactive "
+                         "until it appears")
+            ready.set()
+            waiter = _Waiter(conn, wake_fd)
+            while not stop.is_set():
+                _dispatch_pending(conn, signals, self._signal)
+                if not waiter.wait():
+                    return
+
+    def _nm_appeared(self, conn: DBusConnection, owner: str) -> None:
+        self._nm_owner = owner
+        props = DBusAddress(NM_PATH, bus_name=NM_BUS_NAME, interface=IF_PROPERTIES)
+        reply = conn.send_and_get_reply(new_method_call(props, "GetAll", "s", (NM_INTERFACE,)),
+                                        timeout=self._call_timeout)
+        (values,) = unwrap_msg(reply)
+        with self._lock:
+            self._mode = "networkmanager"
+        self._update({k: v[1] for k, v in values.items()})
+        log.info("following NetworkManager: state %s, connectivity %s, metered %s",
+                 self.state, self.connectivity, self.metered)
+
+    def _signal(self, conn: DBusConnection, msg: Message) -> None:
+        hdr = msg.header.fields
+        member, iface = hdr.get(HeaderFields.member), hdr.get(HeaderFields.interface)
+        sender = hdr.get(HeaderFields.sender)
+        if member == "NameOwnerChanged" and sender == _DBUS_NAME:
+            name, _old, new_owner = msg.body
+            if name != NM_BUS_NAME:
+                return
+            if new_owner:
+                log.info("NetworkManager appeared on the system bus")
+                try:
+                    self._nm_appeared(conn, new_owner)
+                except DBusErrorResponse as e:
+                    log.warning("cannot read NetworkManager's properties: %s", e)
+            else:
+                self._nm_owner = None
+                with self._lock:
+                    self._mode = "none"
+                    self._state = self._connectivity = self._metered_raw = None
+                log.info("NetworkManager left the system bus; network watching is inactive")
+            return
+        if sender != self._nm_owner or hdr.get(HeaderFields.path) != NM_PATH:
+            return
+        if iface == IF_PROPERTIES and member == "PropertiesChanged":
+            changed_iface, changed, _invalidated = msg.body
+            if changed_iface == NM_INTERFACE:
+                self._update({k: v[1] for k, v in changed.items()})
+        elif iface == NM_INTERFACE and member == "StateChanged":
+            self._update({"State": msg.body[0]})
+        elif iface == NM_INTERFACE and member == "PropertiesChanged":  # legacy a{sv} form
+            self._update({k: v[1] for k, v in msg.body[0].items()})
+
+    def _update(self, values: dict[str, Any]) -> None:
+        """Take new property values; call back on an online/offline or metered transition."""
+        with self._lock:
+            if "State" in values:
+                self._state = int(values["State"])
+            if "Connectivity" in values:
+                self._connectivity = int(values["Connectivity"])
+            if "Metered" in values:
+                self._metered_raw = int(values["Metered"])
+            online = is_online(self._state, self._connectivity)
+            metered = is_metered(self._metered_raw)
+            first = self._reported_online is None
+            online_changed = online != self._reported_online
+            metered_changed = self._reported_metered is not None and metered != self._reported_metered
+            self._reported_online, self._reported_metered = online, metered
+        if online_changed and (self._report_initial or not first):
+            log.info("network is %s (NM state %s, connectivity %s)",
+                     "online" if online else "offline", self._state, self._connectivity)
+            try:
+                (self._on_online if online else self._on_offline)()
+            except Exception:
+                log.exception("network %s callback failed", "online" if online else "offline")
+        if metered_changed and self._on_metered_changed is not None:
+            log.info("network is %s", "metered" if metered else "not metered")
+            try:
+                self._on_metered_changed(metered)
+            except Exception:
+                log.exception("metered callback failed")
+
+
+# The two helpers below are the same as in mounts.py; they would belong in a shared
+# engine/dbus_loop.py module.
+
+
+def _dispatch_pending(conn: DBusConnection, signals: deque[Message],
+                      handle: Callable[[DBusConnection, Message], None]) -> None:
+    """Handle every signal already received or readable without blocking (see mounts.py)."""
+    while True:
+        try:
+            while True:
+                conn.recv_messages(timeout=0)
+        except TimeoutError:
+            pass
+        if not signals:
+            return
+        while signals:
+            msg = signals.popleft()
+            try:
+                handle(conn, msg)
+            except (OSError, TimeoutError):
+                raise
+            except Exception:
+                log.exception("failed to handle D-Bus signal %s", msg.header.fields.get(HeaderFields.member))
+
+
+class _Waiter:
+    """Sleep until the bus socket has data or the wake eventfd was written (no timer)."""
+
+    def __init__(self, conn: DBusConnection, wake_fd: int) -> None:
+        self._wake_fd = wake_fd
+        self._poller = select.poll()
+        self._poller.register(conn.sock.fileno(), select.POLLIN)
+        self._poller.register(wake_fd, select.POLLIN)
+
+    def wait(self) -> bool:
+        """False when woken through the eventfd (stop requested), True when the bus has data."""
+        return self._wake_fd not in dict(self._poller.poll())

@@ -1,0 +1,272 @@
+"""Pushing to every remote in parallel, the way `git annex sync` does.
+
+`<branch>` goes to the remote's `synced/<branch>` and `git-annex` to `synced/git-annex`, so any
+git-annex clone (plain `git annex sync`, the assistant, or ours) merges them. A push that fails
+is retried with back-off (BACKOFF_START doubling to BACKOFF_MAX), and at once when there is a
+sign the remote is back. A push rejected as not up to date fetches, merges and pushes again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .context import RepoContext
+from .git import GitError, GitTimeout
+
+log = logging.getLogger(__name__)
+
+PUSH_TIMEOUT = 120.0
+BACKOFF_START = 3.0
+BACKOFF_MAX = 60.0
+MAX_REJECT_ROUNDS = 3
+
+
+@dataclass
+class RemoteState:
+    name: str
+    last_sync: float | None = None
+    last_error: str | None = None
+    failures: int = 0
+    next_retry: float | None = None  # wall-clock time
+    pushed: tuple[str | None, str | None] = (None, None)  # (branch sha, git-annex sha) last pushed
+    offline: bool = False  # known to be away (unmounted drive); not an error
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "last_sync": self.last_sync, "error": self.last_error,
+                "failures": self.failures, "next_retry": self.next_retry, "offline": self.offline}
+
+
+@dataclass
+class PushOutcome:
+    ok: bool
+    rejected: bool = False
+    error: str | None = None
+    refs: list[str] = field(default_factory=list)
+
+
+class Pusher:
+    """Push loop. `fetch_and_merge(remote)` is called (from a push thread) on a rejected push."""
+
+    def __init__(self, ctx: RepoContext, fetch_and_merge: Callable[[str], None],
+                 remote_filter: Callable[[str], bool] = lambda name: True):
+        self.ctx = ctx
+        self.fetch_and_merge = fetch_and_merge
+        self.remote_filter = remote_filter
+        self.remotes: dict[str, RemoteState] = {}
+        self._cond = threading.Condition()
+        self._wanted: set[str] = set()  # remotes with a push requested
+        self._force: set[str] = set()
+        self._running: set[str] = set()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"syncassistant-push-{ctx.root.name}")
+        self._thread = threading.Thread(target=self._loop, name=f"syncassistant-pusher-{ctx.root.name}",
+                                        daemon=True)
+        self.pushes = 0
+
+    # -- requests ------------------------------------------------------------------------------
+    def refresh_remotes(self) -> list[str]:
+        names = [n for n in self.ctx.git.remotes() if self.remote_filter(n)]
+        with self._cond:
+            for n in names:
+                self.remotes.setdefault(n, RemoteState(n))
+            for n in list(self.remotes):
+                if n not in names:
+                    del self.remotes[n]
+        return names
+
+    def request(self, remotes: list[str] | None = None, force: bool = False) -> None:
+        """Ask for a push to these remotes (all by default); failing remotes wait for their retry
+        time unless `force` (a sign the remote is back)."""
+        names = self.refresh_remotes() if remotes is None else remotes
+        with self._cond:
+            for n in names:
+                if n not in self.remotes:
+                    continue
+                st = self.remotes[n]
+                if force:
+                    st.next_retry = None
+                    st.offline = False
+                    self._force.add(n)
+                if st.offline and not force:
+                    continue
+                self._wanted.add(n)
+            self._cond.notify_all()
+
+    def retry_now(self, remote: str | None = None) -> None:
+        self.request(None if remote is None else [remote], force=True)
+
+    def set_offline(self, remote: str, offline: bool) -> None:
+        with self._cond:
+            st = self.remotes.get(remote)
+            if st:
+                st.offline = offline
+                if offline:
+                    st.next_retry = None
+                    self._wanted.discard(remote)
+
+    def snapshot(self) -> list[dict]:
+        with self._cond:
+            return [st.as_dict() for st in self.remotes.values()]
+
+    def busy(self) -> bool:
+        with self._cond:
+            due = [n for n in self._wanted if self._due(self.remotes.get(n))]
+            return bool(due or self._running)
+
+    def start(self) -> None:
+        self.refresh_remotes()
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+        self._thread.join(30)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- loop -----------------------------------------------------------------------------------
+    def _due(self, st: RemoteState | None) -> bool:
+        return st is not None and (st.next_retry is None or st.next_retry <= time.time())
+
+    def _loop(self) -> None:
+        ctx = self.ctx
+        while True:
+            with self._cond:
+                while True:
+                    if ctx.stopping.is_set():
+                        return
+                    ready = [] if ctx.paused.is_set() else [
+                        n for n in self._wanted if n not in self._running and self._due(self.remotes.get(n))]
+                    if ready:
+                        break
+                    waits = [st.next_retry - time.time() for n, st in self.remotes.items()
+                             if n in self._wanted and st.next_retry and n not in self._running]
+                    self._cond.wait(max(0.05, min(waits)) if waits and not ctx.paused.is_set() else None)
+                for n in ready:
+                    self._wanted.discard(n)
+                    self._running.add(n)
+            for n in ready:
+                self._pool.submit(self._push_one, n)
+
+    def _push_one(self, name: str) -> None:
+        try:
+            outcome = self.push_remote(name)
+        except Exception as e:  # never let a push thread die silently
+            log.exception("push to %s crashed", name)
+            outcome = PushOutcome(False, error=str(e))
+        with self._cond:
+            self._running.discard(name)
+            self._force.discard(name)
+            st = self.remotes.get(name)
+            if st is not None:
+                if outcome.ok:
+                    st.last_sync, st.last_error, st.failures, st.next_retry = time.time(), None, 0, None
+                else:
+                    st.failures += 1
+                    delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** (st.failures - 1))
+                    st.last_error = outcome.error
+                    st.next_retry = time.time() + delay
+                    self._wanted.add(name)
+            self._cond.notify_all()
+        if outcome.ok:
+            if outcome.refs:
+                self.ctx.emit("pushed", remote=name, refs=outcome.refs)
+        else:
+            log.warning("%s: push to %s failed (retry in %.0f s): %s", self.ctx.root, name,
+                        (st.next_retry - time.time()) if st and st.next_retry else 0, outcome.error)
+            self.ctx.emit("push-failed", remote=name, error=outcome.error)
+
+    # -- one push ------------------------------------------------------------------------------
+    def push_remote(self, name: str) -> PushOutcome:
+        """Push to one remote; on 'not up to date' fetch, merge and push again."""
+        for _ in range(MAX_REJECT_ROUNDS):
+            outcome = self._push_once(name)
+            if not outcome.rejected:
+                return outcome
+            log.info("%s: push to %s rejected as not up to date: fetch, merge, push again",
+                     self.ctx.root, name)
+            try:
+                self.fetch_and_merge(name)
+            except GitError as e:
+                return PushOutcome(False, error=f"fetch after rejected push failed: {e}")
+        return PushOutcome(False, error="push still rejected after fetching and merging")
+
+    def _push_once(self, name: str) -> PushOutcome:
+        ctx = self.ctx
+        branch = ctx.branch
+        heads = ctx.git.refs(f"refs/heads/{branch}", "refs/heads/git-annex")
+        b_sha = heads.get(f"refs/heads/{branch}")
+        a_sha = heads.get("refs/heads/git-annex")
+        with self._cond:
+            st = self.remotes.get(name)
+            if st and st.pushed == (b_sha, a_sha) and st.last_error is None and name not in self._force:
+                return PushOutcome(True)
+        refspecs = []
+        if b_sha:
+            refspecs.append(f"{b_sha}:refs/heads/synced/{branch}")
+        if a_sha:
+            refspecs.append(f"{a_sha}:refs/heads/synced/git-annex")
+        if b_sha and self._is_local_bare(name):
+            refspecs.append(f"{b_sha}:refs/heads/{branch}")
+        if not refspecs:
+            return PushOutcome(True)
+        t0 = time.monotonic()
+        try:
+            res = ctx.git.run("push", "--porcelain", "--no-verify", name, *refspecs,
+                              timeout=PUSH_TIMEOUT, check=False)
+        except GitTimeout as e:
+            return PushOutcome(False, error=str(e))
+        rejected, failed, done = parse_porcelain(res.stdout)
+        if res.returncode != 0 and not rejected and not done:
+            log.debug("push to %s: %s %s", name, res.stdout, res.stderr)
+            return PushOutcome(False, error=first_error(res.stderr) or f"git push exit {res.returncode}")
+        if failed:
+            return PushOutcome(False, error=f"refused: {', '.join(failed)}")
+        if rejected:
+            return PushOutcome(False, rejected=True, error="not up to date")
+        self.pushes += 1
+        with self._cond:
+            if st:
+                st.pushed = (b_sha, a_sha)
+        log.debug("%s: pushed to %s in %.0f ms: %s", ctx.root, name, (time.monotonic() - t0) * 1000, done)
+        return PushOutcome(True, refs=done)
+
+    def _is_local_bare(self, name: str) -> bool:
+        url = self.ctx.git.remote_url(name) or ""
+        path = Path(url[7:] if url.startswith("file://") else url)
+        if not path.is_absolute():
+            path = self.ctx.root / path
+        return ":" not in url.split("/", 1)[0] and (path / "HEAD").is_file() and not (path / ".git").exists()
+
+
+def parse_porcelain(stdout: str) -> tuple[bool, list[str], list[str]]:
+    """(rejected as not up to date, refs refused otherwise, refs updated) from `push --porcelain`."""
+    rejected, failed, done = False, [], []
+    for line in stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 3 or len(parts[0]) != 1:
+            continue
+        flag, refs, summary = parts[0], parts[1], parts[2]
+        dst = refs.split(":", 1)[-1]
+        if flag == "!":
+            if "non-fast-forward" in summary or "fetch first" in summary or "stale info" in summary:
+                rejected = True
+            elif dst.startswith("refs/heads/synced/"):
+                failed.append(f"{dst} {summary}")
+            # refusing to update a checked-out branch of a non-bare remote is expected
+        elif flag in (" ", "+", "*", "-"):
+            done.append(dst)
+    return rejected, failed, done
+
+
+def first_error(stderr: str) -> str:
+    for line in stderr.splitlines():
+        line = line.strip()
+        if line.startswith(("fatal:", "error:", "ssh:")) or "Could not" in line or "denied" in line:
+            return line
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ""

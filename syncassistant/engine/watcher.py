@@ -1,0 +1,130 @@
+"""Watching the work tree with inotify (watchdog) and handing changed paths to the Committer.
+
+`.git/` is never watched: the root gets a non-recursive watch and every other top-level folder
+a recursive one, so git's and git-annex's own churn (objects, refs, index) costs no inotify
+watches and no events. New top-level folders get their watch as they appear.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileClosedNoWriteEvent,
+    FileModifiedEvent,
+    FileOpenedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+log = logging.getLogger(__name__)
+
+# Our own temp files and editors' swap/temporary files never get committed.
+TEMP_SUFFIXES = (".syncassistant-tmp", ".swp", ".swx", "~", ".part", ".crdownload")
+TEMP_PREFIXES = (".#", ".~lock.")
+
+
+def is_ignored_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIXES) or name.endswith(TEMP_SUFFIXES)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: Watcher):
+        self.w = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.w._on_event(event)
+
+
+class Watcher:
+    """Calls `on_change(relpath, writing)` for every change below `root` outside `.git/`.
+
+    `writing` is True while a file has been modified but not yet closed (still being written).
+    """
+
+    def __init__(self, root: Path, on_change: Callable[[str, bool], None]):
+        self.root = Path(root)
+        self.on_change = on_change
+        self._observer = Observer()
+        self._observer.name = f"syncassistant-watch-{self.root.name}"
+        self._handler = _Handler(self)
+        self._watched: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._observer.schedule(self._handler, str(self.root), recursive=False)
+        with os.scandir(self.root) as it:
+            for entry in it:
+                if entry.name != ".git" and entry.is_dir(follow_symlinks=False):
+                    self._watch_top(entry.name)
+        self._observer.start()
+
+    def stop(self) -> None:
+        self._observer.stop()
+        self._observer.join(10)
+
+    def _watch_top(self, name: str) -> None:
+        with self._lock:
+            if name in self._watched:
+                return
+            try:
+                self._watched[name] = self._observer.schedule(
+                    self._handler, str(self.root / name), recursive=True)
+            except OSError as e:  # vanished already, or out of inotify watches
+                log.warning("cannot watch %s: %s", name, e)
+
+    def _unwatch_top(self, name: str) -> None:
+        with self._lock:
+            watch = self._watched.pop(name, None)
+        if watch is not None:
+            try:
+                self._observer.unschedule(watch)
+            except (KeyError, OSError):
+                pass
+
+    def _rel(self, path: str | bytes) -> str | None:
+        p = os.fsdecode(path)
+        try:
+            rel = os.path.relpath(p, self.root)
+        except ValueError:
+            return None
+        if rel == "." or rel.startswith(".."):
+            return None
+        first = rel.split(os.sep, 1)[0]
+        if first == ".git":
+            return None
+        if is_ignored_name(os.path.basename(rel)):
+            return None
+        return rel
+
+    def _on_event(self, event: FileSystemEvent) -> None:
+        if isinstance(event, (FileOpenedEvent, FileClosedNoWriteEvent)):
+            return
+        paths = [event.src_path]
+        if getattr(event, "dest_path", ""):
+            paths.append(event.dest_path)
+        writing = isinstance(event, FileModifiedEvent)
+        for raw in paths:
+            rel = self._rel(raw)
+            if rel is None:
+                continue
+            top_level = os.sep not in rel
+            if top_level and isinstance(event, (DirCreatedEvent, DirMovedEvent)):
+                if raw == event.src_path and isinstance(event, DirMovedEvent):
+                    self._unwatch_top(rel)
+                else:
+                    self._watch_top(rel)
+            if top_level and event.event_type == "deleted" and event.is_directory:
+                self._unwatch_top(rel)
+            if isinstance(event, FileClosedEvent):
+                self.on_change(rel, False)
+            else:
+                self.on_change(rel, writing)
