@@ -21,7 +21,7 @@ from syncassistant.engine.daemon import Daemon  # noqa: E402
 from syncassistant.engine.repo import init_repo  # noqa: E402
 
 
-def wait_for(pred: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
+def wait_for(pred: Callable[[], object], timeout: float = 20.0, what: object = "condition") -> object:
     """Poll `pred` until it is truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -29,7 +29,7 @@ def wait_for(pred: Callable[[], object], timeout: float = 20.0, what: str = "con
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
         time.sleep(0.01)
 
 

@@ -46,6 +46,9 @@ run_appimage() {
     esac
 }
 
+case "$(readlink -f -- "$WORK")" in
+    / | "$ROOT" | "$HOME") die "refusing to use $WORK as the scratch directory (it is wiped)" ;;
+esac
 rm -rf "$WORK"
 mkdir -p "$WORK" "$OUT"
 

@@ -62,8 +62,17 @@ def pip(*args: str) -> list[str]:
 
 def platform_args(arch: str, python_version: str) -> list[str]:
     abi = "cp" + python_version.replace(".", "")
-    args = ["--only-binary=:all:", "--python-version", python_version, "--implementation", "cp",
-            "--abi", abi, "--platform", "any"]
+    args = [
+        "--only-binary=:all:",
+        "--python-version",
+        python_version,
+        "--implementation",
+        "cp",
+        "--abi",
+        abi,
+        "--platform",
+        "any",
+    ]
     for tag in MANYLINUX:
         args += ["--platform", f"{tag}_{arch}"]
     return args
@@ -72,9 +81,19 @@ def platform_args(arch: str, python_version: str) -> list[str]:
 def resolve(arch: str, python_version: str, workdir: Path) -> list[dict]:
     """Return [{name, version, url, sha256}] for one architecture."""
     report = workdir / f"report-{arch}.json"
-    cmd = pip("install", "--dry-run", "--ignore-installed", "--no-deps", "--quiet",
-              "--target", str(workdir / "target"), "--report", str(report),
-              *platform_args(arch, python_version), *PACKAGES)
+    cmd = pip(
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--no-deps",
+        "--quiet",
+        "--target",
+        str(workdir / "target"),
+        "--report",
+        str(report),
+        *platform_args(arch, python_version),
+        *PACKAGES,
+    )
     subprocess.run(cmd, check=True, timeout=600)
     wheels = []
     for item in json.loads(report.read_text())["install"]:
@@ -82,8 +101,14 @@ def resolve(arch: str, python_version: str, workdir: Path) -> list[dict]:
         algo, _, digest = info["archive_info"]["hash"].partition("=")
         if algo != "sha256":
             raise SystemExit(f"{info['url']}: index gave a {algo} hash, not sha256")
-        wheels.append({"name": item["metadata"]["name"], "version": item["metadata"]["version"],
-                       "url": info["url"], "sha256": digest})
+        wheels.append(
+            {
+                "name": item["metadata"]["name"],
+                "version": item["metadata"]["version"],
+                "url": info["url"],
+                "sha256": digest,
+            }
+        )
     return wheels
 
 
@@ -91,8 +116,11 @@ def verify(arch: str, python_version: str, wheels: list[dict], workdir: Path) ->
     """Download each wheel through pip and compare its sha256 with the index's."""
     dest = workdir / f"dl-{arch}"
     pins = [f"{w['name']}=={w['version']}" for w in wheels]
-    subprocess.run(pip("download", "--no-deps", "--quiet", "-d", str(dest),
-                       *platform_args(arch, python_version), *pins), check=True, timeout=1200)
+    subprocess.run(
+        pip("download", "--no-deps", "--quiet", "-d", str(dest), *platform_args(arch, python_version), *pins),
+        check=True,
+        timeout=1200,
+    )
     for w in wheels:
         path = dest / w["url"].rsplit("/", 1)[-1]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -117,7 +145,7 @@ def render(by_arch: dict[str, list[dict]], python_version: str) -> str:
         "buildsystem: simple",
         "build-commands:",
         "  - >-",
-        "    pip3 install --verbose --exists-action=i --no-index --find-links=\"file://${PWD}\"",
+        '    pip3 install --verbose --exists-action=i --no-index --find-links="file://${PWD}"',
         "    --prefix=${FLATPAK_DEST} --no-build-isolation",
         "    " + " ".join(f'"{n}"' for n in names),
         "sources:",
@@ -136,10 +164,12 @@ def render(by_arch: dict[str, list[dict]], python_version: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--python-version", default="3.12",
-                        help="the runtime's Python (org.kde.Platform 6.8 has 3.12)")
-    parser.add_argument("--verify", action="store_true",
-                        help="download every wheel and check its sha256 locally")
+    parser.add_argument(
+        "--python-version", default="3.12", help="the runtime's Python (org.kde.Platform 6.8 has 3.12)"
+    )
+    parser.add_argument(
+        "--verify", action="store_true", help="download every wheel and check its sha256 locally"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="flatpak-pydeps-") as tmp:

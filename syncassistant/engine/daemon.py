@@ -26,6 +26,7 @@ from .pusher import Pusher
 from .recovery import remove_stale_locks
 from .refwatcher import RefWatcher
 from .repo import open_repo
+from .transfers.manager import TransferManager
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class Daemon:
         self.merger = Merger(self.ctx, self.conflicts, self._flush_pending, self._on_merged)
         self.pusher = Pusher(self.ctx, self.merger.fetch_and_merge,
                              remote_filter=lambda n: syncable_remote(self.ctx, n))
+        self.transfers = TransferManager(self.ctx, on_location_change=self._on_location_change)
+        self.pusher.on_remote_back = self._on_remote_back
         self.watcher = Watcher(self.root, self.committer.notify)
         self.refwatcher = RefWatcher(self.ctx.git.git_dir, self._on_ref_changed)
         self.control = ControlServer(self.ctx.state_dir, self.handle_request) if control else None
@@ -77,6 +80,7 @@ class Daemon:
             self.committer.start()
             self.merger.start()
             self.pusher.start()
+            self.transfers.start()
             if self.control:
                 self.control.start()
             self._started = True
@@ -103,6 +107,7 @@ class Daemon:
         self.committer.stop()
         self.merger.stop()
         self.pusher.stop()
+        self.transfers.stop()
         self._hook_pool.shutdown(wait=True)
         if self.control and self._started:
             self.control.stop()
@@ -114,12 +119,23 @@ class Daemon:
     # -- wiring ---------------------------------------------------------------------------------
     def _on_commit(self, sha: str, paths: list[str]) -> None:
         self.pusher.request()
+        self.transfers.request_scan(paths)
         self._hook_pool.submit(self.hooks.run, "commit", sha, paths)
 
     def _on_merged(self, result: MergeResult) -> None:
         self.pusher.request()
+        if result.changed_paths:
+            self.transfers.request_scan(result.changed_paths)
         if result.branch_changed:
             self._hook_pool.submit(self.hooks.run, "merge", result.new_head, result.changed_paths)
+
+    def _on_location_change(self) -> None:
+        """Transfers finished a batch: git-annex committed location tracking; carry it on."""
+        self.pusher.request()
+
+    def _on_remote_back(self, remote: str) -> None:
+        self.transfers.retry_all()
+        self.transfers.request_scan(None)
 
     def _on_ref_changed(self, ref: str) -> None:
         self.merger.ref_changed(ref)
@@ -143,6 +159,7 @@ class Daemon:
     def resume(self) -> None:
         self.ctx.paused.clear()
         self.committer.wake()
+        self.transfers.wake()
         self.merger.request()
         self.pusher.request(force=True)
         self.ctx.emit("state", state="running")
@@ -151,10 +168,12 @@ class Daemon:
         self.committer.wake()
         self.merger.request()
         self.pusher.retry_now()
+        self.transfers.retry_all()
+        self.transfers.request_scan(None)
 
     def is_idle(self) -> bool:
         return (self.committer.pending_count() == 0 and not self.pusher.busy()
-                and not self.merger._requested)
+                and not self.merger._requested and self.transfers.idle())
 
     def status(self) -> dict[str, Any]:
         conflicts = self.conflicts.open_conflicts()
@@ -168,7 +187,10 @@ class Daemon:
             "remotes": self.pusher.snapshot(),
             "conflicts": conflicts,
             "queues": {"commit": self.committer.pending_count(),
-                       "push": sum(1 for r in self.pusher.snapshot() if r["error"])},
+                       "push": sum(1 for r in self.pusher.snapshot() if r["error"]),
+                       **{f"transfers_{k}": v for k, v in self.transfers.counts().items()}},
+            "transfers": [t for t in self.transfers.snapshot(history=10) if t["state"] != "done"][:100],
+            "limits": self.transfers.limits_dict(),
             "counters": {"commits": self.committer.commits, "pushes": self.pusher.pushes,
                          "merges": self.merger.merges},
             "errors": {k: v for k, v in (("commit", self.committer.last_error),
@@ -186,6 +208,16 @@ class Daemon:
             self.resume()
         elif cmd == "sync":
             self.sync_now()
+        elif cmd == "transfers":
+            return {"ok": True, "transfers": self.transfers.snapshot(), "limits": self.transfers.limits_dict()}
+        elif cmd == "limit":
+            self.transfers.set_limit(upload=req.get("upload"), download=req.get("download"),
+                                     remote=req.get("remote"))
+            return {"ok": True, "limits": self.transfers.limits_dict()}
+        elif cmd == "cancel":
+            return {"ok": self.transfers.cancel(str(req.get("id")))}
+        elif cmd == "retry":
+            return {"ok": self.transfers.retry(str(req.get("id")))}
         elif cmd == "resolve":
             self.conflicts.mark_resolved(str(req.get("id")))
         else:

@@ -107,7 +107,7 @@ class Merger:
                 if sha in seen or ref.endswith("/HEAD"):
                     continue
                 seen.add(sha)
-                if git.is_ancestor(sha, "HEAD"):
+                if git.is_ancestor(sha, "HEAD") or self._same_tree(sha):
                     continue
                 result.conflicts += self._merge_one(ref, sha)
             result.new_head = git.rev("HEAD")
@@ -122,6 +122,12 @@ class Merger:
                      count=len(result.changed_paths), annex_changed=result.annex_changed)
             self.on_merged(result)
         return result
+
+    def _same_tree(self, sha: str) -> bool:
+        """An incoming commit with our very tree brings nothing (a twin merge commit)."""
+        git = self.ctx.git
+        head_tree = git.ref_sha("HEAD^{tree}")
+        return head_tree is not None and git.ref_sha(f"{sha}^{{tree}}") == head_tree
 
     def _merge_annex_branch(self) -> bool:
         git = self.ctx.git

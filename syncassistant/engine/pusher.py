@@ -34,7 +34,7 @@ class RemoteState:
     last_error: str | None = None
     failures: int = 0
     next_retry: float | None = None  # wall-clock time
-    pushed: tuple[str | None, str | None] = (None, None)  # (branch sha, git-annex sha) last pushed
+    pushed: tuple[str | None, ...] = (None, None)  # trees of (branch, git-annex) last pushed
     offline: bool = False  # known to be away (unmounted drive); not an error
 
     def as_dict(self) -> dict:
@@ -67,6 +67,7 @@ class Pusher:
         self._thread = threading.Thread(target=self._loop, name=f"syncassistant-pusher-{ctx.root.name}",
                                         daemon=True)
         self.pushes = 0
+        self.on_remote_back: Callable[[str], None] = lambda name: None
 
     # -- requests ------------------------------------------------------------------------------
     def refresh_remotes(self) -> list[str]:
@@ -162,6 +163,7 @@ class Pusher:
             self._running.discard(name)
             self._force.discard(name)
             st = self.remotes.get(name)
+            came_back = bool(st and outcome.ok and st.failures)
             if st is not None:
                 if outcome.ok:
                     st.last_sync, st.last_error, st.failures, st.next_retry = time.time(), None, 0, None
@@ -172,6 +174,8 @@ class Pusher:
                     st.next_retry = time.time() + delay
                     self._wanted.add(name)
             self._cond.notify_all()
+        if came_back:
+            self.on_remote_back(name)
         if outcome.ok:
             if outcome.refs:
                 self.ctx.emit("pushed", remote=name, refs=outcome.refs)
@@ -201,9 +205,13 @@ class Pusher:
         heads = ctx.git.refs(f"refs/heads/{branch}", "refs/heads/git-annex")
         b_sha = heads.get(f"refs/heads/{branch}")
         a_sha = heads.get("refs/heads/git-annex")
+        # Compare trees, not commits: two clones that merge each other's pushes at the same
+        # moment make different merge commits of the same tree, and pushing those back and forth
+        # would repeat forever. Same trees = nothing new for the remote.
+        trees = tuple(self._tree(s) for s in (b_sha, a_sha))
         with self._cond:
             st = self.remotes.get(name)
-            if st and st.pushed == (b_sha, a_sha) and st.last_error is None and name not in self._force:
+            if st and st.pushed == trees and st.last_error is None and name not in self._force:
                 return PushOutcome(True)
         refspecs = []
         if b_sha:
@@ -231,9 +239,12 @@ class Pusher:
         self.pushes += 1
         with self._cond:
             if st:
-                st.pushed = (b_sha, a_sha)
+                st.pushed = trees
         log.debug("%s: pushed to %s in %.0f ms: %s", ctx.root, name, (time.monotonic() - t0) * 1000, done)
         return PushOutcome(True, refs=done)
+
+    def _tree(self, sha: str | None) -> str | None:
+        return self.ctx.git.ref_sha(f"{sha}^{{tree}}") if sha else None
 
     def _is_local_bare(self, name: str) -> bool:
         url = self.ctx.git.remote_url(name) or ""

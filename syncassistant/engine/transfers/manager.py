@@ -1,0 +1,413 @@
+"""The transfer queue and its worker slots.
+
+Queue: one entry per (direction, remote, key), cheapest remote first, uploads and downloads
+taking turns. Slots: SLOTS threads, each keeping long-lived `git annex copy --to R --batch` /
+`git annex get --from R --batch` processes with `--json-progress`, fed one file at a time; a
+process is closed when its queue runs dry, which commits git-annex's journal, and then the
+Pusher carries the location-tracking update to the other clones (batched, not per file).
+Progress feeds the speed limits (SIGSTOP/SIGCONT pacing) and stall detection.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+from ..annex import annex_binary
+from ..context import RepoContext
+from ..git import base_env, kill_group
+from .model import Transfer
+from .ratelimit import Limits
+from .scanner import scan
+
+log = logging.getLogger(__name__)
+
+SLOTS = 3
+STALL_SECONDS = 60.0
+RETRY_START, RETRY_MAX = 15.0, 900.0
+HISTORY = 200
+LOCKED_RETRY = 2.0
+
+
+class _Batch:
+    """One long-lived git-annex batch process for one direction and remote."""
+
+    def __init__(self, ctx: RepoContext, direction: str, remote: str, single: str | None = None):
+        cmd = ["copy", "--to", remote] if direction == "upload" else ["get", "--from", remote]
+        # Batch input is newline-separated: with -z git-annex reads ahead and waits for more
+        # input before answering. A name with a newline gets a process of its own (`single`).
+        tail = ["--", single] if single is not None else ["--batch"]
+        self.single = single is not None
+        self.proc = subprocess.Popen(
+            [annex_binary(), *cmd, "--json", "--json-progress", "--json-error-messages", *tail],
+            cwd=ctx.root, env=base_env(), stdin=subprocess.DEVNULL if self.single else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        self._buf = b""
+
+    def send(self, path: str) -> None:
+        if self.single:
+            return
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(path.encode(errors="surrogateescape") + b"\n")
+        self.proc.stdin.flush()
+
+    def read_line(self, timeout: float) -> bytes | None:
+        """One output line; b"" at EOF; None if nothing came within timeout."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                out, self._buf = self._buf, b""
+                return out
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line + b"\n"
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        """Close stdin so git-annex finishes and commits its journal; kill if it lingers."""
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            kill_group(self.proc)
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def kill(self) -> None:
+        self.signal(signal.SIGCONT)
+        kill_group(self.proc, grace=1.0)
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+class TransferManager:
+    def __init__(self, ctx: RepoContext, on_location_change: Callable[[], None], slots: int = SLOTS):
+        self.ctx = ctx
+        self.on_location_change = on_location_change
+        self.limits = Limits()
+        self.slots = slots
+        self._cond = threading.Condition()
+        self._queued: dict[str, Transfer] = {}
+        self._running: dict[str, Transfer] = {}
+        self._failed: dict[str, Transfer] = {}
+        self._history: collections.deque[Transfer] = collections.deque(maxlen=HISTORY)
+        self._cancel: set[str] = set()
+        self._last_dir = "download"
+        self._batches: dict[str, _Batch] = {}  # transfer id -> its batch process while running
+        self._scan_requests: list[list[str] | None] = []
+        self._scanning = False
+        self._threads = [threading.Thread(target=self._worker, name=f"syncassistant-transfer-{i}", daemon=True)
+                         for i in range(slots)]
+        self._scanner = threading.Thread(target=self._scan_loop, name="syncassistant-scanner", daemon=True)
+        self.completed = 0
+        self.bytes_moved = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+        self._scanner.start()
+        self.request_scan()
+
+    def stop(self) -> None:
+        with self._cond:
+            batches = list(self._batches.values())
+            self._cond.notify_all()
+        for b in batches:
+            b.kill()
+        for t in [*self._threads, self._scanner]:
+            t.join(30)
+
+    # -- scanning ------------------------------------------------------------------------------
+    def request_scan(self, paths: list[str] | None = None) -> None:
+        with self._cond:
+            self._scan_requests.append(paths)
+            self._cond.notify_all()
+
+    def _scan_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._scan_requests and not self.ctx.stopping.is_set():
+                    self._cond.wait()
+                if self.ctx.stopping.is_set():
+                    return
+                reqs, self._scan_requests = self._scan_requests, []
+                self._scanning = True
+            paths: list[str] | None = []
+            for r in reqs:
+                if r is None:
+                    paths = None
+                    break
+                assert paths is not None
+                paths += r
+            try:
+                found = scan(self.ctx, paths)
+            except Exception as e:
+                log.error("%s: content scan failed: %s", self.ctx.root, e)
+                found = []
+            self.enqueue(found)
+            with self._cond:
+                self._scanning = False
+            log.info("%s: scan found %d transfer(s)", self.ctx.root, len(found))
+
+    # -- queue ---------------------------------------------------------------------------------
+    def enqueue(self, transfers: list[Transfer]) -> int:
+        added = 0
+        with self._cond:
+            for t in transfers:
+                if t.id in self._queued or t.id in self._running:
+                    continue
+                old = self._failed.pop(t.id, None)
+                if old is not None:  # keep its back-off
+                    t.attempts, t.best_progress, t.not_before = old.attempts, old.best_progress, old.not_before
+                self._queued[t.id] = t
+                added += 1
+            self._cond.notify_all()
+        for t in transfers[:50]:
+            self._emit(t)
+        return added
+
+    def _next(self) -> Transfer | None:
+        now = time.monotonic()
+        ready = [t for t in self._queued.values() if t.not_before <= now]
+        if not ready:
+            return None
+        # Uploads and downloads take turns when both wait; cheapest remote first within each.
+        want = "upload" if self._last_dir == "download" else "download"
+        pool = [t for t in ready if t.direction == want] or ready
+        t = min(pool, key=lambda t: (t.cost, t.queued_at, t.path))
+        self._last_dir = t.direction
+        return t
+
+    def _worker(self) -> None:
+        batches: dict[tuple[str, str], _Batch] = {}
+        while True:
+            with self._cond:
+                t = None
+                while not self.ctx.stopping.is_set():
+                    if not self.ctx.paused.is_set():
+                        t = self._next()
+                        if t is not None:
+                            break
+                    if batches and not self._queued:
+                        break  # idle: close batch processes below, committing the journal
+                    waits = [q.not_before - time.monotonic() for q in self._queued.values()]
+                    self._cond.wait(max(0.05, min(waits)) if waits and not self.ctx.paused.is_set() else None)
+                if self.ctx.stopping.is_set():
+                    break
+                if t is not None:
+                    del self._queued[t.id]
+                    self._running[t.id] = t
+                    t.state, t.started, t.attempts = "running", time.time(), t.attempts + 1
+            if t is None:
+                self._close_all(batches)
+                continue
+            self._run(t, batches)
+        for b in batches.values():
+            b.kill()
+
+    def _close_all(self, batches: dict[tuple[str, str], _Batch]) -> None:
+        for b in batches.values():
+            b.close()
+        batches.clear()
+        self.on_location_change()
+
+    def _run(self, t: Transfer, batches: dict[tuple[str, str], _Batch]) -> None:
+        key = (t.direction, t.remote)
+        # Keep one process per slot: switching remote or direction closes the old one.
+        for k in [k for k in batches if k != key]:
+            batches.pop(k).close()
+            self.on_location_change()
+        if "\n" in t.path:
+            batch = _Batch(self.ctx, t.direction, t.remote, single=t.path)
+        else:
+            if key not in batches:
+                batches[key] = _Batch(self.ctx, t.direction, t.remote)
+            batch = batches[key]
+        with self._cond:
+            self._batches[t.id] = batch
+        self._emit(t)
+        ok, error = False, None
+        try:
+            batch.send(t.path)
+            ok, error = self._follow(t, batch)
+        except (OSError, ValueError) as e:
+            error = f"git-annex batch process failed: {e}"
+        if batch.single:
+            batch.close()
+        elif not ok:
+            batch.kill()
+            batches.pop(key, None)
+        with self._cond:
+            self._batches.pop(t.id, None)
+            self._running.pop(t.id, None)
+            cancelled = t.id in self._cancel
+            self._cancel.discard(t.id)
+            t.finished = time.time()
+            if ok:
+                t.state, t.error = "done", None
+                self.completed += 1
+                self.bytes_moved += t.size or t.bytes_done
+                self._history.append(t)
+            elif cancelled:
+                t.state, t.error = "cancelled", "cancelled"
+                self._history.append(t)
+            else:
+                t.state, t.error = "failed", error
+                made_progress = t.bytes_done > t.best_progress
+                t.best_progress = max(t.best_progress, t.bytes_done)
+                delay = min(RETRY_MAX, RETRY_START * 2 ** (t.attempts - 1) * (1 if made_progress else 2))
+                if error and "transfer already in progress" in error:
+                    # the other side is moving this very key (both clones act): look again soon
+                    delay = LOCKED_RETRY
+                t.not_before = time.monotonic() + delay
+                self._failed[t.id] = t
+                log.warning("%s: %s of %s via %s failed (retry in %.0f s): %s", self.ctx.root, t.direction,
+                            t.path, t.remote, delay, error)
+            self._cond.notify_all()
+        self._emit(t)
+
+    def _follow(self, t: Transfer, batch: _Batch) -> tuple[bool, str | None]:
+        """Read progress until git-annex reports the result for this file."""
+        last_bytes, last_time = 0, time.monotonic()
+        while True:
+            line = batch.read_line(STALL_SECONDS)
+            if line is None:
+                return False, f"stalled: no progress for {STALL_SECONDS:.0f} s"
+            if line == b"":
+                return False, "git-annex exited" if t.id not in self._cancel else "cancelled"
+            line = line.strip()
+            if not line:  # git-annex skipped the file (nothing to do): fine
+                return True, None
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if "byte-progress" in rec:
+                done = int(rec.get("byte-progress") or 0)
+                now = time.monotonic()
+                if now > last_time and done >= last_bytes:
+                    inst = (done - last_bytes) / (now - last_time)
+                    t.speed = inst if t.speed == 0 else 0.7 * t.speed + 0.3 * inst
+                pause = self.limits.spend(t.direction, t.remote, max(0, done - last_bytes))
+                t.bytes_done, last_bytes, last_time = done, done, now
+                if rec.get("total-size"):
+                    t.size = int(rec["total-size"])
+                self._emit(t)
+                if pause > 0:
+                    batch.signal(signal.SIGSTOP)
+                    try:
+                        self.ctx.stopping.wait(min(pause, 5.0))
+                    finally:
+                        batch.signal(signal.SIGCONT)
+                    last_time = time.monotonic()
+                continue
+            if "success" in rec:
+                if rec["success"]:
+                    t.bytes_done = t.size or t.bytes_done
+                    return True, None
+                msgs = rec.get("error-messages") or []
+                return False, "; ".join(msgs) or "git-annex reported failure"
+
+    # -- control -------------------------------------------------------------------------------
+    def cancel(self, transfer_id: str) -> bool:
+        with self._cond:
+            t = self._queued.pop(transfer_id, None) or self._failed.pop(transfer_id, None)
+            if t is not None:
+                t.state, t.finished = "cancelled", time.time()
+                self._history.append(t)
+                self._emit(t)
+                return True
+            batch = self._batches.get(transfer_id)
+            if batch is None:
+                return False
+            self._cancel.add(transfer_id)
+        batch.kill()
+        return True
+
+    def retry(self, transfer_id: str) -> bool:
+        with self._cond:
+            t = self._failed.pop(transfer_id, None)
+            if t is None:
+                for h in self._history:
+                    if h.id == transfer_id and h.state in ("failed", "cancelled"):
+                        t = h
+                if t is None:
+                    return False
+            t.state, t.not_before, t.error = "queued", 0.0, None
+            self._queued[t.id] = t
+            self._cond.notify_all()
+        self._emit(t)
+        return True
+
+    def retry_all(self) -> None:
+        """A remote came back (or the network): failed transfers may go at once."""
+        with self._cond:
+            for t in self._failed.values():
+                t.not_before = 0.0
+                t.state = "queued"
+                self._queued[t.id] = t
+            self._failed.clear()
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def set_limit(self, upload: int | None = None, download: int | None = None,
+                  remote: str | None = None) -> None:
+        if upload is not None:
+            self.limits.set("upload", upload, remote)
+        if download is not None:
+            self.limits.set("download", download, remote)
+        self.ctx.emit("limits", **self.limits.as_dict())
+
+    def limits_dict(self) -> dict:
+        return self.limits.as_dict()
+
+    # -- status --------------------------------------------------------------------------------
+    def snapshot(self, history: int = 50) -> list[dict]:
+        with self._cond:
+            items = [*self._running.values(), *sorted(self._queued.values(), key=lambda t: (t.cost, t.queued_at))[:500],
+                     *self._failed.values(), *list(self._history)[-history:]]
+            return [t.as_dict() for t in items]
+
+    def counts(self) -> dict[str, int]:
+        with self._cond:
+            return {"queued": len(self._queued), "running": len(self._running), "failed": len(self._failed),
+                    "done": self.completed}
+
+    def idle(self) -> bool:
+        with self._cond:
+            return not (self._queued or self._running or self._scan_requests or self._scanning)
+
+    def _emit(self, t: Transfer) -> None:
+        self.ctx.emit("transfer", **t.as_dict())

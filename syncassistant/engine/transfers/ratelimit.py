@@ -1,0 +1,97 @@
+"""Speed limits: parsing "500KiB/s", and token buckets shared by the transfers they govern.
+
+git-annex has no limit that can change while a transfer runs, so we pace its processes
+ourselves: each progress report spends tokens, and a process that got ahead of its budget is
+stopped (SIGSTOP) until the budget catches up (SIGCONT). A new limit applies at the next report.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "kib": 1024,
+    "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
+    "g": 1000**3, "gb": 1000**3, "gib": 1024**3,
+}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?i?b?)\s*(?:/\s*s|ps)?\s*$", re.IGNORECASE)
+
+
+class BadRate(ValueError):
+    pass
+
+
+def parse_rate(text: str) -> int:
+    """Bytes per second from text like "500KiB/s", "4MB/s", "2M", "0" (0 = no limit)."""
+    m = _RATE.match(str(text))
+    if not m:
+        raise BadRate(f"{text!r} is not a rate: use a number with a unit, like 500KiB/s or 4MB/s (0 for no limit)")
+    value = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if value < 0:
+        raise BadRate(f"{text!r}: a rate cannot be negative")
+    return int(value)
+
+
+class TokenBucket:
+    """A rate in bytes/s (0 = unlimited) with a small burst; thread-safe."""
+
+    def __init__(self, rate: int = 0, burst_seconds: float = 0.25):
+        self._lock = threading.Lock()
+        self.rate = rate
+        self.burst_seconds = burst_seconds
+        self._tokens = 0.0
+        self._last = time.monotonic()
+
+    def set_rate(self, rate: int) -> None:
+        with self._lock:
+            self.rate = max(0, int(rate))
+            self._tokens = 0.0
+            self._last = time.monotonic()
+
+    def spend(self, nbytes: int) -> float:
+        """Spend nbytes; return how long the spender must pause to stay within the rate."""
+        with self._lock:
+            if self.rate <= 0:
+                return 0.0
+            now = time.monotonic()
+            self._tokens = min(self.rate * self.burst_seconds, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self._tokens -= nbytes
+            if self._tokens >= 0:
+                return 0.0
+            return -self._tokens / self.rate
+
+
+class Limits:
+    """Global upload/download limits plus per-remote ones."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.global_ = {"upload": TokenBucket(), "download": TokenBucket()}
+        self.remotes: dict[str, dict[str, TokenBucket]] = {}
+
+    def set(self, direction: str, rate: int, remote: str | None = None) -> None:
+        with self._lock:
+            if remote is None:
+                self.global_[direction].set_rate(rate)
+            else:
+                self.remotes.setdefault(remote, {"upload": TokenBucket(), "download": TokenBucket()})
+                self.remotes[remote][direction].set_rate(rate)
+
+    def spend(self, direction: str, remote: str, nbytes: int) -> float:
+        with self._lock:
+            buckets = [self.global_[direction]]
+            if remote in self.remotes:
+                buckets.append(self.remotes[remote][direction])
+        return max(b.spend(nbytes) for b in buckets)
+
+    def as_dict(self) -> dict:
+        with self._lock:
+            return {
+                "upload": self.global_["upload"].rate,
+                "download": self.global_["download"].rate,
+                "remotes": {r: {d: b.rate for d, b in v.items()} for r, v in self.remotes.items()},
+            }

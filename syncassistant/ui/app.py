@@ -1,0 +1,274 @@
+"""The tray application: one instance per user, its repositories, its windows.
+
+- `SingleInstance`: an flock on a file in the user's runtime directory decides who is first, and
+  the first listens on a QLocalServer next to it; a second start sends its arguments there and
+  leaves, and the first brings its window forward.
+- `SyncApp`: owns the engine side (one `RepoHandle` per repository, fed by one `EventHub`), the
+  `AppState` they feed, the tray icon, the notifications, and the windows (created on first use,
+  so an idle tray does not pay for them).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import QApplication, QWidget
+
+from ..engine.events import EventHub
+from ..engine.notify import Notifier
+from .config import AppConfig
+from .desktop import open_folder
+from .notifications import Notifications
+from .state import AppState, repo_key
+from .tray import Tray
+from .workers import EventBridge, RepoHandle
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_MS = 60000
+
+
+def runtime_dir() -> Path:
+    """A private directory for the instance lock and socket ($XDG_RUNTIME_DIR or /tmp)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base) / "syncassistant" if base else Path(tempfile.gettempdir()) / f"syncassistant-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+class SingleInstance(QObject):
+    """First start: claim() is True and `activated` fires on later starts. Later start: False."""
+
+    activated = Signal(object)  # list of the later start's arguments
+
+    def __init__(self, directory: Path | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.dir = directory or runtime_dir()
+        self.socket_path = str(self.dir / "ui.sock")
+        self._lock_fd: int | None = None
+        self.server: QLocalServer | None = None
+        self._buffers: dict[QLocalSocket, bytes] = {}
+
+    def claim(self, args: list[str] | None = None) -> bool:
+        fd = os.open(self.dir / "ui.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            self.tell_first(args or [])
+            return False
+        self._lock_fd = fd
+        QLocalServer.removeServer(self.socket_path)  # a socket file left by a crashed run
+        self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not self.server.listen(self.socket_path):
+            log.warning("cannot listen on %s: %s", self.socket_path, self.server.errorString())
+        self.server.newConnection.connect(self._on_connection)
+        return True
+
+    def tell_first(self, args: list[str], timeout_ms: int = 3000) -> bool:
+        """Send our arguments to the running instance; False if it did not answer in time."""
+        sock = QLocalSocket()
+        for _ in range(10):  # the first instance may hold the lock but not listen yet
+            sock.connectToServer(self.socket_path)
+            if sock.waitForConnected(timeout_ms // 10):
+                break
+        else:
+            log.warning("another SyncAssistant holds the lock but does not answer")
+            return False
+        sock.write(json.dumps({"cmd": "activate", "args": args}).encode() + b"\n")
+        ok = sock.waitForBytesWritten(timeout_ms)
+        sock.disconnectFromServer()
+        return ok
+
+    def _on_connection(self) -> None:
+        assert self.server is not None
+        while self.server.hasPendingConnections():
+            sock = self.server.nextPendingConnection()
+            self._buffers[sock] = b""
+            sock.readyRead.connect(lambda s=sock: self._read(s))
+            sock.disconnected.connect(lambda s=sock: self._closed(s))
+
+    def _read(self, sock: QLocalSocket) -> None:
+        data = self._buffers.get(sock, b"") + bytes(sock.readAll().data())
+        while b"\n" in data:
+            line, data = data.split(b"\n", 1)
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(msg, dict) and msg.get("cmd") == "activate":
+                args = msg.get("args")
+                self.activated.emit([str(a) for a in args] if isinstance(args, list) else [])
+        self._buffers[sock] = data[-4096:]
+
+    def _closed(self, sock: QLocalSocket) -> None:
+        self._buffers.pop(sock, None)
+        sock.deleteLater()
+
+    def release(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+class SyncApp(QObject):
+    """The running tray app."""
+
+    def __init__(self, config: AppConfig | None = None, control: bool = True,
+                 notifier: Notifier | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.config = config or AppConfig()
+        self.control = control
+        self.hub = EventHub()
+        self.bridge = EventBridge(self.hub, self)
+        self.state = AppState(self)
+        self.handles: dict[str, RepoHandle] = {}
+        self.windows: dict[str, QWidget] = {}
+        self._shut_down = False
+
+        self.bridge.transfer.connect(lambda repo, t: self.state.update_transfer(repo_key(repo), t))
+        self.bridge.limits.connect(lambda repo, lim: self.state.set_limits(repo_key(repo), lim))
+
+        self.tray = Tray(self.state, self)
+        self.tray.openFolderRequested.connect(self.open_folder)
+        self.tray.pauseRequested.connect(self.pause_all)
+        self.tray.resumeRequested.connect(self.resume_all)
+        self.tray.syncNowRequested.connect(self.sync_all)
+        self.tray.transfersRequested.connect(self.show_transfers)
+        self.tray.conflictsRequested.connect(self.show_conflicts)
+        self.tray.settingsRequested.connect(self.show_settings)
+        self.tray.quitRequested.connect(self.quit)
+        self.notifications = Notifications(self.bridge, self.state, self.tray.icon,
+                                           lambda: bool(self.config.notifications), notifier, self)
+
+    # -- repositories -----------------------------------------------------------------------------
+    def start(self, show_tray: bool = True) -> None:
+        for path in self.config.repositories:
+            self.open_repository(path)
+        if show_tray:
+            self.tray.show()
+
+    def open_repository(self, path: str) -> RepoHandle:
+        """Start syncing a repository (in its own thread); its state shows up in AppState."""
+        key = repo_key(path)
+        if key in self.handles:
+            return self.handles[key]
+        handle = RepoHandle(path, self.hub, self.control, self)
+        w = handle.worker
+        w.started.connect(lambda k: self.state.set_running(k, True))
+        w.startFailed.connect(lambda k, msg: self.state.set_running(k, False, msg))
+        w.stopped.connect(lambda k: self.state.set_running(k, False))
+        w.statusReady.connect(self.state.set_status)
+        w.transfersReady.connect(self.state.set_transfers)
+        self.handles[key] = handle
+        self.state.add(key)
+        handle.start()
+        return handle
+
+    def add_repository(self, path: str) -> str:
+        """Remember and start an initialised repository; returns its key."""
+        self.config.add_repository(path)
+        return self.open_repository(path).key
+
+    def remove_repository(self, key: str) -> None:
+        """Stop syncing a repository and forget it (its files stay where they are)."""
+        handle = self.handles.pop(key, None)
+        if handle is not None:
+            self.config.remove_repository(handle.path)
+            handle.stop()
+            handle.thread.finished.connect(handle.deleteLater)
+        else:
+            self.config.remove_repository(key)
+        self.state.remove(key)
+
+    def handle(self, key: str) -> RepoHandle | None:
+        return self.handles.get(key)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def pause_all(self) -> None:
+        for h in self.handles.values():
+            h.pause()
+
+    def resume_all(self) -> None:
+        for h in self.handles.values():
+            h.resume()
+
+    def sync_all(self) -> None:
+        for h in self.handles.values():
+            h.sync_now()
+
+    def open_folder(self, key: str) -> None:
+        open_folder(key)
+
+    # -- windows ------------------------------------------------------------------------------------
+    def _show(self, name: str, make: Any) -> QWidget:
+        win = self.windows.get(name)
+        if win is None:
+            win = self.windows[name] = make()
+        win.show()
+        win.raise_()
+        win.activateWindow()
+        return win
+
+    def show_transfers(self) -> QWidget:
+        from .transfers_window import TransfersWindow
+
+        return self._show("transfers", lambda: TransfersWindow(self))
+
+    def show_conflicts(self) -> QWidget:
+        from .conflicts_window import ConflictsWindow
+
+        return self._show("conflicts", lambda: ConflictsWindow(self))
+
+    def show_settings(self, page: str | None = None) -> QWidget:
+        from .settings_dialog import SettingsDialog
+
+        win = self._show("settings", lambda: SettingsDialog(self))
+        if page:
+            win.show_page(page)  # type: ignore[attr-defined]
+        return win
+
+    def activate(self, args: object = None) -> None:
+        """A second start: bring a window forward (the last one open, else Settings)."""
+        for name in ("conflicts", "transfers", "settings"):
+            win = self.windows.get(name)
+            if win is not None and win.isVisible():
+                win.raise_()
+                win.activateWindow()
+                return
+        self.show_settings()
+
+    # -- the end ------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop every repository's daemon (in parallel) and wait for their threads."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        for win in self.windows.values():
+            win.close()
+        for h in self.handles.values():
+            h.stop()
+        for h in self.handles.values():
+            if not h.wait(STOP_TIMEOUT_MS):
+                log.warning("%s: the daemon did not stop in time", h.path)
+        self.bridge.close()
+        self.notifications.close()
+        self.tray.hide()
+
+    def quit(self) -> None:
+        self.shutdown()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()

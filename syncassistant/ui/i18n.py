@@ -1,0 +1,48 @@
+"""Translations: a real .qm when one exists for the locale, else English plural forms.
+
+Strings are written with Qt's numerus markers ("Syncing %n file(s)"); Qt substitutes %n itself.
+Without a translation "(s)" would show as is, so the source language gets a small translator
+that picks singular or plural, the way an English .qm file would.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+
+_PLURAL = re.compile(r"\((s|es)\)")
+
+
+class EnglishPlurals(QTranslator):
+    """Resolves "file(s)" to "file"/"files" by n; leaves every other string alone."""
+
+    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
+        if n < 0 or "(" not in source:
+            return ""  # empty = not translated: Qt keeps the source text
+        return _PLURAL.sub(lambda m: "" if n == 1 else m.group(1), source)
+
+    def isEmpty(self) -> bool:  # noqa: N802 (Qt name)
+        return False
+
+
+def install(app: QCoreApplication) -> list[QTranslator]:
+    """Install translators on `app`; keep the returned list alive as long as the app."""
+    installed: list[QTranslator] = []
+    real = QTranslator(app)
+    from importlib import resources
+
+    folder = str(resources.files("syncassistant.ui") / "translations")
+    if real.load(QLocale(), "syncassistant", "_", folder):
+        app.installTranslator(real)
+        installed.append(real)
+    else:
+        plurals = EnglishPlurals(app)
+        app.installTranslator(plurals)
+        installed.append(plurals)
+    return installed
+
+
+def tr(context: str, text: str, n: int = -1) -> str:
+    """Translate outside a QObject (models, summaries): same rules as QObject.tr."""
+    return QCoreApplication.translate(context, text, None, n)

@@ -1,0 +1,185 @@
+"""Remotes as the settings dialog sees them, without Qt: list, check, test, add, change, remove.
+
+A remote is a plain git remote; its cost is git-annex's `remote.<name>.annex-cost` and its mode
+`remote.<name>.syncassistant-mode`. Every URL goes through the engine's `parse_remote_url` before
+git sees it, and git only runs through the engine's `Git`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..engine.git import Git
+from ..engine.urls import BadURL, RemoteURL, parse_remote_url
+
+MODES = ("full", "git-only", "upload-only", "download-only", "off")
+DEFAULT_COST = {"local": 100, "ssh": 200}  # git-annex's own defaults for these kinds
+TEST_TIMEOUT = 20.0
+KEYRING_SERVICE = "syncassistant"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$")
+
+
+@dataclass
+class RemoteRow:
+    name: str
+    url: str
+    cost: int | None
+    mode: str
+
+
+class FieldProblem(ValueError):
+    """Input refused; `field` names the form field the message belongs next to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def check_name(name: str, existing: list[str]) -> str:
+    name = name.strip()
+    if not name:
+        raise FieldProblem("name", "give the remote a short name, like laptop or usb-drive")
+    if not _NAME.match(name) or name.endswith((".lock", ".")) or ".." in name:
+        raise FieldProblem("name", "use letters, digits, '.', '_' and '-' only (no spaces)")
+    if name in existing:
+        raise FieldProblem("name", f"there is a remote named {name} already")
+    return name
+
+
+def local_url(folder: str) -> RemoteURL:
+    """A folder or drive path; it must exist."""
+    text = folder.strip()
+    if not text:
+        raise FieldProblem("folder", "choose a folder")
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        raise FieldProblem("folder", "use the folder's full path (starting with /)")
+    if not path.exists():
+        raise FieldProblem("folder", f"{path} does not exist")
+    if not path.is_dir():
+        raise FieldProblem("folder", f"{path} is not a folder")
+    try:
+        return parse_remote_url(str(path))
+    except BadURL as e:
+        raise FieldProblem("folder", str(e)) from None
+
+
+def ssh_url(user: str, host: str, port: int, path: str) -> RemoteURL:
+    """ssh://user@host:port/path from the form's fields, checked by the engine's URL rules."""
+    user, host, path = user.strip(), host.strip(), path.strip()
+    if not host:
+        raise FieldProblem("host", "type the server's name or address")
+    if not path:
+        raise FieldProblem("path", "type the repository's folder on the server")
+    if not 0 < port < 65536:
+        raise FieldProblem("port", "the port is a number from 1 to 65535")
+    if any(c.isspace() for c in host):
+        raise FieldProblem("host", "a server name has no spaces")
+    if path.startswith("~"):
+        path = "/" + path
+    elif not path.startswith("/"):
+        path = "/~/" + path
+    netloc = host if ":" not in host or host.startswith("[") else f"[{host}]"
+    if port != 22:
+        netloc += f":{port}"
+    if user:
+        netloc = f"{user}@{netloc}"
+    text = f"ssh://{netloc}{path}"
+    try:
+        return parse_remote_url(text)
+    except BadURL as e:
+        msg = str(e)
+        field = ("user" if "user" in msg else "host" if "host" in msg else "port" if "port" in msg
+                 else "path")
+        raise FieldProblem(field, msg) from None
+
+
+def list_remotes(root: Path) -> list[RemoteRow]:
+    git = Git(root)
+    rows = []
+    for name in git.remotes():
+        cfg = git.config_get_regexp(rf"^remote\.{re.escape(name)}\.")
+        prefix = f"remote.{name}."
+        try:
+            cost = int(cfg.get(prefix + "annex-cost", ""))
+        except ValueError:
+            cost = None
+        rows.append(RemoteRow(name, cfg.get(prefix + "url", ""), cost,
+                              cfg.get(prefix + "syncassistant-mode", "full")))
+    return rows
+
+
+def test_remote(root: Path, url: str, timeout: float = TEST_TIMEOUT) -> str | None:
+    """None if `git ls-remote` reaches a repository at url, else the reason in one line."""
+    r = Git(root).run("ls-remote", "--heads", "--", url, check=False, timeout=timeout)
+    if r.returncode == 0:
+        return None
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    return lines[-1].removeprefix("fatal: ") if lines else f"git ls-remote failed ({r.returncode})"
+
+
+def folder_is_empty(folder: str) -> bool:
+    try:
+        return not any(Path(folder).expanduser().iterdir())
+    except OSError:
+        return False
+
+
+def create_copy(root: Path, folder: str) -> None:
+    """Start a new copy (a bare clone with git-annex, the way drives hold one) in an empty folder."""
+    dest = Path(folder).expanduser()
+    if not folder_is_empty(str(dest)):
+        raise FieldProblem("folder", f"{dest} is not empty: choose an empty folder for a new copy")
+    Git(root).run("clone", "--bare", "-q", "--", str(root), str(dest), timeout=600)
+    desc = f"{os.environ.get('USER') or 'user'}@{socket.gethostname() or 'localhost'}:{dest}"
+    Git(dest).run("annex", "init", "--", desc, timeout=120)
+
+
+def add_remote(root: Path, name: str, url: str, cost: int | None, mode: str) -> None:
+    if mode not in MODES:
+        raise FieldProblem("mode", f"unknown mode {mode}")
+    git = Git(root)
+    git.run("remote", "add", "--", name, url)
+    set_remote(root, name, cost, mode)
+
+
+def set_remote(root: Path, name: str, cost: int | None, mode: str) -> None:
+    if mode not in MODES:
+        raise FieldProblem("mode", f"unknown mode {mode}")
+    if cost is not None and cost < 0:
+        raise FieldProblem("cost", "the cost is zero or more")
+    git = Git(root)
+    if cost is None:
+        git.config_unset(f"remote.{name}.annex-cost")
+    else:
+        git.config_set(f"remote.{name}.annex-cost", str(cost))
+    git.config_set(f"remote.{name}.syncassistant-mode", mode)
+
+
+def remove_remote(root: Path, name: str) -> None:
+    Git(root).run("remote", "remove", "--", name)
+
+
+def secret_name(url: RemoteURL) -> str:
+    """The keyring user name under which this server's ssh key passphrase is kept."""
+    who = f"{url.user}@" if url.user else ""
+    port = f":{url.port}" if url.port else ""
+    return f"ssh-key-passphrase:{who}{url.host}{port}"
+
+
+def store_secret(name: str, secret: str) -> None:
+    """Keep a secret in the system keyring (never in a file); raise if the keyring cannot."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, name, secret)
+        kept = keyring.get_password(KEYRING_SERVICE, name)
+    except KeyringError as e:
+        raise FieldProblem("passphrase", f"the keyring refused it: {e}") from None
+    if kept != secret:
+        raise FieldProblem("passphrase", "no keyring is available to keep it (it was not saved)")

@@ -1,0 +1,154 @@
+"""Content sync on real clones: uploads, downloads, limits, cancel, rules, faults."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from conftest import annex, git, in_tree, link, wait_for
+
+from syncassistant.engine.transfers.ratelimit import BadRate, parse_rate
+
+
+def pair(make_repo, daemons):
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    return a, b, daemons(a), daemons(b)
+
+
+def readable(repo, rel, data: bytes) -> bool:
+    p = repo / rel
+    try:
+        return p.read_bytes() == data
+    except OSError:
+        return False
+
+
+def test_new_file_content_is_readable_on_the_other_clone(make_repo, daemons):
+    a, b, da, db = pair(make_repo, daemons)
+    data = os.urandom(64)
+    (a / "small.bin").write_bytes(data)
+    wait_for(lambda: readable(b, "small.bin", data), what="content in B")
+    big = os.urandom(3 * 1024 * 1024)
+    (b / "sub").mkdir()
+    (b / "sub" / "big.bin").write_bytes(big)
+    wait_for(lambda: readable(a, "sub/big.bin", big), what="content B -> A")
+    # location tracking reached the other clone
+    uuid_b = git(b, "config", "annex.uuid").strip()
+    wait_for(lambda: uuid_b in annex(a, "whereis", "--json", "small.bin"), what="A to know B has small.bin")
+
+
+def test_many_small_files_and_a_large_one(make_repo, daemons):
+    a, b, da, db = pair(make_repo, daemons)
+    files = {f"many/f{i:03d}.txt": os.urandom(100) for i in range(200)}
+    (a / "many").mkdir()
+    for rel, data in files.items():
+        (a / rel).write_bytes(data)
+    large = a / "large.bin"
+    with open(large, "wb") as f:
+        for _ in range(100):
+            f.write(os.urandom(1024 * 1024))
+    wait_for(lambda: all(readable(b, r, d) for r, d in files.items()), timeout=120, what="200 files in B")
+    wait_for(lambda: (b / "large.bin").exists() and (b / "large.bin").stat().st_size == 100 * 1024 * 1024
+             and annex(b, "find", "--in=here", "large.bin").strip() == "large.bin", timeout=180,
+             what="100 MiB file in B")
+    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60,
+             what=lambda: f"idle: {da.status()} {db.status()}")
+
+
+def test_parse_rate():
+    assert parse_rate("500KiB/s") == 500 * 1024
+    assert parse_rate("4MB/s") == 4_000_000
+    assert parse_rate("0") == 0
+    for bad in ("-3", "fast", "", "1.2.3MB"):
+        with pytest.raises(BadRate):
+            parse_rate(bad)
+
+
+def test_speed_limit_is_honoured_and_changes_while_running(make_repo, daemons):
+    a, b, da, db = pair(make_repo, daemons)
+    da.transfers.set_limit(upload=1024 * 1024)
+    db.transfers.set_limit(download=1024 * 1024)
+    data = os.urandom(8 * 1024 * 1024)
+    (a / "limited.bin").write_bytes(data)
+    running = wait_for(lambda: [t for t in da.transfers.snapshot() + db.transfers.snapshot()
+                                if t["state"] == "running" and t["bytes_done"] > 0], timeout=60,
+                       what="a running transfer")
+    t0, done0 = time.monotonic(), running[0]["bytes_done"]
+    assert not readable(b, "limited.bin", data)
+    # lift the limit while it runs: it must finish soon after
+    da.transfers.set_limit(upload=0)
+    db.transfers.set_limit(download=0)
+    wait_for(lambda: readable(b, "limited.bin", data), timeout=60, what="transfer to finish after lifting limit")
+    assert time.monotonic() - t0 < 30
+    assert done0 < len(data)
+
+
+def test_cancel_and_retry(make_repo, daemons):
+    a, b, da, db = pair(make_repo, daemons)
+    db.transfers.set_limit(download=256 * 1024)
+    da.transfers.set_limit(upload=256 * 1024)
+    data = os.urandom(4 * 1024 * 1024)
+    (a / "cancel-me.bin").write_bytes(data)
+
+    def running():
+        return [(m, t) for m in (da, db) for t in m.transfers.snapshot() if t["state"] == "running"
+                and t["path"] == "cancel-me.bin"]
+
+    mgr, t = wait_for(running, timeout=60, what="transfer to start")[0]
+    assert mgr.transfers.cancel(t["id"])
+    wait_for(lambda: any(x["id"] == t["id"] and x["state"] == "cancelled" for x in mgr.transfers.snapshot()))
+    assert not readable(b, "cancel-me.bin", data)
+    da.transfers.set_limit(upload=0)
+    db.transfers.set_limit(download=0)
+    assert mgr.transfers.retry(t["id"])
+    wait_for(lambda: readable(b, "cancel-me.bin", data), timeout=60, what="retried transfer")
+
+
+def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemons, tmp_path):
+    from syncassistant.engine import rules
+
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    rules.add_rule(b, "Videos", "exclude")
+    assert rules.list_rules(b) == [{"dir": "Videos", "action": "exclude"}]
+    da, db = daemons(a), daemons(b)
+    (a / "Videos").mkdir()
+    (a / "Docs").mkdir()
+    (a / "Videos" / "v.bin").write_bytes(b"video")
+    (a / "Docs" / "d.txt").write_bytes(b"doc")
+    wait_for(lambda: readable(b, "Docs/d.txt", b"doc"), what="Docs content in B")
+    wait_for(lambda: in_tree(b, "Videos/v.bin"), what="Videos listed in B")
+    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60)
+    assert not readable(b, "Videos/v.bin", b"video"), "excluded content was downloaded"
+    # a plain git-annex clone syncing with --content honours B's rule too (it's on the git-annex branch)
+    c = tmp_path / "C"
+    git(tmp_path, "clone", "-q", str(a), str(c))
+    annex(c, "init", "C")
+    git(c, "remote", "add", "b", str(b))
+    annex(c, "sync", "--content", timeout=300)
+    assert "v.bin" not in annex(b, "find", "--in=here", "Videos")
+
+
+def test_unreachable_remote_mid_transfer_then_queue_drains(make_repo, daemons, tmp_path):
+    a, b, da, db = pair(make_repo, daemons)
+    db.stop()
+    da.transfers.set_limit(upload=512 * 1024)
+    data = os.urandom(2 * 1024 * 1024)
+    (a / "moving.bin").write_bytes(data)
+    wait_for(lambda: any(t["state"] == "running" for t in da.transfers.snapshot()), timeout=60)
+    moved = tmp_path / "B-away"
+    os.rename(b, moved)
+    wait_for(lambda: any(t["state"] == "failed" for t in da.transfers.snapshot()), timeout=90,
+             what="transfer to fail when B vanished")
+    os.rename(moved, b)
+    da.transfers.set_limit(upload=0)
+    da.sync_now()
+    wait_for(lambda: annex(b, "find", "--in=here", "moving.bin").strip() == "moving.bin", timeout=90,
+             what="queue to drain after B came back")
+    assert (b / ".git/annex/objects").exists()
