@@ -287,7 +287,11 @@ def start_all(daemons: list[Daemon], settle_deadline: float) -> float:
     ok, _ = settle(daemons, window=2.0, threshold=0.04 * len(daemons), deadline=settle_deadline)
     took = time.monotonic() - t0
     if not ok:
-        note(f"{daemons[0].kind}: CPU had not settled {settle_deadline:.0f} s after start; going on")
+        msg = f"{daemons[0].kind}: CPU had not settled {settle_deadline:.0f} s after start; going on"
+        if daemons[0].kind == "ours":
+            anomaly(msg + "; log tails:\n" + "\n".join(f"  {d.repo.name}:\n{d.log_tail(8)}" for d in daemons))
+        else:
+            note(msg)
     return took
 
 
@@ -411,7 +415,13 @@ def scenario_latency(kind: str, names: list[str], trials: int, deadline: float) 
             else:
                 failures_in_row = 0
             # let the push-backs and git-annex branch updates of this trial finish
-            settle(daemons, window=0.5, threshold=0.02 * len(daemons), deadline=15)
+            ok, _ = settle(daemons, window=0.5, threshold=0.02 * len(daemons), deadline=8)
+            if not ok:
+                res["unsettled_trials"] = res.get("unsettled_trials", 0) + 1
+                if kind == "ours" and res["unsettled_trials"] == 1:
+                    anomaly(f"ours {'->'.join(names)}: still busy 8 s after trial {i} was delivered "
+                            f"(CPU not settling); log tails:\n"
+                            + "\n".join(f"  {d.repo.name}:\n{d.log_tail(8)}" for d in daemons))
     finally:
         stop_all(daemons)
     return res

@@ -119,6 +119,74 @@ def cmd_simple(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_limit(args: argparse.Namespace) -> int:
+    from .engine.transfers.ratelimit import BadRate, parse_rate
+
+    req: dict[str, object] = {"remote": args.remote}
+    try:
+        if args.upload is not None:
+            req["upload"] = parse_rate(args.upload)
+        if args.download is not None:
+            req["download"] = parse_rate(args.download)
+    except BadRate as e:
+        raise CLIError(str(e)) from None
+    reply = _ask(args.path, "limit", **req)
+    lim = reply["limits"]
+    print(f"upload {_rate(lim['upload'])}, download {_rate(lim['download'])}"
+          + "".join(f"; {r}: upload {_rate(v['upload'])}, download {_rate(v['download'])}"
+                    for r, v in lim["remotes"].items()))
+    return 0
+
+
+def _rate(bps: int) -> str:
+    import humanize
+
+    return "unlimited" if not bps else humanize.naturalsize(bps, binary=True) + "/s"
+
+
+def cmd_transfers(args: argparse.Namespace) -> int:
+    import humanize
+
+    reply = _ask(args.path, "transfers")
+    if args.json:
+        print(json.dumps(reply, indent=2, default=str))
+        return 0
+    for t in reply["transfers"]:
+        size = humanize.naturalsize(t["size"], binary=True) if t["size"] else "?"
+        pct = f"{100 * t['bytes_done'] / t['size']:.0f}%" if t["size"] else ""
+        arrow = "->" if t["direction"] == "upload" else "<-"
+        print(f"{t['state']:9} {arrow} {t['remote']:12} {pct:>4} {size:>9} {t['path']}"
+              + (f"  ({t['error']})" if t.get("error") else ""))
+    return 0
+
+
+def cmd_rule(args: argparse.Namespace) -> int:
+    from .engine import rules
+
+    top = open_repo(args.path)
+    try:
+        if args.rule_command == "add":
+            expr = rules.add_rule(top, args.dir, args.action)
+            print(f"{top}: wanted here = {expr or 'anything'}")
+        elif args.rule_command == "remove":
+            expr = rules.remove_rule(top, args.dir)
+            print(f"{top}: wanted here = {expr or 'anything'}")
+        else:
+            for r in rules.list_rules(top):
+                print(f"{r['action']} {r['dir']}")
+    except rules.RuleError as e:
+        raise CLIError(str(e)) from None
+    if args.rule_command != "list" and DaemonLock(Git(top).git_dir / "syncassistant").held_by_other():
+        _ask(str(top), "sync")
+    return 0
+
+
+def cmd_tray(args: argparse.Namespace) -> int:
+    from .ui.main import main as tray_main
+
+    return tray_main(args.tray_args)
+
+
 def cmd_daemon(args: argparse.Namespace) -> int:
     tops = [open_repo(p) for p in args.paths]
     for top in tops:
@@ -238,6 +306,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_status)
 
+    s = sub.add_parser("limit", help="set speed limits, live (RATE like 500KiB/s, 4MB/s; 0 = none)")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("--upload", metavar="RATE")
+    s.add_argument("--download", metavar="RATE")
+    s.add_argument("--remote", metavar="NAME", help="limit only transfers with this remote")
+    s.set_defaults(func=cmd_limit)
+
+    s = sub.add_parser("transfers", help="list running, queued, failed and recent transfers")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_transfers)
+
+    s = sub.add_parser("rule", help="per-folder content rules (which folders this clone keeps)")
+    rs = s.add_subparsers(dest="rule_command", metavar="ACTION", required=True)
+    r = rs.add_parser("add", help="add a rule: exclude = don't keep DIR's content here; include = only such DIRs")
+    r.add_argument("path", metavar="PATH")
+    r.add_argument("dir", metavar="DIR")
+    r.add_argument("action", choices=["include", "exclude"])
+    r.set_defaults(func=cmd_rule)
+    r = rs.add_parser("remove", help="remove the rule for DIR")
+    r.add_argument("path", metavar="PATH")
+    r.add_argument("dir", metavar="DIR")
+    r.set_defaults(func=cmd_rule)
+    r = rs.add_parser("list", help="list the rules")
+    r.add_argument("path", metavar="PATH")
+    r.set_defaults(func=cmd_rule)
+
+    s = sub.add_parser("tray", help="start the tray app (the default with no command)")
+    s.add_argument("tray_args", nargs=argparse.REMAINDER, help="options for the tray app (see tray --help)")
+    s.set_defaults(func=cmd_tray)
+
     for name, text in (("pause", "pause syncing"), ("resume", "resume syncing"), ("sync", "sync now")):
         s = sub.add_parser(name, help=text)
         s.add_argument("path", metavar="PATH")
@@ -247,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        argv = ["tray"]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

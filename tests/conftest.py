@@ -44,7 +44,7 @@ def annex(repo: Path, *args: str, check: bool = True, timeout: float = 120) -> s
     r = subprocess.run(["git", "annex", *args], cwd=repo, capture_output=True, text=True, timeout=timeout)
     if check and r.returncode:
         raise AssertionError(f"git annex {' '.join(args)} failed: {r.stderr}")
-    return r.stdout
+    return r.stdout if check else r.stdout + r.stderr
 
 
 @pytest.fixture(autouse=True)

@@ -76,7 +76,8 @@ class Annex:
             raise AnnexError(e.args_, e.returncode, e.stdout, e.stderr) from None
 
     def json(self, *args: str, timeout: float = DEFAULT_TIMEOUT, check: bool = True) -> list[dict]:
-        res = self.run(*args, "--json", "--json-error-messages", timeout=timeout, check=False)
+        # options go right after the subcommand: anything after "--" would be taken as a path
+        res = self.run(args[0], "--json", "--json-error-messages", *args[1:], timeout=timeout, check=False)
         records = parse_json_lines(res.stdout)
         if check and res.returncode != 0 and not records:
             raise AnnexError(list(args), res.returncode, res.stdout, res.stderr)

@@ -121,11 +121,11 @@ def request(state_dir: Path, payload: dict[str, Any], timeout: float = 30.0) -> 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        with _short_path(Path(state_dir)) as p:
-            try:
+        try:
+            with _short_path(Path(state_dir)) as p:
                 sock.connect(p)
-            except (FileNotFoundError, ConnectionRefusedError):
-                raise ControlError("not running") from None
+        except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
+            raise ControlError("not running") from None
         sock.sendall(json.dumps(payload).encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):

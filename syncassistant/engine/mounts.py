@@ -39,6 +39,8 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
+from .dbus_loop import Waiter, dispatch_pending
+
 log = logging.getLogger(__name__)
 
 UDISKS_BUS_NAME = "org.freedesktop.UDisks2"
@@ -354,9 +356,9 @@ class MountWatcher:
             log.info("watching drives through UDisks2 (%d mounted user drives)",
                      len(self.current_mounts()))
             ready.set()
-            waiter = _Waiter(conn, wake_fd)
+            waiter = Waiter(conn, wake_fd)
             while not stop.is_set():
-                _dispatch_pending(conn, signals, self._udisks_signal)
+                dispatch_pending(conn, signals, self._udisks_signal)
                 if self._udisks_owner is None:
                     return  # UDisks2 left the bus
                 if not waiter.wait():
@@ -495,45 +497,6 @@ class MountWatcher:
                     now = self._with_labels(self._read_mountinfo(f), known)
                     self._set_source("mountinfo", now, report=True)
 
-
-def _dispatch_pending(conn: DBusConnection, signals: deque[Message],
-                      handle: Callable[[DBusConnection, Message], None]) -> None:
-    """Handle every signal already received or readable without blocking.
-
-    Handlers may make method calls; signals arriving meanwhile land in ``signals`` and are handled
-    in the same call. Raises ConnectionResetError/OSError if the bus hung up.
-    """
-    while True:
-        try:
-            while True:  # parse everything buffered or readable without blocking
-                conn.recv_messages(timeout=0)
-        except TimeoutError:
-            pass
-        if not signals:
-            return
-        while signals:
-            msg = signals.popleft()
-            try:
-                handle(conn, msg)
-            except (OSError, TimeoutError):
-                raise
-            except Exception:
-                log.exception("failed to handle D-Bus signal %s", msg.header.fields.get(HeaderFields.member))
-
-
-class _Waiter:
-    """Sleep until the bus socket has data or the wake eventfd was written (no timer)."""
-
-    def __init__(self, conn: DBusConnection, wake_fd: int) -> None:
-        self._wake_fd = wake_fd
-        self._poller = select.poll()
-        self._poller.register(conn.sock.fileno(), select.POLLIN)
-        self._poller.register(wake_fd, select.POLLIN)
-
-    def wait(self) -> bool:
-        """False when woken through the eventfd (stop requested), True when the bus has data."""
-        events = dict(self._poller.poll())
-        return self._wake_fd not in events
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +25,8 @@ from jeepney import DBusAddress, HeaderFields, MatchRule, Message, new_method_ca
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+from .dbus_loop import Waiter, dispatch_pending
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +225,9 @@ class NetworkWatcher:
                 log.info("NetworkManager is not on the system bus; network watching is inactive "
                          "until it appears")
             ready.set()
-            waiter = _Waiter(conn, wake_fd)
+            waiter = Waiter(conn, wake_fd)
             while not stop.is_set():
-                _dispatch_pending(conn, signals, self._signal)
+                dispatch_pending(conn, signals, self._signal)
                 if not waiter.wait():
                     return
 
@@ -303,41 +304,3 @@ class NetworkWatcher:
             except Exception:
                 log.exception("metered callback failed")
 
-
-# The two helpers below are the same as in mounts.py; they would belong in a shared
-# engine/dbus_loop.py module.
-
-
-def _dispatch_pending(conn: DBusConnection, signals: deque[Message],
-                      handle: Callable[[DBusConnection, Message], None]) -> None:
-    """Handle every signal already received or readable without blocking (see mounts.py)."""
-    while True:
-        try:
-            while True:
-                conn.recv_messages(timeout=0)
-        except TimeoutError:
-            pass
-        if not signals:
-            return
-        while signals:
-            msg = signals.popleft()
-            try:
-                handle(conn, msg)
-            except (OSError, TimeoutError):
-                raise
-            except Exception:
-                log.exception("failed to handle D-Bus signal %s", msg.header.fields.get(HeaderFields.member))
-
-
-class _Waiter:
-    """Sleep until the bus socket has data or the wake eventfd was written (no timer)."""
-
-    def __init__(self, conn: DBusConnection, wake_fd: int) -> None:
-        self._wake_fd = wake_fd
-        self._poller = select.poll()
-        self._poller.register(conn.sock.fileno(), select.POLLIN)
-        self._poller.register(wake_fd, select.POLLIN)
-
-    def wait(self) -> bool:
-        """False when woken through the eventfd (stop requested), True when the bus has data."""
-        return self._wake_fd not in dict(self._poller.poll())

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from ..engine.events import EventHub
 from ..engine.notify import Notifier
+from . import i18n
 from .config import AppConfig
 from .desktop import open_folder
 from .notifications import Notifications
@@ -111,8 +112,9 @@ class SingleInstance(QObject):
         self._buffers[sock] = data[-4096:]
 
     def _closed(self, sock: QLocalSocket) -> None:
+        # No deleteLater here: the socket is the server's child and goes with it; a pending
+        # deleteLater on a child whose parent is then deleted directly crashes PySide.
         self._buffers.pop(sock, None)
-        sock.deleteLater()
 
     def release(self) -> None:
         if self.server is not None:
@@ -129,6 +131,9 @@ class SyncApp(QObject):
     def __init__(self, config: AppConfig | None = None, control: bool = True,
                  notifier: Notifier | None = None, parent: QObject | None = None):
         super().__init__(parent)
+        qapp = QApplication.instance()
+        if qapp is not None:
+            i18n.install(qapp)
         self.config = config or AppConfig()
         self.control = control
         self.hub = EventHub()
@@ -172,6 +177,7 @@ class SyncApp(QObject):
         w.stopped.connect(lambda k: self.state.set_running(k, False))
         w.statusReady.connect(self.state.set_status)
         w.transfersReady.connect(self.state.set_transfers)
+        w.transfersReady.connect(self._apply_saved_limits)
         self.handles[key] = handle
         self.state.add(key)
         handle.start()
@@ -211,6 +217,57 @@ class SyncApp(QObject):
 
     def open_folder(self, key: str) -> None:
         open_folder(key)
+
+    # -- speed limits (kept in settings.json, applied to each repository's transfer manager) -------
+    def saved_limits(self) -> dict[str, Any]:
+        lim = self.config.get("limits")
+        return lim if isinstance(lim, dict) else {}
+
+    def set_global_limit(self, upload: int | None = None, download: int | None = None) -> None:
+        """Change the limit for all folders now, and remember it."""
+        lim = dict(self.saved_limits())
+        if upload is not None:
+            lim["upload"] = int(upload)
+        if download is not None:
+            lim["download"] = int(download)
+        self.config.set("limits", lim)
+        for view in self.state.ordered():
+            handle = self.handles.get(view.key)
+            if view.has_transfers and handle is not None:
+                handle.submit(lambda d: d.transfers.set_limit(upload=upload, download=download))
+
+    def set_remote_limit(self, key: str, remote: str, upload: int | None = None,
+                         download: int | None = None) -> None:
+        """Change one remote's limit in one folder now, and remember it."""
+        lim = dict(self.saved_limits())
+        per_repo = dict((lim.get("remotes") or {}).get(key) or {})
+        entry = dict(per_repo.get(remote) or {})
+        if upload is not None:
+            entry["upload"] = int(upload)
+        if download is not None:
+            entry["download"] = int(download)
+        per_repo[remote] = entry
+        lim["remotes"] = {**(lim.get("remotes") or {}), key: per_repo}
+        self.config.set("limits", lim)
+        handle = self.handles.get(key)
+        if handle is not None:
+            handle.submit(lambda d: d.transfers.set_limit(upload=upload, download=download, remote=remote))
+
+    def _apply_saved_limits(self, key: str, _transfers: object, _limits: object, available: bool) -> None:
+        lim = self.saved_limits()
+        handle = self.handles.get(key)
+        if not available or handle is None or not lim:
+            return
+        up, down = lim.get("upload"), lim.get("download")
+        remotes = dict((lim.get("remotes") or {}).get(key) or {})
+
+        def apply(d: Any) -> None:
+            if up is not None or down is not None:
+                d.transfers.set_limit(upload=up, download=down)
+            for name, entry in remotes.items():
+                d.transfers.set_limit(upload=entry.get("upload"), download=entry.get("download"), remote=name)
+
+        handle.submit(apply)
 
     # -- windows ------------------------------------------------------------------------------------
     def _show(self, name: str, make: Any) -> QWidget:

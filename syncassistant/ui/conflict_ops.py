@@ -178,12 +178,10 @@ def keep_one(root: Path, record: dict[str, Any], keep: str) -> str:
         raise ConflictError(f"{keep!r} is not a version of {target!r}")
     kept = safe_path(root, keep)
     dest = safe_path(root, target)
+    others = [safe_path(root, v) for v in variants if v != keep]  # all checked before any change
     if not os.path.lexists(kept):
         raise ConflictError(f"{keep} is gone: it was changed since; look again")
-    for other in variants:
-        if other == keep:
-            continue
-        p = safe_path(root, other)
+    for p in others:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)
         elif os.path.lexists(p):

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .conflict_ops import VariantInfo, keep_one, resolved_elsewhere, text_diff, variant_infos
+from .conflict_ops import VariantInfo, keep_one, text_diff, variant_infos
 from .desktop import open_folder
 from .state import AppState
 from .units import format_size
@@ -210,9 +210,6 @@ class ConflictsWindow(QWidget):
         self.explain.setText(self.tr("In %1, this file was changed here and on %2 before they synced. "
                                      "Both versions were kept; choose what to do.")
                              .replace("%1", name).replace("%2", str(rec.get("remote") or "?")))
-        if resolved_elsewhere(Path(key), rec):
-            self._submit(key, lambda d, i=rec["id"]: d.conflicts.mark_resolved(i))
-            self.explain.setText(self.tr("This conflict was resolved on another device."))
         self._load_details(key, rec)
 
     def _load_details(self, key: str, rec: dict[str, Any]) -> None:

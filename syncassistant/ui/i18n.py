@@ -17,18 +17,26 @@ _PLURAL = re.compile(r"\((s|es)\)")
 class EnglishPlurals(QTranslator):
     """Resolves "file(s)" to "file"/"files" by n; leaves every other string alone."""
 
-    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
+    def translate(self, context: str, source: str, disambiguation: str | None = None,
+                  n: int = -1) -> str | None:
         if n < 0 or "(" not in source:
-            return ""  # empty = not translated: Qt keeps the source text
+            return None  # a null string = not translated here (an empty one would blank the text)
         return _PLURAL.sub(lambda m: "" if n == 1 else m.group(1), source)
 
-    def isEmpty(self) -> bool:  # noqa: N802 (Qt name)
+    def isEmpty(self) -> bool:
         return False
 
 
+_installed: list[QTranslator] = []
+
+
 def install(app: QCoreApplication) -> list[QTranslator]:
-    """Install translators on `app`; keep the returned list alive as long as the app."""
-    installed: list[QTranslator] = []
+    """Install translators on `app` once (later calls return the same ones); they are children of
+    the app, so they live as long as it does."""
+    if _installed and all(t.parent() is app for t in _installed):
+        return list(_installed)
+    _installed.clear()
+    installed = _installed
     real = QTranslator(app)
     from importlib import resources
 
@@ -40,7 +48,7 @@ def install(app: QCoreApplication) -> list[QTranslator]:
         plurals = EnglishPlurals(app)
         app.installTranslator(plurals)
         installed.append(plurals)
-    return installed
+    return list(installed)
 
 
 def tr(context: str, text: str, n: int = -1) -> str:

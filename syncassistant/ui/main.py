@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(sync.shutdown)
     sync.start()
     if not QSystemTrayIcon.isSystemTrayAvailable():
-        log.warning("no system tray found; showing the settings window instead")
-        sync.show_settings()
+        log.warning("no system tray found%s", "" if args.minimized else "; showing the settings window")
+        if not args.minimized:
+            sync.show_settings()
     elif not args.minimized and not sync.config.repositories:
         sync.show_settings("repositories")  # first run: say what to do
     log.info("tray ready (%d repositories)", len(sync.handles))

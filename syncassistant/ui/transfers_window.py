@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from .i18n import tr
 from .state import ACTIVE, AppState, bytes_left
 from .units import format_rate, format_size
-from .widgets import RateField, note
+from .widgets import RateField, add_row, note
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1  # float 0..1, or None when unknown
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2  # the transfer's state string
@@ -98,13 +98,13 @@ class TransfersModel(QAbstractTableModel):
         return self._index.get((key, tid))
 
     # -- Qt model --------------------------------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self._headers[section]
@@ -190,7 +190,7 @@ class ProgressDelegate(QStyledItemDelegate):
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         hint = super().sizeHint(option, index)
         return QSize(max(hint.width(), 160), max(hint.height(), 24))
 
@@ -250,10 +250,8 @@ class TransfersWindow(QWidget):
         self.upload_limit.committed.connect(lambda rate: self.set_limit(upload=rate))
         self.download_limit.committed.connect(lambda rate: self.set_limit(download=rate))
         form = QFormLayout()
-        form.addRow(self.tr("&Upload:"), self.upload_limit)
-        form.addRow(self.tr("&Download:"), self.download_limit)
-        form.labelForField(self.upload_limit).setBuddy(self.upload_limit.edit)
-        form.labelForField(self.download_limit).setBuddy(self.download_limit.edit)
+        add_row(form, self.tr("&Upload:"), self.upload_limit, self.upload_limit.edit)
+        add_row(form, self.tr("&Download:"), self.download_limit, self.download_limit.edit)
         self.limits_note = note(self.tr("Changes apply at once, also to transfers already running. "
                                         "Limits for one remote are in Settings → Bandwidth."), self.limits_box)
         lim = QHBoxLayout(self.limits_box)
@@ -334,10 +332,8 @@ class TransfersWindow(QWidget):
                 self._submit(key, lambda d, tid=t["id"]: d.transfers.retry(tid))
 
     def set_limit(self, upload: int | None = None, download: int | None = None) -> None:
-        """Apply a global limit to every repository's transfer manager, right now."""
-        for view in self.state.ordered():
-            if view.has_transfers:
-                self._submit(view.key, lambda d: d.transfers.set_limit(upload=upload, download=download))
+        """Apply a limit for all folders, right now (the app remembers it)."""
+        self.app.set_global_limit(upload=upload, download=download)
 
     def _submit(self, key: str, fn: Any) -> None:
         handle = self.app.handle(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from .units import BadRate, format_rate, parse_rate
 
@@ -96,6 +96,14 @@ class RateField(QWidget):
         if rate is not None and rate != self._last:
             self._last = rate
             self.committed.emit(rate)
+
+
+def add_row(form: QFormLayout, text: str, field: QWidget, buddy: QWidget | None = None) -> QLabel:
+    """A form row whose label (with its &-shortcut) focuses `buddy` (default: the field)."""
+    label = QLabel(text, field.parentWidget())
+    label.setBuddy(buddy or field)
+    form.addRow(label, field)
+    return label
 
 
 def heading(text: str, parent: QWidget | None = None) -> QLabel:

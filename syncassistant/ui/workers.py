@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Sig
 
 from ..engine.daemon import Daemon
 from ..engine.events import Event, EventHub
+from .conflict_ops import ConflictError, resolved_elsewhere
 from .state import repo_key
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,8 @@ class RepoWorker(QObject):
             return
         try:
             status = self.daemon.status()
+            if self._close_stale_conflicts(status):
+                status = self.daemon.status()
         except Exception as e:
             log.warning("%s: status failed: %s", self.path, e)
             return
@@ -198,6 +201,21 @@ class RepoWorker(QObject):
         if not status.get("idle", True) and self._busy_step is None:
             self._busy_step = 0
             QTimer.singleShot(BUSY_RECHECK_MS[0], self._recheck_busy)
+
+    def _close_stale_conflicts(self, status: dict[str, Any]) -> bool:
+        """Mark conflicts resolved whose variants are all gone (resolved on another device, or by
+        hand in a file manager): only the original name is left."""
+        assert self.daemon is not None
+        closed = False
+        for rec in status.get("conflicts") or []:
+            try:
+                stale = resolved_elsewhere(self.daemon.root, rec)
+            except ConflictError:
+                continue
+            if stale:
+                log.info("%s: conflict on %s was resolved elsewhere", self.path, rec.get("path"))
+                closed = self.daemon.conflicts.mark_resolved(str(rec.get("id"))) or closed
+        return closed
 
     @Slot()
     def _recheck_busy(self) -> None:

@@ -1,0 +1,207 @@
+"""Who sends content where: the arborescence of the network map applied to upload decisions.
+
+Preferred content still decides *who wants what* (the scanner only proposes uploads to remotes
+that want and lack a key); routing only decides *who sends*: for a key that entered the network
+at repository R (its *origin*, :func:`origin_of`), this clone uploads only to its children in
+the minimum-cost arborescence rooted at R (:meth:`NetMap.forward_targets`).  It falls back to
+flooding (every candidate) whenever the map cannot say: this clone or the origin unknown to
+the map, or a candidate remote the map has never heard of (added since the last publish).
+A remote known to be down is routed around (the tree is recomputed without that edge).
+
+The origin of a key is read from git-annex's location log: the repository whose current
+"present" record is the oldest.  Records of different machines are compared, so clock skew
+of more than the time content takes to cross the network can pick another origin; the cost is
+a different (still complete) tree, never lost content.
+
+Downloads (:func:`route_transfers`): a download from a remote that is not this clone's parent
+in the tree would bring the content over an edge the tree does not use (often the expensive
+one), so it is *deferred* by :data:`DOWNLOAD_GRACE` seconds rather than dropped: if the parent
+delivers first, the deferred download finds the content present and moves nothing; if the
+parent never does (it is switched off and cannot publish that), the download still happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from .netmap import NetMap
+from .netmap_store import _git, _remote_config, annex_branch_files, load_map, my_uuid
+
+if TYPE_CHECKING:
+    from .netmap_store import Repo
+    from .transfers.model import Transfer
+
+log = logging.getLogger(__name__)
+
+#: Seconds a download over a non-tree edge waits for the tree to deliver the content first.
+DOWNLOAD_GRACE = 300.0
+
+
+# ---------------------------------------------------------------------------- decisions
+
+
+def _my_remotes(netmap: NetMap, me: str) -> dict[str, str]:
+    """remote name -> destination UUID of every edge ``me`` published."""
+    return {e.remote: e.dst for e in netmap.edges if e.src == me}
+
+
+def upload_targets(
+    netmap: NetMap,
+    me_uuid: str | None,
+    origin_uuid: str | None,
+    candidates: Sequence[str],
+    down_remotes: Collection[str] = frozenset(),
+) -> list[str]:
+    """Which of the ``candidates`` (remote names that want and lack the content) to upload to.
+
+    Content that entered the network at ``origin_uuid`` goes to this clone's children in the
+    arborescence rooted there, recomputed without the edges through ``down_remotes``; a clone
+    outside that tree floods to the candidates outside it too (NetMap.forward_targets).
+    Returns ``candidates`` unchanged (flooding) when the map knows neither this clone nor the
+    origin, and keeps any candidate the map has no edge for (the map is older than the remote).
+    Order of ``candidates`` is kept.
+    """
+    candidates = list(candidates)
+    graph = netmap.graph
+    if not me_uuid or not origin_uuid or me_uuid not in graph or origin_uuid not in graph:
+        return candidates
+    mine = _my_remotes(netmap, me_uuid)
+    if not mine:
+        return candidates
+    down = frozenset((me_uuid, mine[r], r) for r in down_remotes if r in mine)
+    targets = set(netmap.forward_targets(origin_uuid, me_uuid, down))
+    return [r for r in candidates if r in targets or r not in mine]
+
+
+def tree_parent(netmap: NetMap, me_uuid: str, origin_uuid: str,
+                down_edges: Collection[tuple[str, str, str]] = frozenset()) -> str | None:
+    """The UUID that forwards ``origin_uuid``'s content to ``me_uuid`` in the tree (None: none)."""
+    if me_uuid not in netmap.graph or origin_uuid not in netmap.graph:
+        return None
+    tree = netmap.arborescence(origin_uuid, down_edges)
+    if me_uuid not in tree:
+        return None
+    parents = list(tree.predecessors(me_uuid))
+    return parents[0] if parents else None
+
+
+# ---------------------------------------------------------------------------- origins
+
+
+def location_log_path(key: str) -> str:
+    """Path of ``key``'s location log on the git-annex branch (``hashdirlower``)."""
+    digest = hashlib.md5(key.encode("utf-8", errors="surrogateescape"), usedforsecurity=False).hexdigest()
+    return f"{digest[:3]}/{digest[3:6]}/{key}.log"
+
+
+def parse_location_log(text: bytes | str) -> str | None:
+    """The origin in a location log: the UUID whose latest record is "present" and oldest.
+
+    Lines are ``<timestamp>[s] <1|0|X> <uuid>``; for each UUID only its latest line counts
+    (as in git-annex).  None when no repository is recorded as having the content.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    latest: dict[str, tuple[float, str]] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) != 3:
+            continue
+        try:
+            ts = float(words[0].rstrip("s"))
+        except ValueError:
+            continue
+        uuid = words[2]
+        if uuid not in latest or ts >= latest[uuid][0]:
+            latest[uuid] = (ts, words[1])
+    present = [(ts, uuid) for uuid, (ts, state) in latest.items() if state == "1"]
+    return min(present)[1] if present else None
+
+
+def origins(repo: Repo, keys: Iterable[str]) -> dict[str, str | None]:
+    """:func:`origin_of` for many keys with one ``git cat-file --batch``."""
+    git = _git(repo)
+    keys = list(dict.fromkeys(k for k in keys if k and "\n" not in k))
+    paths = {k: location_log_path(k) for k in keys}
+    files = annex_branch_files(git, list(paths.values())) if keys else {}
+    return {k: parse_location_log(files.get(p, b"")) for k, p in paths.items()}
+
+
+def origin_of(repo: Repo, key: str) -> str | None:
+    """The repository where ``key`` entered the network (the first to have it), or None."""
+    return origins(repo, [key]).get(key)
+
+
+# ---------------------------------------------------------------------------- the scanner hook
+
+
+def route_transfers(
+    repo: Repo,
+    transfers: Sequence[Transfer],
+    *,
+    down_remotes: Collection[str] = frozenset(),
+    netmap: NetMap | None = None,
+    download_grace: float = DOWNLOAD_GRACE,
+) -> list[Transfer]:
+    """Apply routing to the scanner's proposals (uploads dropped, some downloads deferred).
+
+    Uploads of a key go only to the remotes :func:`upload_targets` picks among that key's
+    proposed uploads.  A download from a remote that is not this clone's tree parent for the
+    key gets ``not_before`` pushed back by ``download_grace`` seconds (see module docstring).
+    On any trouble reading the map the proposals are returned unchanged (flooding).
+    """
+    if not transfers:
+        return []
+    try:
+        git = _git(repo)
+        me = my_uuid(git)
+        netmap = netmap if netmap is not None else load_map(git)
+        if not me or me not in netmap.graph or netmap.graph.number_of_edges() == 0:
+            return list(transfers)
+        origin = origins(git, {t.key for t in transfers})
+        uuid_of = {name: cfg.get("annex-uuid", "") for name, cfg in _remote_config(git).items()}
+    except Exception as e:  # routing must never stop content from moving
+        log.warning("routing: falling back to flooding: %s", e)
+        return list(transfers)
+    mine = _my_remotes(netmap, me)
+    down = frozenset((me, mine[r], r) for r in down_remotes if r in mine)
+    uploads: dict[str, list[str]] = {}
+    for t in transfers:
+        if t.direction == "upload":
+            uploads.setdefault(t.key, []).append(t.remote)
+    decided: dict[tuple[str, tuple[str, ...]], set[str]] = {}  # many keys share an origin
+    chosen: dict[str, set[str]] = {}
+    for key, remotes in uploads.items():
+        memo = (origin.get(key) or me, tuple(remotes))
+        if memo not in decided:
+            decided[memo] = set(upload_targets(netmap, me, memo[0], remotes, down_remotes))
+        chosen[key] = decided[memo]
+    parents: dict[str, str | None] = {}
+    out: list[Transfer] = []
+    now = time.monotonic()
+    for t in transfers:
+        if t.direction == "upload":
+            if t.remote in chosen[t.key]:
+                out.append(t)
+            continue
+        root = origin.get(t.key)
+        if root and root != me:
+            if root not in parents:
+                parents[root] = tree_parent(netmap, me, root, down)
+            parent = parents[root]
+            if parent is not None and uuid_of.get(t.remote) != parent:
+                t.not_before = max(t.not_before, now + download_grace)
+        out.append(t)
+    dropped = len(transfers) - len(out)
+    if dropped:
+        log.debug("%s: routing left %d upload(s) to the tree", git.path, dropped)
+    return out
+
+
+def down_remotes_from(states: Iterable[Mapping[str, object]]) -> set[str]:
+    """Remote names that are failing or offline, from ``Pusher.snapshot()`` records."""
+    return {str(s["name"]) for s in states if s.get("error") or s.get("offline")}

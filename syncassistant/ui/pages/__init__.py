@@ -1,0 +1,1 @@
+"""The settings dialog's pages, one module each."""

@@ -1,0 +1,205 @@
+"""The command line, run as a user runs it: real processes, real repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import git, in_tree, wait_for
+
+SA = [sys.executable, "-m", "syncassistant.cli"]
+
+
+def sa(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    r = subprocess.run([*SA, *args], capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode:
+        raise AssertionError(f"syncassistant {' '.join(args)} -> {r.returncode}: {r.stderr}")
+    return r
+
+
+def test_help_on_every_command():
+    for cmd in (["--help"], ["init", "--help"], ["remote", "add", "--help"], ["daemon", "--help"],
+                ["status", "--help"], ["limit", "--help"], ["rule", "add", "--help"], ["sync", "--help"]):
+        assert sa(*cmd).stdout.startswith("usage:")
+
+
+def test_init_is_idempotent_and_adopts(tmp_path):
+    p = tmp_path / "My Folder"
+    sa("init", str(p), "--name", "laptop")
+    uuid = git(p, "config", "annex.uuid")
+    sa("init", str(p))
+    assert git(p, "config", "annex.uuid") == uuid
+    assert git(p, "config", "annex.addunlocked").strip() == "true"
+    plain = tmp_path / "plain"
+    git(tmp_path, "init", "-q", str(plain))
+    r = sa("status", str(plain), check=False)
+    assert r.returncode == 1 and "without git-annex" in r.stderr and "syncassistant init" in r.stderr
+    sa("init", str(plain))
+    assert git(plain, "config", "annex.uuid").strip()
+
+
+def test_errors_are_one_line(tmp_path):
+    r = sa("status", str(tmp_path / "nope"), check=False)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "no such folder" in r.stderr
+    r = sa("daemon", "--foreground", str(tmp_path), check=False)
+    assert r.returncode == 1 and "not a git repository" in r.stderr
+
+
+@pytest.mark.parametrize("url", ["ext::sh -c touch% /tmp/pwned", "fd::17", "foo::bar", "-oProxyCommand=x",
+                                 "ssh://-oProxyCommand=x/p", "http://example.com/r", "ssh://host", "a\nb"])
+def test_remote_add_refuses_dangerous_urls(tmp_path, url):
+    p = tmp_path / "r"
+    sa("init", str(p))
+    r = sa("remote", "add", str(p), "x", url, check=False)
+    assert r.returncode in (1, 2), r.stdout  # 2: argparse already refuses an option-like value
+    assert "x" not in git(p, "remote").split()
+
+
+def test_remote_add_local_and_refuses_bad_names(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    sa("init", str(a))
+    sa("init", str(b))
+    sa("remote", "add", str(a), "bee", str(b), "--cost", "150")
+    assert git(a, "config", "remote.bee.annex-cost").strip() == "150"
+    for bad in ("-x", "a b", "../x", "x.lock"):
+        assert sa("remote", "add", str(a), bad, str(b), check=False).returncode in (1, 2)
+    r = sa("remote", "add", str(a), "gone", str(tmp_path / "missing"), check=False)
+    assert r.returncode == 1 and "cannot reach" in r.stderr
+    sa("remote", "add", str(a), "gone", str(tmp_path / "missing"), "--no-check")
+
+
+def test_daemon_lifecycle_status_pause_limit_and_clean_stop(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    sa("init", str(a))
+    git(tmp_path, "clone", "-q", str(a), str(b))
+    sa("init", str(b))
+    sa("remote", "add", str(a), "b", str(b))
+    proc = subprocess.Popen([*SA, "daemon", "--foreground", str(a)], stderr=subprocess.PIPE, text=True)
+    try:
+        sock = a / ".git/syncassistant/control.sock"
+        wait_for(sock.exists, what="control socket")
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+        r = sa("daemon", str(a), check=False)
+        assert r.returncode == 1 and "already running" in r.stderr
+        st = json.loads(sa("status", "--json", str(a)).stdout)
+        assert st["state"] == "running" and st["remotes"][0]["name"] == "b"
+        sa("pause", str(a))
+        assert json.loads(sa("status", "--json", str(a)).stdout)["state"] == "paused"
+        sa("resume", str(a))
+        out = sa("limit", str(a), "--upload", "500KiB/s").stdout
+        assert "500.0 KiB/s" in out
+        for bad in ("-3", "fast"):
+            r = sa("limit", str(a), "--download", bad, check=False)
+            assert r.returncode == 1 and "rate" in r.stderr
+        (a / "x.txt").write_text("x")
+        wait_for(lambda: "x.txt" in git(b, "ls-tree", "-r", "--name-only", "synced/master"), what="push to b")
+        sa("sync", str(a))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    assert rc == 0, proc.stderr.read()
+    assert not (a / ".git/syncassistant/control.sock").exists()
+    assert json.loads(sa("status", "--json", str(a)).stdout)["state"] == "not running"
+
+
+def test_background_daemon_logs_to_git_dir(tmp_path):
+    a = tmp_path / "a"
+    sa("init", str(a))
+    sa("daemon", str(a))
+    try:
+        wait_for(lambda: json.loads(sa("status", "--json", str(a)).stdout)["state"] == "running")
+        log = a / ".git/syncassistant/daemon.log"
+        wait_for(lambda: "daemon started" in log.read_text(), what="log line")
+        pid = json.loads(sa("status", "--json", str(a)).stdout)["pid"]
+    finally:
+        pid = json.loads(sa("status", "--json", str(a)).stdout).get("pid")
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: json.loads(sa("status", "--json", str(a)).stdout)["state"] == "not running", 30)
+
+
+def test_recovers_after_sigkill(tmp_path):
+    a = tmp_path / "a"
+    sa("init", str(a))
+    proc = subprocess.Popen([*SA, "daemon", "--foreground", str(a)], stderr=subprocess.DEVNULL)
+    wait_for((a / ".git/syncassistant/control.sock").exists)
+    proc.kill()
+    proc.wait()
+    # what a kill mid-commit leaves: a stale index.lock and changes never committed
+    (a / ".git/index.lock").write_text("")
+    (a / "left behind.txt").write_text("uncommitted")
+    proc = subprocess.Popen([*SA, "daemon", "--foreground", str(a)], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: "left behind.txt" in git(a, "ls-files"), what="uncommitted change committed")
+        assert not (a / ".git/index.lock").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+
+
+def test_recovers_a_half_done_merge(tmp_path, make_repo, daemons):
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    for r, text in ((a, "from A"), (b, "from B")):
+        (r / "c.txt").write_text(text)
+        git(r, "annex", "add", "c.txt")
+        git(r, "commit", "-qm", "c")
+    git(b, "fetch", "-q", "origin")
+    git(b, "merge", "origin/master", check=False)  # killed here: a conflicted merge in progress
+    assert (b / ".git/MERGE_HEAD").exists()
+    daemons(b)
+    wait_for(lambda: not (b / ".git/MERGE_HEAD").exists(), what="merge finished")
+    names = git(b, "ls-files").split()
+    assert sum("c" in n for n in names) == 2, names
+    assert in_tree(b, names[0])
+
+
+def test_full_disk_is_reported_and_retried(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        a = mnt / "a"
+        sa("init", str(a))
+        proc = subprocess.Popen([*SA, "daemon", "--foreground", str(a)], stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for((a / ".git/syncassistant/control.sock").exists)
+            big = a / "big.bin"
+            try:
+                with open(big, "wb") as f:
+                    f.write(os.urandom(int(1.5 * 1024 * 1024)))
+            except OSError:
+                pass
+            st = wait_for(lambda: json.loads(sa("status", "--json", str(a)).stdout).get("errors"), 60,
+                          what="the full disk to be reported")
+            assert "commit" in st
+            assert big.exists(), "the user's file was lost"
+            subprocess.run(["mount", "-o", "remount,size=200m", str(mnt)], check=True)  # above annex.diskreserve (100 MB)
+            sa("sync", str(a))
+            wait_for(lambda: "big.bin" in git(a, "ls-files"), 60, what="commit after space came back")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_status_of_repo_path_with_long_name(tmp_path):
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    sa("init", str(deep))
+    proc = subprocess.Popen([*SA, "daemon", "--foreground", str(deep)], stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: json.loads(sa("status", "--json", str(deep)).stdout)["state"] == "running")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+    assert len(str(Path(deep) / ".git/syncassistant/control.sock")) > 108
