@@ -11,8 +11,9 @@ What this file owns:
   ``notifications`` (owns org.freedesktop.Notifications and records every Notify call),
   ``networkmanager`` (org.freedesktop.NetworkManager's State/Connectivity/Metered properties
   with PropertiesChanged and StateChanged), ``udisks`` (UDisks2's ObjectManager, Block and
-  Filesystem interfaces), and ``mountinfo-watch`` (a MountWatcher in mountinfo mode, meant to
-  run under ``unshare -m``).
+  Filesystem interfaces), ``mountinfo-watch`` (a MountWatcher in mountinfo mode, meant to
+  run under ``unshare -m``) and ``device-monitor`` (a Daemon plus a DeviceMonitor in mountinfo
+  mode, also for ``unshare -m``; its notices come out as events).
 * :func:`real_udisks` -- the real udisksd (plus systemd-udevd if none runs) on a private bus
   posing as the system bus; skips with the reason when it cannot run here.
 * :func:`make_annex_drive_image` -- an ext4 image holding git-annex clones (mkfs.ext4 -d).
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import queue
 import select
@@ -683,6 +685,38 @@ def _mountinfo_watch_main(prefix: str) -> int:
     return 0
 
 
+def _device_monitor_main(repo: str, prefix: str) -> int:
+    """A Daemon on ``repo`` with a DeviceMonitor in mountinfo mode (drives under ``prefix``).
+
+    Meant to run under ``unshare -m``. Notices come out as "notify" events; command ``status``
+    reports the pusher's remotes ({name: offline}); ``quit`` stops everything.
+    """
+    from syncassistant.engine.daemon import Daemon
+    from syncassistant.engine.devices import DeviceMonitor
+    from syncassistant.engine.mounts import under_prefixes
+
+    daemon = Daemon(repo, control=False)
+    daemon.start()
+    monitor = DeviceMonitor([daemon], notify=lambda summary, body: emit("notify", summary=summary, body=body),
+                            use_udisks=False, watch_network=False, mount_filter=under_prefixes(prefix))
+    monitor.start()
+    emit("ready", mode=monitor.mounts.mode, pid=os.getpid(),
+         offline={st["name"]: st["offline"] for st in daemon.pusher.snapshot()})
+    try:
+        for line in sys.stdin:
+            cmd = json.loads(line)["cmd"] if line.strip() else ""
+            if cmd == "quit":
+                break
+            if cmd == "status":
+                emit("done", cmd="status", offline={st["name"]: st["offline"] for st in daemon.pusher.snapshot()},
+                     drives=monitor.drives(), pushes=daemon.pusher.pushes)
+    finally:
+        monitor.stop()
+        daemon.stop()
+    emit("done", cmd="quit")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # real udisksd on a private "system" bus
 
@@ -845,13 +879,19 @@ def make_annex_drive_image(tmp: Path, label: str) -> tuple[Path, dict[str, str]]
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["notifications", "networkmanager", "udisks", "mountinfo-watch"])
+    parser.add_argument("kind", choices=["notifications", "networkmanager", "udisks", "mountinfo-watch",
+                                         "device-monitor"])
     parser.add_argument("--bus", default="", help="D-Bus address to serve on")
     parser.add_argument("--initial", default="{}", help="networkmanager: initial properties as JSON")
-    parser.add_argument("--prefix", default="/", help="mountinfo-watch: report mounts under this directory")
+    parser.add_argument("--prefix", default="/", help="mountinfo-watch, device-monitor: drives under this directory")
+    parser.add_argument("--repo", default="", help="device-monitor: the repository to run a daemon on")
     args = parser.parse_args(argv)
     if args.kind == "mountinfo-watch":
         return _mountinfo_watch_main(args.prefix)
+    if args.kind == "device-monitor":
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(threadName)s %(name)s %(levelname)s %(message)s")
+        return _device_monitor_main(args.repo, args.prefix)
     service: StandinService
     if args.kind == "notifications":
         service = NotificationRecorder(args.bus)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
+INDEX_LOCK_WAIT = 10.0
 
 
 class GitError(RuntimeError):
@@ -153,7 +155,19 @@ class Git:
     # -- plumbing ---------------------------------------------------------------------------
     def run(self, *args: str, timeout: float = DEFAULT_TIMEOUT, check: bool = True,
             input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
-        return run(["git", *args], cwd=self.path, timeout=timeout, check=check, input=input, env=env)
+        # git-annex updates the index on its own (after a download it refreshes the stat info of
+        # the file it filled in), so our commit or merge can find index.lock taken for a moment:
+        # wait for it briefly instead of failing the round.
+        deadline = time.monotonic() + INDEX_LOCK_WAIT
+        while True:
+            res = run(["git", *args], cwd=self.path, timeout=timeout, check=False, input=input, env=env)
+            if res.returncode == 0 or "index.lock': File exists" not in res.stderr \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if check and res.returncode != 0:
+            raise GitError(["git", *args], res.returncode, res.stdout, res.stderr)
+        return res
 
     def out(self, *args: str, timeout: float = DEFAULT_TIMEOUT) -> str:
         return self.run(*args, timeout=timeout).stdout.strip()

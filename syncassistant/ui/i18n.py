@@ -15,12 +15,15 @@ _PLURAL = re.compile(r"\((s|es)\)")
 
 
 class EnglishPlurals(QTranslator):
-    """Resolves "file(s)" to "file"/"files" by n; leaves every other string alone."""
+    """Resolves "file(s)" to "file"/"files" by n; every other string stays as written."""
 
-    def translate(self, context: str, source: str, disambiguation: str | None = None,
-                  n: int = -1) -> str | None:
+    def translate(self, context: str, source: str, disambiguation: str | None = None, n: int = -1) -> str:
+        # Installed only when no real translation loaded, so every string is English already:
+        # return it as its own translation. (Never return None from this override: PySide 6.12
+        # then drops a reference to None on each call and the interpreter aborts; and "" would
+        # blank the text, since Qt only skips a *null* string.)
         if n < 0 or "(" not in source:
-            return None  # a null string = not translated here (an empty one would blank the text)
+            return source
         return _PLURAL.sub(lambda m: "" if n == 1 else m.group(1), source)
 
     def isEmpty(self) -> bool:

@@ -1,0 +1,750 @@
+"""Drives and networks: sync clones on removable drives when they are plugged in; react to the network.
+
+This module owns (no Qt):
+
+* :class:`DeviceMonitor` -- runs a :class:`~.mounts.MountWatcher` and a
+  :class:`~.netwatch.NetworkWatcher` for a set of daemons, and a worker thread
+  ("syncassistant-devices") that does the slower work (git config reads, fetches, checks):
+
+  - *a drive is mounted*: each daemon's remotes on it are found -- a remote whose local path
+    (``remote.<n>.url`` as a path or ``file://`` URL, or a directory special remote's
+    ``remote.<n>.annex-directory``) lies under the mount point, or a git-annex clone on the drive
+    (:func:`~.mounts.find_annex_clones`) whose ``annex.uuid`` is some remote's
+    ``remote.<n>.annex-uuid`` (a stale URL of such a remote is pointed at the clone). A clone of
+    the repository's network that is no remote is logged and announced as a ``drive-clone-found``
+    event. For every match: the remote is marked online, fetched, pushed to at once, failed
+    transfers are retried and the content is rescanned. Then "Drive LABEL connected: syncing N
+    files" is announced once the scan has run, and "LABEL is up to date: safe to remove" once the
+    drive's remotes are current, judged on the daemon's own events (a short settle time after the
+    last one, then a check) -- see :meth:`DeviceMonitor._evaluate`. A full clone's work tree on
+    the drive is brought up to date (``git annex merge`` there) before that second notice.
+  - *a drive is unmounted*: its remotes are marked offline in the pusher, quietly.
+  - *at start*: drives already mounted are attached without notices; remotes whose path is on a
+    user-drive location (the mount filter) that does not exist are marked offline.
+  - *the network comes back*: every daemon retries its failed remotes and transfers at once, and
+    the :class:`~.notifychanges.RemoteChangeWatcher` connections reconnect without waiting.
+  - *the connection becomes metered*: with ``syncassistant.pause-on-metered=true`` in a
+    repository's git config, its content transfers are paused (needs ``TransferManager.pause``).
+
+* :func:`create_drive_clone` -- put a new clone of a repository on a mounted drive: a full clone
+  (git clone + git annex init, added as a remote named after the drive's label) or a git-annex
+  "directory" special remote.
+
+Notices go to ``notify(summary, body)`` (e.g. :meth:`.notify.Notifier.notify`); without one they
+are logged. The summary/body split reads as "summary: body" in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from .annex import Annex
+from .events import Event, EventHub
+from .git import Git, GitError
+from .git import run as run_command
+from .mounts import MountFilter, MountWatcher, default_mount_filter, find_annex_clones
+from .netwatch import NetworkWatcher
+from .urls import BadURL, parse_remote_url
+
+if TYPE_CHECKING:
+    from .daemon import Daemon
+    from .notifychanges import RemoteChangeWatcher
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str, str], object]
+LinkKind = Literal["git", "directory"]
+Phase = Literal["scanning", "syncing", "incomplete", "synced"]
+
+FETCH_TIMEOUT = 120.0
+MERGE_TIMEOUT = 600.0
+METERED_SETTING = "syncassistant.pause-on-metered"
+
+
+# ---------------------------------------------------------------------------------------------
+# remotes and paths
+
+
+def remote_names(cfg: dict[str, str]) -> list[str]:
+    """Remote names in a ``git config --get-regexp ^remote\\.`` dict (names may contain dots)."""
+    names = set()
+    for key in cfg:
+        for suffix in (".url", ".annex-uuid", ".annex-directory"):
+            if key.startswith("remote.") and key.endswith(suffix):
+                names.add(key[len("remote."):-len(suffix)])
+    return sorted(names)
+
+
+def remote_local_path(root: Path, cfg: dict[str, str], name: str) -> Path | None:
+    """Where a remote lives on this computer's file system, or None (ssh, other special remotes).
+
+    A path or ``file://`` URL in ``remote.<name>.url`` (relative to ``root``), or the directory of
+    a git-annex directory special remote. The path is normalised, not resolved.
+    """
+    url = cfg.get(f"remote.{name}.url")
+    if url:
+        if url.startswith("file://"):
+            path = unquote(urlsplit(url).path)
+        else:
+            try:
+                parsed = parse_remote_url(url, base=root)
+            except BadURL:
+                return None
+            if parsed.kind != "local":
+                return None
+            path = parsed.path
+    else:
+        path = cfg.get(f"remote.{name}.annex-directory", "")
+        if not path:
+            return None
+    p = Path(os.path.expanduser(path))
+    if not p.is_absolute():
+        p = root / p
+    return Path(os.path.normpath(p))
+
+
+def is_under(path: str | os.PathLike[str], mount_point: str | os.PathLike[str]) -> bool:
+    """True if ``path`` is ``mount_point`` or below it (also comparing resolved symlinks)."""
+    for p, mp in ((os.path.normpath(path), os.path.normpath(mount_point)),
+                  (os.path.realpath(path), os.path.realpath(mount_point))):
+        if p == mp or p.startswith(mp.rstrip("/") + "/"):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# looking into a daemon's engine (public API first; see the module notes for what is proposed)
+
+
+def _scan_busy(tm: Any) -> bool:
+    """True while the TransferManager has a content scan queued or running."""
+    probe = getattr(tm, "scan_pending", None)
+    if callable(probe):
+        return bool(probe())
+    cond = getattr(tm, "_cond", None)
+    if cond is None:
+        return False
+    with cond:
+        return bool(getattr(tm, "_scan_requests", None)) or bool(getattr(tm, "_scanning", False))
+
+
+def _transfer_counts(tm: Any, remote: str) -> dict[str, int]:
+    """Queued, running and failed transfers to or from ``remote``."""
+    try:
+        counts = tm.counts(remote=remote)
+        return {k: int(counts.get(k, 0)) for k in ("queued", "running", "failed")}
+    except TypeError:  # counts() without a remote filter
+        pass
+    out = dict.fromkeys(("queued", "running", "failed"), 0)
+    for t in tm.snapshot(history=1):
+        if t.get("remote") == remote and t.get("state") in out:
+            out[t["state"]] += 1
+    return out
+
+
+def _first_failure(tm: Any, remote: str) -> str | None:
+    for t in tm.snapshot(history=1):
+        if t.get("remote") == remote and t.get("state") == "failed":
+            return f"{t.get('path')}: {t.get('error')}"
+    return None
+
+
+def _journal_empty(git_dir: Path) -> bool:
+    """git-annex has committed everything it logged (location updates wait in the journal)."""
+    try:
+        with os.scandir(git_dir / "annex" / "journal") as it:
+            return not any(True for _ in it)
+    except OSError:
+        return True
+
+
+# ---------------------------------------------------------------------------------------------
+# the monitor
+
+
+@dataclass
+class DriveLink:
+    """One remote of one repository that lives on a mounted drive."""
+
+    daemon: Daemon
+    remote: str
+    kind: LinkKind  # "git": a clone (pushed to); "directory": a directory special remote
+    path: Path
+    mount_point: str
+
+
+@dataclass
+class _Drive:
+    label: str
+    mount_point: str
+    links: list[DriveLink]
+    announce: bool  # plugged in while we run: send the notices
+    phase: Phase = "scanning"
+    started: float = field(default_factory=time.monotonic)
+    next_check: float = 0.0
+    recheck: float = 0.25  # grows while a check finds work left and no event comes
+    dirty: bool = True
+    failure_noticed: bool = False
+
+    @property
+    def roots(self) -> set[str]:
+        return {str(link.daemon.root) for link in self.links}
+
+
+class DeviceMonitor:
+    """Drives and network for a set of daemons; see the module docstring.
+
+    ``notify(summary, body)`` shows a notice (None: log it). ``remote_watchers`` reconnect at once
+    when the network comes back. ``mount_filter``/``use_udisks``/``system_bus`` go to the
+    MountWatcher (``system_bus`` to the NetworkWatcher too; ``watch_network=False`` runs none).
+    ``settle`` is how long a daemon must have been quiet before its drives are checked;
+    ``scan_wait`` how long the "connected" notice waits for the scan to count files.
+    """
+
+    thread_name = "syncassistant-devices"
+
+    def __init__(self, daemons: Sequence[Daemon], notify: Notify | None = None, *,
+                 remote_watchers: Sequence[RemoteChangeWatcher] = (),
+                 mount_filter: MountFilter = default_mount_filter, use_udisks: bool = True,
+                 system_bus: str = "SYSTEM", watch_network: bool = True,
+                 settle: float = 1.0, scan_wait: float = 10.0,
+                 update_drive_worktrees: bool = True) -> None:
+        self.daemons = list(daemons)
+        self._notify = notify
+        self.remote_watchers = list(remote_watchers)
+        self._mount_filter = mount_filter
+        self.settle = settle
+        self.scan_wait = scan_wait
+        self.update_drive_worktrees = update_drive_worktrees
+        self.mounts = MountWatcher(self._on_mount, self._on_unmount, mount_filter=mount_filter,
+                                   use_udisks=use_udisks, bus=system_bus)
+        self.network: NetworkWatcher | None = (
+            NetworkWatcher(self._on_online, self._on_offline, on_metered_changed=self._on_metered,
+                           report_initial=False, bus=system_bus) if watch_network else None)
+        self._cond = threading.Condition()
+        self._jobs: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
+        self._drives: dict[str, _Drive] = {}  # mount point -> drive (guarded by _cond)
+        self._last_event: dict[str, float] = {}  # repo root -> monotonic time of its last event
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._metered_paused: set[str] = set()
+        self._warned_no_pause = False
+        self.notices: list[tuple[str, str]] = []  # every notice sent, for status and tests
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Subscribe to the daemons' events, start the worker, then the mount and network watchers."""
+        if self._thread is not None:
+            raise RuntimeError("DeviceMonitor is already running")
+        self._stopping = False
+        hubs: dict[int, EventHub] = {id(d.ctx.events): d.ctx.events for d in self.daemons}
+        self._unsubscribe = [hub.subscribe(self._on_event) for hub in hubs.values()]
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        self.mounts.start()
+        self._submit(self._startup)
+        if self.network is not None:
+            self.network.start()
+            if self.network.metered:  # only changes are reported
+                self._on_metered(True)
+        log.info("device monitor started (drives via %s, network via %s)", self.mounts.mode,
+                 self.network.mode if self.network else "nothing")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the watchers and the worker (a running git command is let finish)."""
+        self.mounts.stop()
+        if self.network is not None:
+            self.network.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("device monitor thread did not stop within %.0f s", timeout)
+            self._thread = None
+
+    def rescan(self) -> None:
+        """Match the mounted drives again (e.g. after adding a remote on one), without notices."""
+        self._submit(self._attach_mounted)
+
+    def drives(self) -> list[dict[str, Any]]:
+        """The attached drives and their state, for status displays."""
+        with self._cond:
+            return [{"label": d.label, "mount_point": d.mount_point, "phase": d.phase,
+                     "remotes": [{"repo": str(link.daemon.root), "remote": link.remote, "kind": link.kind,
+                                  "path": str(link.path)} for link in d.links]}
+                    for d in self._drives.values()]
+
+    # ---- callbacks from the watchers and the event hubs ---------------------------------------
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        with self._cond:
+            self._jobs.append((fn, args))
+            self._cond.notify_all()
+
+    def _on_mount(self, mount_point: str, label: str | None, device: str | None) -> None:
+        self._submit(self._handle_mount, mount_point, label, True)
+
+    def _on_unmount(self, mount_point: str) -> None:
+        self._submit(self._handle_unmount, mount_point)
+
+    def _on_event(self, event: Event) -> None:
+        """Runs on the emitting thread: note the time; wake the worker if a drive waits on it."""
+        if event.kind.startswith("drive"):
+            return
+        now = time.monotonic()
+        with self._cond:
+            self._last_event[event.repo] = now
+            woke = False
+            for drive in self._drives.values():
+                if event.repo in drive.roots:
+                    drive.dirty = True
+                    drive.next_check = now + self.settle
+                    drive.recheck = 0.25
+                    woke = True
+            if woke:
+                self._cond.notify_all()
+
+    def _on_online(self) -> None:
+        """The network is back: retry failed remotes and transfers now (not offline drives)."""
+        log.info("network is online: retrying failed remotes now")
+        for d in self.daemons:
+            for st in d.pusher.snapshot():
+                if not st.get("offline") and (st.get("error") or st.get("failures")):
+                    d.pusher.retry_now(st["name"])
+            d.transfers.retry_all()
+        for watcher in self.remote_watchers:
+            watcher.reconnect_now()
+
+    def _on_offline(self) -> None:
+        log.info("network is offline")
+
+    def _on_metered(self, metered: bool) -> None:
+        for d in self.daemons:
+            key = str(d.root)
+            wanted = metered and (d.ctx.git.config_get(METERED_SETTING) or "").lower() in ("true", "yes", "on", "1")
+            if wanted == (key in self._metered_paused):
+                continue
+            pause, resume = getattr(d.transfers, "pause", None), getattr(d.transfers, "resume", None)
+            if not (callable(pause) and callable(resume)):
+                if not self._warned_no_pause:
+                    log.warning("%s is set but this engine cannot pause transfers alone "
+                                "(TransferManager.pause is missing)", METERED_SETTING)
+                    self._warned_no_pause = True
+                continue
+            if wanted:
+                log.info("%s: metered connection: content transfers paused", d.root)
+                pause("metered")
+                self._metered_paused.add(key)
+            else:
+                log.info("%s: connection no longer metered: content transfers resume", d.root)
+                resume("metered")
+                self._metered_paused.discard(key)
+
+    # ---- the worker ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            job = None
+            due: list[_Drive] = []
+            with self._cond:
+                while not self._stopping:
+                    if self._jobs:
+                        job = self._jobs.popleft()
+                        break
+                    now = time.monotonic()
+                    waiting = [d for d in self._drives.values() if d.dirty]
+                    due = [d for d in waiting if d.next_check <= now]
+                    if due:
+                        break
+                    self._cond.wait(min(d.next_check for d in waiting) - now if waiting else None)
+                if self._stopping:
+                    return
+            try:
+                if job is not None:
+                    job[0](*job[1])
+                for drive in due:
+                    self._evaluate(drive)
+            except Exception:
+                log.exception("device monitor: %s failed", job[0].__name__ if job else "drive check")
+
+    def _startup(self) -> None:
+        for d in self.daemons:
+            d.pusher.refresh_remotes()
+        self._attach_mounted()
+        attached = {(str(link.daemon.root), link.remote) for dr in self._snapshot() for link in dr.links}
+        for d in self.daemons:
+            cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+            for name in remote_names(cfg):
+                path = remote_local_path(d.root, cfg, name)
+                if (path is None or (str(d.root), name) in attached or path.exists()
+                        or not self._mount_filter(str(path), None)):
+                    continue
+                log.info("%s: remote %s is on a drive that is not connected (%s): offline",
+                         d.root, name, path)
+                d.pusher.set_offline(name, True)
+                self._transfers_offline(d, name, True)
+
+    def _attach_mounted(self) -> None:
+        for mount_point, info in sorted(self.mounts.current_mounts().items()):
+            with self._cond:
+                known = mount_point in self._drives
+            if not known:
+                self._handle_mount(mount_point, info.label, False)
+
+    def _snapshot(self) -> list[_Drive]:
+        with self._cond:
+            return list(self._drives.values())
+
+    # ---- mounting -----------------------------------------------------------------------------
+
+    def _handle_mount(self, mount_point: str, label: str | None, announce: bool) -> None:
+        label = label or os.path.basename(mount_point.rstrip("/")) or mount_point
+        links = self._match(mount_point, label)
+        if not links:
+            log.debug("drive %s at %s holds no clone of our repositories", label, mount_point)
+            return
+        drive = _Drive(label, mount_point, links, announce)
+        with self._cond:
+            self._drives[mount_point] = drive
+        for d in {id(link.daemon): link.daemon for link in links}.values():
+            mine = [link for link in links if link.daemon is d]
+            d.pusher.refresh_remotes()
+            for link in mine:
+                if link.kind == "git":
+                    d.pusher.set_offline(link.remote, False)
+                self._transfers_offline(d, link.remote, False)
+            for link in mine:
+                if link.kind == "git" and announce:
+                    self._fetch(d, link.remote)
+            d.merger.request()
+            for link in mine:
+                if link.kind == "git":
+                    d.pusher.retry_now(link.remote)
+            d.transfers.retry_all()
+            d.transfers.request_scan(None)
+            d.ctx.emit("drive", state="connected", label=label, mount_point=mount_point,
+                       remotes=[link.remote for link in mine])
+            log.info("%s: drive %s at %s: syncing with %s", d.root, label, mount_point,
+                     ", ".join(link.remote for link in mine))
+        with self._cond:
+            drive.next_check = time.monotonic() + min(0.25, self.settle)
+            self._cond.notify_all()
+
+    def _match(self, mount_point: str, label: str) -> list[DriveLink]:
+        links: list[DriveLink] = []
+        clones: list[tuple[Path, str]] | None = None
+        for d in self.daemons:
+            if is_under(d.root, mount_point):
+                continue  # the repository itself lives on this drive
+            cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+            names = remote_names(cfg)
+            matched: set[str] = set()
+            for name in names:
+                if cfg.get(f"remote.{name}.syncassistant-mode") == "off":
+                    continue
+                path = remote_local_path(d.root, cfg, name)
+                if path is not None and is_under(path, mount_point):
+                    kind: LinkKind = "git" if cfg.get(f"remote.{name}.url") else "directory"
+                    links.append(DriveLink(d, name, kind, path, mount_point))
+                    matched.add(name)
+            if clones is None:
+                clones = find_annex_clones(mount_point)
+            by_uuid = {cfg[f"remote.{n}.annex-uuid"]: n for n in names if cfg.get(f"remote.{n}.annex-uuid")}
+            own_uuid = d.ctx.git.config_get("annex.uuid")
+            known_uuids: str | None = None
+            for clone_path, uuid in clones:
+                name = by_uuid.get(uuid)
+                if name in matched:
+                    continue
+                if name is not None:
+                    link = self._adopt_clone(d, cfg, name, clone_path, uuid, mount_point)
+                    if link is not None:
+                        links.append(link)
+                        matched.add(name)
+                    continue
+                if uuid == own_uuid:
+                    continue
+                if known_uuids is None:
+                    res = d.ctx.git.run("cat-file", "-p", "refs/heads/git-annex:uuid.log", check=False)
+                    known_uuids = res.stdout if res.returncode == 0 else ""
+                if uuid in known_uuids:
+                    log.info("%s: drive %s holds %s, a clone of this repository (uuid %s) that is "
+                             "not a remote; add it to sync with it", d.root, label, clone_path, uuid)
+                    d.ctx.emit("drive-clone-found", label=label, mount_point=mount_point,
+                               path=str(clone_path), uuid=uuid)
+        return links
+
+    def _adopt_clone(self, d: Daemon, cfg: dict[str, str], name: str, clone_path: Path, uuid: str,
+                     mount_point: str) -> DriveLink | None:
+        """A clone on the drive is remote ``name`` by its UUID; point a stale URL at it."""
+        url = cfg.get(f"remote.{name}.url")
+        if not url:
+            return None  # a special remote sharing a clone's uuid: not ours to guess about
+        old = remote_local_path(d.root, cfg, name)
+        if old is None:
+            log.info("%s: remote %s (%s) has the uuid of %s on the drive; it is reached another "
+                     "way, so it is left alone", d.root, name, url, clone_path)
+            return None
+        if old.exists() and os.path.realpath(old) != os.path.realpath(clone_path):
+            log.warning("%s: remote %s points at %s, which exists, but its uuid %s is on the drive "
+                        "at %s; not changing it", d.root, name, old, uuid, clone_path)
+            return None
+        if os.path.realpath(old) != os.path.realpath(clone_path):
+            log.info("%s: remote %s moved to %s (was %s)", d.root, name, clone_path, old)
+            d.ctx.git.run("remote", "set-url", name, str(clone_path))
+        return DriveLink(d, name, "git", clone_path, mount_point)
+
+    def _fetch(self, d: Daemon, remote: str) -> None:
+        res = d.ctx.git.run("fetch", "--quiet", "--no-write-fetch-head", remote,
+                            timeout=FETCH_TIMEOUT, check=False)
+        if res.returncode != 0:
+            log.warning("%s: fetching from drive remote %s failed: %s", d.root, remote,
+                        res.stderr.strip().splitlines()[-1:] or res.returncode)
+
+    @staticmethod
+    def _transfers_offline(d: Daemon, remote: str, offline: bool) -> None:
+        set_offline = getattr(d.transfers, "set_offline", None)  # proposed TransferManager API
+        if callable(set_offline):
+            set_offline(remote, offline)
+
+    # ---- unmounting ---------------------------------------------------------------------------
+
+    def _handle_unmount(self, mount_point: str) -> None:
+        with self._cond:
+            drive = self._drives.pop(mount_point, None)
+        links = list(drive.links) if drive else []
+        seen = {(id(link.daemon), link.remote) for link in links}
+        for d in self.daemons:  # remotes under the mount point that were not attached
+            cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+            for name in remote_names(cfg):
+                path = remote_local_path(d.root, cfg, name)
+                if path is not None and (id(d), name) not in seen and is_under(path, mount_point):
+                    kind: LinkKind = "git" if cfg.get(f"remote.{name}.url") else "directory"
+                    links.append(DriveLink(d, name, kind, path, mount_point))
+        for link in links:
+            if link.kind == "git":
+                link.daemon.pusher.set_offline(link.remote, True)
+            self._transfers_offline(link.daemon, link.remote, True)
+        for d in {id(link.daemon): link.daemon for link in links}.values():
+            names = [link.remote for link in links if link.daemon is d]
+            log.info("%s: drive at %s removed: %s offline", d.root, mount_point, ", ".join(names))
+            d.ctx.emit("drive", state="removed", label=drive.label if drive else None,
+                       mount_point=mount_point, remotes=names)
+        if drive is not None and drive.announce and drive.phase != "synced":
+            self._send(f"{drive.label} was removed", "before it was fully synced")
+
+    # ---- is the drive up to date? -------------------------------------------------------------
+
+    def _evaluate(self, drive: _Drive) -> None:
+        """Check a drive whose daemons have been quiet for ``settle`` seconds (or a re-check is due).
+
+        Scanning: once no content scan is pending, count the transfers for the drive's remotes
+        and announce "connected". Then the drive is up to date when, for each of its remotes: no
+        change waits to be committed, no scan is pending, no transfer to or from it is queued or
+        running, git-annex's journal is committed, and (a clone) the pusher has pushed the current
+        branch and git-annex trees to it without error. Failed transfers make it "incomplete".
+        """
+        with self._cond:
+            if self._drives.get(drive.mount_point) is not drive:
+                return  # unmounted meanwhile
+            drive.dirty = False
+        now = time.monotonic()
+        if drive.phase == "scanning":
+            scanning = any(_scan_busy(link.daemon.transfers) for link in drive.links)
+            if scanning and now - drive.started < self.scan_wait:
+                self._recheck(drive)
+                return
+            files = None if scanning else sum(
+                c["queued"] + c["running"] for c in (_transfer_counts(link.daemon.transfers, link.remote)
+                                                     for link in drive.links))
+            drive.phase = "syncing"
+            if drive.announce:
+                what = "syncing" if files is None else f"syncing {files} file{'s' if files != 1 else ''}"
+                self._send(f"Drive {drive.label} connected", what)
+        last = max((self._last_event.get(r, 0.0) for r in drive.roots), default=0.0)
+        if now - last < self.settle:
+            with self._cond:
+                drive.dirty = True
+                drive.next_check = last + self.settle
+            return
+        pending, failed, error = self._outstanding(drive)
+        if pending:
+            self._recheck(drive)
+            return
+        if failed:
+            if drive.announce and not drive.failure_noticed:
+                drive.failure_noticed = True
+                self._send(f"{drive.label} is not fully synced",
+                           f"{failed} file{'s' if failed != 1 else ''} could not be copied: {error}")
+            drive.phase = "incomplete"
+            return  # a retry makes events, which bring us back here
+        if self.update_drive_worktrees:
+            for link in drive.links:
+                if link.kind == "git":
+                    self._update_worktree(link)
+        if drive.phase != "synced":
+            drive.phase = "synced"
+            if drive.announce:
+                self._send(f"{drive.label} is up to date", "safe to remove")
+            for d in {id(link.daemon): link.daemon for link in drive.links}.values():
+                d.ctx.emit("drive", state="synced", label=drive.label, mount_point=drive.mount_point,
+                           remotes=[link.remote for link in drive.links if link.daemon is d])
+
+    def _recheck(self, drive: _Drive) -> None:
+        """Look again a little later when work remains and no event may come to say it is done."""
+        with self._cond:
+            drive.dirty = True
+            drive.next_check = time.monotonic() + drive.recheck
+            drive.recheck = min(drive.recheck * 2, 5.0)
+
+    def _outstanding(self, drive: _Drive) -> tuple[int, int, str | None]:
+        """(things still to do, failed transfers, first failure) for the drive's remotes."""
+        pending = failed = 0
+        error = None
+        trees: dict[int, tuple[str | None, str | None]] = {}
+        for link in drive.links:
+            d = link.daemon
+            tm = d.transfers
+            pending += d.committer.pending_count() + int(_scan_busy(tm))
+            counts = _transfer_counts(tm, link.remote)
+            pending += counts["queued"] + counts["running"]
+            if counts["failed"]:
+                failed += counts["failed"]
+                error = error or _first_failure(tm, link.remote)
+            if not _journal_empty(d.ctx.git.git_dir):
+                pending += 1
+            if link.kind != "git":
+                continue
+            st = d.pusher.remotes.get(link.remote)
+            if st is None:
+                continue  # not pushed to (annex-sync=false, git-only...): nothing to wait for
+            if st.last_error or st.offline:
+                pending += 1
+                continue
+            if id(d) not in trees:
+                git = d.ctx.git
+                trees[id(d)] = (git.ref_sha(f"refs/heads/{d.ctx.branch}^{{tree}}"),
+                                git.ref_sha("refs/heads/git-annex^{tree}"))
+            if tuple(st.pushed) != trees[id(d)]:
+                pending += 1
+        return pending, failed, error
+
+    def _update_worktree(self, link: DriveLink) -> None:
+        """Bring a full clone's checked-out branch on the drive up to its synced/ branch."""
+        clone = link.path
+        if not (clone / ".git").exists():
+            return  # bare: nothing checked out
+        branch = link.daemon.ctx.branch
+        synced = Git(clone).ref_sha(f"refs/heads/synced/{branch}")
+        head = Git(clone).ref_sha("HEAD")
+        if synced is None or synced == head or (head and Git(clone).is_ancestor(synced, head)):
+            return
+        try:
+            Annex(clone).run("merge", timeout=MERGE_TIMEOUT)
+            log.info("%s: updated the work tree of %s on the drive", link.daemon.root, clone)
+        except GitError as e:
+            log.warning("%s: could not update the work tree of %s: %s", link.daemon.root, clone, e)
+
+    def _send(self, summary: str, body: str) -> None:
+        self.notices.append((summary, body))
+        log.info("%s: %s", summary, body)
+        if self._notify is not None:
+            try:
+                self._notify(summary, body)
+            except Exception:
+                log.exception("notification %r failed", summary)
+
+
+# ---------------------------------------------------------------------------------------------
+# adding a drive
+
+
+class DriveError(RuntimeError):
+    """A clone could not be put on the drive; the message says why."""
+
+
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def remote_name_for_label(label: str, existing: set[str] | Sequence[str] = ()) -> str:
+    """A git remote name made from a drive label ("My Stick!" -> "My-Stick"), unique among ``existing``."""
+    name = _NAME_BAD.sub("-", label.strip()).strip("-") or "drive"
+    base, n = name, 2
+    while name in existing:
+        name = f"{base}-{n}"
+        n += 1
+    return name
+
+
+def create_drive_clone(repo_root: str | os.PathLike[str], mount_point: str | os.PathLike[str],
+                       label: str, kind: Literal["full", "directory"] = "full") -> str:
+    """Put a new clone of the repository on a mounted drive; return the new remote's name.
+
+    ``kind="full"``: ``git clone`` to ``MOUNT/<repo folder name>``, ``git annex init LABEL`` there
+    (its ``origin`` removed: a path on this computer means nothing elsewhere), added here as a
+    remote named after the label with its annex-uuid recorded, and fetched. ``kind="directory"``:
+    a git-annex directory special remote in ``MOUNT/<repo folder name>.annex``
+    (``git annex initremote NAME type=directory directory=... encryption=none``). Content goes
+    there when the daemon next scans (it does on a mount, or run a sync).
+    """
+    root = Path(repo_root)
+    mp = Path(mount_point)
+    if kind not in ("full", "directory"):
+        raise ValueError(f"kind must be 'full' or 'directory', not {kind!r}")
+    if not mp.is_dir():
+        raise DriveError(f"{mp}: not a mounted folder")
+    if not os.access(mp, os.W_OK):
+        raise DriveError(f"{mp}: not writable")
+    git = Git(root)
+    existing = set(remote_names(git.config_get_regexp(r"^remote\."))) | set(git.remotes())
+    name = remote_name_for_label(label, existing)
+    if kind == "full":
+        target = mp / root.name
+        if target.exists():
+            raise DriveError(f"{target} already exists")
+        try:
+            run_command(["git", "clone", "-q", "--", str(root), str(target)], timeout=3600)
+            clone = Git(target)
+            Annex(target).init(label)
+            clone.run("remote", "remove", "origin")
+            uuid = clone.config_get("annex.uuid")
+            git.run("remote", "add", "--", name, str(target))
+            if uuid:
+                git.config_set(f"remote.{name}.annex-uuid", uuid)
+            git.run("fetch", "--quiet", name, timeout=FETCH_TIMEOUT)
+        except (GitError, OSError) as e:
+            git.run("remote", "remove", name, check=False)
+            shutil.rmtree(target, ignore_errors=True)
+            raise DriveError(f"could not make a clone at {target}: {e}") from e
+    else:
+        target = mp / f"{root.name}.annex"
+        try:
+            target.mkdir()
+        except FileExistsError:
+            raise DriveError(f"{target} already exists") from None
+        try:
+            Annex(root).run("initremote", name, "type=directory", f"directory={target}",
+                            "encryption=none", timeout=300)
+        except GitError as e:
+            shutil.rmtree(target, ignore_errors=True)
+            raise DriveError(f"could not make a directory remote at {target}: {e}") from e
+    log.info("%s: new %s remote %s on drive %s at %s", root, kind, name, label, target)
+    return name
