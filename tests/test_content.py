@@ -158,3 +158,52 @@ def test_unreachable_remote_mid_transfer_then_queue_drains(make_repo, daemons, t
     wait_for(lambda: annex(a, "find", "--in=b", "moving.bin").strip() == "moving.bin", timeout=90,
              what="queue to drain after B came back")
     assert (b / ".git/annex/objects").exists()
+
+
+def test_corrupted_source_object_is_rejected_by_checksum(make_repo, daemons):
+    a = make_repo("A")
+    good = os.urandom(100_000)
+    (a / "victim.bin").write_bytes(good)
+    git(a, "annex", "add", "victim.bin")
+    git(a, "commit", "-qm", "v")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "rename", "origin", "a")
+    # the object in A rots on disk (same size, other bytes)
+    obj = a / ".git/annex/objects" / annex(a, "examinekey", "--format=${hashdirmixed}${key}/${key}",
+                                          annex(a, "lookupkey", "victim.bin").strip()).strip()
+    os.chmod(obj.parent, 0o755)
+    os.chmod(obj, 0o644)
+    obj.write_bytes(os.urandom(len(good)))
+    db = daemons(b)
+    wait_for(lambda: any(t["state"] == "failed" and t["path"] == "victim.bin" for t in db.transfers.snapshot()),
+             60, what="the download to fail verification")
+    assert (b / "victim.bin").read_bytes() != good
+    assert not annex(b, "find", "--in=here", "victim.bin").strip(), "corrupt content was accepted"
+
+
+def test_file_url_remote(make_repo, daemons):
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    git(a, "remote", "add", "b", f"file://{b}")
+    git(b, "remote", "add", "a", f"file://{a}")
+    daemons(a), daemons(b)
+    data = os.urandom(1000)
+    (a / "via-file-url.bin").write_bytes(data)
+    wait_for(lambda: readable(b, "via-file-url.bin", data), 60, what="content over file://")
+
+
+def test_thousands_of_queued_transfers_drain(make_repo, daemons):
+    a = make_repo("A")
+    (a / "many").mkdir()
+    for i in range(3000):
+        (a / "many" / f"{i}.txt").write_text(str(i))
+    git(a, "annex", "add", "many")
+    git(a, "commit", "-qm", "many")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "rename", "origin", "a")
+    db = daemons(b)
+    wait_for(lambda: db.transfers.counts()["done"] >= 3000, 300, what=lambda: f"3000 downloads: {db.transfers.counts()}")
+    snap = db.transfers.snapshot()
+    assert len(snap) <= 600, "the snapshot (and the UI) must stay bounded"
+    assert readable(b, "many/2999.txt", b"2999")

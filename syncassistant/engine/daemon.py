@@ -20,6 +20,7 @@ from .context import RepoContext
 from .control import ControlServer
 from .events import EventHub
 from .hooks import HookRunner
+from .hooks_install import adjust_post_receive
 from .lock import DaemonLock
 from .merger import Merger, MergeResult
 from .pusher import Pusher
@@ -74,6 +75,7 @@ class Daemon:
         self.lock.acquire()
         try:
             remove_stale_locks(self.ctx.git.git_dir)
+            adjust_post_receive(self.ctx.git.git_dir)
             # Watch first, then look for what changed while we were off, so nothing falls between.
             self.watcher.start()
             self.refwatcher.start()

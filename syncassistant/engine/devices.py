@@ -196,6 +196,7 @@ class _Drive:
     recheck: float = 0.25  # grows while a check finds work left and no event comes
     dirty: bool = True
     failure_noticed: bool = False
+    transfers_seen: set[str] = field(default_factory=set)  # transfer ids for its remotes since plugged in
 
     @property
     def roots(self) -> set[str]:
@@ -315,6 +316,10 @@ class DeviceMonitor:
             woke = False
             for drive in self._drives.values():
                 if event.repo in drive.roots:
+                    if event.kind == "transfer" and event.data.get("state") != "cancelled" and any(
+                            link.remote == event.data.get("remote") and str(link.daemon.root) == event.repo
+                            for link in drive.links):
+                        drive.transfers_seen.add(str(event.data.get("id")))
                     drive.dirty = True
                     drive.next_check = now + self.settle
                     drive.recheck = 0.25
@@ -572,9 +577,7 @@ class DeviceMonitor:
             if scanning and now - drive.started < self.scan_wait:
                 self._recheck(drive)
                 return
-            files = None if scanning else sum(
-                c["queued"] + c["running"] for c in (_transfer_counts(link.daemon.transfers, link.remote)
-                                                     for link in drive.links))
+            files = None if scanning else self._files_to_sync(drive)
             drive.phase = "syncing"
             if drive.announce:
                 what = "syncing" if files is None else f"syncing {files} file{'s' if files != 1 else ''}"
@@ -607,6 +610,16 @@ class DeviceMonitor:
             for d in {id(link.daemon): link.daemon for link in drive.links}.values():
                 d.ctx.emit("drive", state="synced", label=drive.label, mount_point=drive.mount_point,
                            remotes=[link.remote for link in drive.links if link.daemon is d])
+
+    def _files_to_sync(self, drive: _Drive) -> int:
+        """Transfers for the drive since it was plugged in: done already, running or queued."""
+        ids: set[str] = set()
+        for link in drive.links:
+            ids |= {t["id"] for t in link.daemon.transfers.snapshot(history=1)
+                    if t.get("remote") == link.remote and t.get("state") in ("queued", "running")}
+        with self._cond:
+            ids |= drive.transfers_seen
+        return len(ids)
 
     def _recheck(self, drive: _Drive) -> None:
         """Look again a little later when work remains and no event may come to say it is done."""
@@ -705,8 +718,8 @@ def create_drive_clone(repo_root: str | os.PathLike[str], mount_point: str | os.
     (``git annex initremote NAME type=directory directory=... encryption=none``). Content goes
     there when the daemon next scans (it does on a mount, or run a sync).
     """
-    root = Path(repo_root)
-    mp = Path(mount_point)
+    root = Path(os.path.abspath(repo_root))
+    mp = Path(os.path.abspath(mount_point))
     if kind not in ("full", "directory"):
         raise ValueError(f"kind must be 'full' or 'directory', not {kind!r}")
     if not mp.is_dir():

@@ -98,7 +98,6 @@ class Merger:
             if (git.git_dir / "MERGE_HEAD").exists():  # left half-done by a crash
                 self.flush_pending()
                 result.conflicts += self._record(resolve_merge(ctx, "MERGE_HEAD", "interrupted merge"))
-            result.annex_changed = self._merge_annex_branch()
             branch = ctx.branch
             candidates = git.refs(f"refs/heads/synced/{branch}", f"refs/remotes/*/synced/{branch}",
                                   f"refs/remotes/*/{branch}")
@@ -110,6 +109,9 @@ class Merger:
                 if git.is_ancestor(sha, "HEAD") or self._same_tree(sha):
                     continue
                 result.conflicts += self._merge_one(ref, sha)
+            # The work tree first (what the user waits to see), then git-annex's branch, which
+            # must be merged before the scanner looks for content to fetch.
+            result.annex_changed = self._merge_annex_branch()
             result.new_head = git.rev("HEAD")
             if result.branch_changed and result.old_head and result.new_head:
                 result.changed_paths = git.changed_paths(result.old_head, result.new_head)

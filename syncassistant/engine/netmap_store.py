@@ -24,7 +24,7 @@ remote's :data:`SYNCED_REF` (see :func:`refspecs`), and a fetch brings the remot
 snapshot (``ts``, see :func:`netmap.parse_edges`) wins; identical timestamps fall back to the
 greater blob id, so every clone picks the same.  It cannot conflict (one writer per file), the
 merge commit has every merged head as a parent (so the next push to a remote's ``synced/`` ref
-fast-forwards), and nothing is committed when the union equals what we have.
+fast-forwards), and nothing is committed when every incoming head is already contained.
 
 Nodes (UUID -> description) come from ``uuid.log`` on the ``git-annex`` branch (plus git-annex's
 uncommitted journal); repositories marked dead in ``trust.log`` are left out of the map.
@@ -38,9 +38,9 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .git import Git, GitError
 from .netmap import (
@@ -359,6 +359,81 @@ def publish_local(repo: Repo, reachable: Mapping[str, bool] | None = None) -> bo
         return False
 
 
+class Publisher:
+    """Keeps this clone's published edges current while a daemon runs (one thread).
+
+    Re-publishes (debounced by ``delay`` seconds) after pushes succeed or fail, since that is
+    when a remote is found down or back, and every ``refresh`` seconds (remotes added or
+    re-costed, last-seen times).  Reachability comes from ``snapshot()`` (``Pusher.snapshot``:
+    records with "name", "error", "offline").  After a publish that committed something,
+    ``on_change()`` runs (give it ``pusher.request`` so the map travels).
+    """
+
+    WATCHED = ("pushed", "push-failed", "state")
+
+    def __init__(self, ctx: RepoContext, snapshot: Callable[[], list[dict]],
+                 on_change: Callable[[], None] = lambda: None, *, delay: float = 2.0,
+                 refresh: float = 3600.0) -> None:
+        self.ctx = ctx
+        self.snapshot = snapshot
+        self.on_change = on_change
+        self.delay = delay
+        self.refresh = refresh
+        self.publishes = 0
+        self._cond = threading.Condition()
+        self._wanted = True  # publish once at start
+        self._stop = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name=f"syncassistant-netmap-{ctx.root.name}")
+
+    def start(self) -> None:
+        self._unsubscribe = self.ctx.events.subscribe(self._on_event)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(30)
+
+    def request(self) -> None:
+        """Publish soon (after ``delay``)."""
+        with self._cond:
+            self._wanted = True
+            self._cond.notify_all()
+
+    def _on_event(self, event: Any) -> None:
+        if event.kind in self.WATCHED and event.repo == str(self.ctx.root):
+            self.request()
+
+    def reachability(self) -> dict[str, bool]:
+        return {str(r["name"]): not (r.get("error") or r.get("offline")) for r in self.snapshot()}
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if not self._wanted and not self._stop:
+                    self._cond.wait(self.refresh)
+                    self._wanted = True
+                if not self._stop:
+                    self._cond.wait(self.delay)  # let a burst of pushes settle
+                if self._stop or self.ctx.stopping.is_set():
+                    return
+                self._wanted = False
+            if self.ctx.paused.is_set():
+                continue
+            if publish_local(self.ctx, self.reachability()):
+                self.publishes += 1
+                try:
+                    self.on_change()
+                except Exception:
+                    log.exception("netmap: on_change failed")
+
+
 # ---------------------------------------------------------------------------- merging
 
 
@@ -397,8 +472,10 @@ def _union(git: Git, commits: Sequence[str]) -> dict[str, tuple[str, str]]:
 def merge_incoming(repo: Repo) -> bool:
     """Merge other clones' copies of the branch into :data:`REF`; True if it moved.
 
-    Fast-forwards when one incoming copy already holds the union; otherwise makes one merge
-    commit (parents: ours and every incoming head not already contained).  Never conflicts.
+    Fast-forwards when one incoming copy already holds the union and ours; otherwise makes one
+    merge commit (parents: ours and every incoming head not already contained), also when the
+    union is just our tree, so that pushing to the remotes those heads came from fast-forwards.
+    Never conflicts.
     """
     git = _git(repo)
     with _lock(git):
@@ -412,8 +489,10 @@ def merge_incoming(repo: Repo) -> bool:
             heads = [h for h in heads if not any(o != h and git.is_ancestor(h, o) for o in heads)]
             entries = _union(git, ([local] if local else []) + heads)
             tree = _write_tree(git, entries)
-            if local and git.ref_sha(f"{local}^{{tree}}") == tree:
-                return False  # they bring nothing new; no commit (see module docstring)
+            # Even when they bring nothing new (same tree), a commit containing them is made:
+            # else our next push to a remote whose synced/ ref is one of them would be rejected
+            # as not a fast-forward again and again.  Such commits never cause a push (the
+            # pusher compares trees), so two clones cannot ping-pong them.
             new = None
             for head in heads:
                 contains_local = local is None or git.is_ancestor(local, head)
@@ -462,16 +541,29 @@ def _annex_journal_file(git: Git, path: str) -> bytes | None:
         return None
 
 
-def annex_branch_files(git: Git, paths: Sequence[str]) -> dict[str, bytes]:
-    """Current contents of files on the ``git-annex`` branch, with git-annex's journal appended."""
-    found = cat_blobs(git, [f"refs/heads/git-annex:{p}" for p in paths])
+def unmerged_annex_branches(git: Git) -> list[str]:
+    """Other clones' git-annex branches (pushed to us or fetched) that ours does not contain yet."""
+    local = git.ref_sha("refs/heads/git-annex")
+    found = git.refs("refs/heads/synced/git-annex", "refs/remotes/*/git-annex")
+    shas = sorted({sha for ref, sha in found.items() if not ref.endswith("/HEAD")} - {local})
+    return [sha for sha in shas if local is None or not git.is_ancestor(sha, local)]
+
+
+def annex_branch_files(git: Git, paths: Sequence[str], *, unmerged: bool = False) -> dict[str, bytes]:
+    """Current contents of files on the ``git-annex`` branch, with git-annex's journal appended.
+
+    With ``unmerged``, the versions on :func:`unmerged_annex_branches` are appended too (what
+    git-annex would union-merge on its next run), so news that arrived is not missed.
+    """
+    revs = ["refs/heads/git-annex"] + (unmerged_annex_branches(git) if unmerged else [])
+    found = cat_blobs(git, [f"{rev}:{p}" for rev in revs for p in paths])
     out: dict[str, bytes] = {}
     for p in paths:
-        data = found.get(f"refs/heads/git-annex:{p}") or b""
+        parts = [found.get(f"{rev}:{p}") or b"" for rev in revs]
         journal = _annex_journal_file(git, p)
         if journal:
-            data = data + b"\n" + journal
-        out[p] = data
+            parts.append(journal)
+        out[p] = b"\n".join(part for part in parts if part)
     return out
 
 

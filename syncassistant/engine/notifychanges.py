@@ -18,7 +18,8 @@ after a connection that stayed up (:attr:`RemoteChangeWatcher.stable_after`);
 :meth:`RemoteChangeWatcher.reconnect_now` (the network came back) skips the wait. ssh is run as
 an argv, never through a local shell: ``$GIT_SSH_COMMAND`` (or ``core.sshCommand``, or
 ``$GIT_SSH``) is split with shlex, then ``-T``, keep-alives (a dead link is noticed within about
-45 s), the remote's ``annex-ssh-options`` and ``-p PORT``. The command ssh hands to the remote
+45 s), ControlMaster options (:func:`control_options`: the fetches it triggers reuse this
+connection instead of a new ssh handshake each), the remote's ``annex-ssh-options`` and ``-p PORT``. The command ssh hands to the remote
 login shell is ``git-annex-shell 'notifychanges' '<path>' '--uuid' '<uuid>'`` with each argument
 shell-quoted, the way git-annex itself calls it (``remote.<n>.annex-shell`` replaces the program).
 """
@@ -29,9 +30,12 @@ import logging
 import os
 import select
 import shlex
+import stat
 import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .events import Event
@@ -45,6 +49,38 @@ log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT = 120.0
 KEEPALIVE = ("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3")
+
+
+def control_dir() -> Path | None:
+    """A private directory for ssh ControlMaster sockets (short: socket paths are limited), or None.
+
+    ``$XDG_RUNTIME_DIR/syncassistant-ssh`` or ``/tmp/syncassistant-ssh-<uid>``, mode 0700 and
+    ours; None (no connection sharing) if it cannot be made so.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) / "syncassistant-ssh" if runtime else \
+        Path(tempfile.gettempdir()) / f"syncassistant-ssh-{os.getuid()}"
+    try:
+        base.mkdir(mode=0o700, exist_ok=True)
+        st = base.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        log.warning("%s is not a private directory of ours: ssh connections are not shared", base)
+        return None
+    if len(str(base)) > 60:  # a unix socket path has room for about 107 bytes; %C takes 40
+        return None
+    return base
+
+
+def control_options(master: bool) -> list[str]:
+    """ssh options sharing one connection per host: the notifychanges ssh is the master
+    (``ControlMaster=auto``: or a client of one that already runs); fetches only reuse it."""
+    cdir = control_dir()
+    if cdir is None:
+        return []
+    return ["-o", f"ControlMaster={'auto' if master else 'no'}", "-o", f"ControlPath={cdir}/%C",
+            "-o", "ControlPersist=no"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,7 +109,7 @@ def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str
     """
     if url.kind != "ssh" or not url.host:
         raise ValueError(f"{remote} is not an ssh remote")
-    argv = [*ssh_command(git), "-T", "-o", "BatchMode=yes", *KEEPALIVE]
+    argv = [*ssh_command(git), "-T", "-o", "BatchMode=yes", *KEEPALIVE, *control_options(master=True)]
     opts = cfg.get(f"remote.{remote}.annex-ssh-options")
     if opts:
         argv += shlex.split(opts)
@@ -323,8 +359,10 @@ class _Connection:
             return
         self._fetch_pending = False
         t0 = time.monotonic()
+        # over the notifychanges connection (ControlMaster) when there is one: no new ssh handshake
+        env = {"GIT_SSH_COMMAND": shlex.join([*ssh_command(ctx.git), *control_options(master=False)])}
         res = ctx.git.run("fetch", "--quiet", "--no-write-fetch-head", self.remote,
-                          timeout=FETCH_TIMEOUT, check=False)
+                          timeout=FETCH_TIMEOUT, check=False, env=env)
         if res.returncode != 0:
             self.last_error = _last_line(res.stderr.encode()) or f"git fetch exit {res.returncode}"
             log.warning("%s: fetch from %s (%s) failed: %s", ctx.root, self.remote, why, self.last_error)

@@ -123,11 +123,15 @@ def parse_location_log(text: bytes | str) -> str | None:
 
 
 def origins(repo: Repo, keys: Iterable[str]) -> dict[str, str | None]:
-    """:func:`origin_of` for many keys with one ``git cat-file --batch``."""
+    """:func:`origin_of` for many keys with one ``git cat-file --batch``.
+
+    Reads the git-annex branch, git-annex's journal, and other clones' git-annex branches that
+    are not merged yet (the origin's record may have just arrived).
+    """
     git = _git(repo)
     keys = list(dict.fromkeys(k for k in keys if k and "\n" not in k))
     paths = {k: location_log_path(k) for k in keys}
-    files = annex_branch_files(git, list(paths.values())) if keys else {}
+    files = annex_branch_files(git, list(paths.values()), unmerged=True) if keys else {}
     return {k: parse_location_log(files.get(p, b"")) for k, p in paths.items()}
 
 
