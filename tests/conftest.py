@@ -199,5 +199,6 @@ LogLevel VERBOSE
 @pytest.fixture
 def ssh_env(sshd: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("GIT_SSH_COMMAND", sshd["ssh_command"])
+    monkeypatch.setenv("GIT_ANNEX_USE_GIT_SSH", "1")  # git-annex honours GIT_SSH_COMMAND only with this
     gitmod.reset_env_cache()
     return sshd

@@ -207,3 +207,35 @@ def test_thousands_of_queued_transfers_drain(make_repo, daemons):
     snap = db.transfers.snapshot()
     assert len(snap) <= 600, "the snapshot (and the UI) must stay bounded"
     assert readable(b, "many/2999.txt", b"2999")
+
+
+def test_interrupted_upload_over_ssh_resumes(make_repo, daemons, ssh_env):
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    git(a, "remote", "add", "b", f"ssh://127.0.0.1:{ssh_env['port']}{b}")
+    da = daemons(a)
+    da.transfers.set_limit(upload=2 * 1024 * 1024)
+    data = os.urandom(16 * 1024 * 1024)
+    (a / "resume.bin").write_bytes(data)
+
+    def progressed(minimum):
+        return [t for t in da.transfers.snapshot() if t["path"] == "resume.bin" and t["state"] == "running"
+                and t["bytes_done"] >= minimum]
+
+    t = wait_for(lambda: progressed(4 * 1024 * 1024), 90,
+                 what=lambda: f"4 MiB uploaded: {da.transfers.snapshot()} {da.status()['remotes']}")[0]
+    assert da.transfers.cancel(t["id"])
+    wait_for(lambda: any(x["id"] == t["id"] and x["state"] == "cancelled" for x in da.transfers.snapshot()))
+    da.transfers.set_limit(upload=0)
+    resumed_at: list[int] = []
+    unsubscribe = da.ctx.events.subscribe(
+        lambda ev: ev.kind == "transfer" and ev.data.get("state") == "running" and ev.data["bytes_done"] > 0
+        and not resumed_at and resumed_at.append(ev.data["bytes_done"]))
+    try:
+        assert da.transfers.retry(t["id"])
+        wait_for(lambda: annex(a, "find", "--in=b", "resume.bin").strip() == "resume.bin", 120,
+                 what="the upload to finish")
+    finally:
+        unsubscribe()
+    assert resumed_at and resumed_at[0] >= 3 * 1024 * 1024, f"restarted from scratch: {resumed_at}"
