@@ -239,3 +239,30 @@ def test_interrupted_upload_over_ssh_resumes(make_repo, daemons, ssh_env):
     finally:
         unsubscribe()
     assert resumed_at and resumed_at[0] >= 3 * 1024 * 1024, f"restarted from scratch: {resumed_at}"
+
+
+def test_stalled_transfer_is_detected_and_restarted(make_repo, daemons):
+    import signal
+
+    from conftest import children
+
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    git(a, "remote", "add", "b", str(b))
+    da = daemons(a)
+    da.transfers.stall_seconds = 3
+    da.transfers.set_limit(upload=512 * 1024)
+    data = os.urandom(4 * 1024 * 1024)
+    (a / "stall.bin").write_bytes(data)
+    wait_for(lambda: any(t["state"] == "running" and t["bytes_done"] > 0 for t in da.transfers.snapshot()), 60)
+    # hang the git-annex process (as a dead network would): no more progress reports
+    pids = [int(c.split(":")[0]) for c in children() if "copy" in c and "--to" in c]
+    assert pids
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    wait_for(lambda: any("stalled" in (t["error"] or "") for t in da.transfers.snapshot()), 30,
+             what="the stall to be noticed")
+    da.transfers.set_limit(upload=0)
+    wait_for(lambda: annex(a, "find", "--in=b", "stall.bin").strip() == "stall.bin", 60,
+             what="the restarted transfer to finish")

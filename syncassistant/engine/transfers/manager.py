@@ -129,6 +129,7 @@ class TransferManager:
         self._scanner = threading.Thread(target=self._scan_loop, name="syncassistant-scanner", daemon=True)
         self.completed = 0
         self.bytes_moved = 0
+        self.stall_seconds = STALL_SECONDS
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -197,6 +198,11 @@ class TransferManager:
 
     def _next(self) -> Transfer | None:
         now = time.monotonic()
+        # failed transfers come back on their own once their back-off has passed
+        for t in [t for t in self._failed.values() if t.not_before <= now]:
+            del self._failed[t.id]
+            t.state = "queued"
+            self._queued[t.id] = t
         ready = [t for t in self._queued.values() if t.not_before <= now]
         if not ready:
             return None
@@ -219,7 +225,8 @@ class TransferManager:
                             break
                     if batches and not self._queued:
                         break  # idle: close batch processes below, committing the journal
-                    waits = [q.not_before - time.monotonic() for q in self._queued.values()]
+                    waits = [q.not_before - time.monotonic()
+                             for q in (*self._queued.values(), *self._failed.values())]
                     self._cond.wait(max(0.05, min(waits)) if waits and not self.ctx.paused.is_set() else None)
                 if self.ctx.stopping.is_set():
                     break
@@ -285,7 +292,9 @@ class TransferManager:
                 made_progress = t.bytes_done > t.best_progress
                 t.best_progress = max(t.best_progress, t.bytes_done)
                 delay = min(RETRY_MAX, RETRY_START * 2 ** (t.attempts - 1) * (1 if made_progress else 2))
-                if error and "transfer already in progress" in error:
+                if error and error.startswith("stalled"):
+                    delay = LOCKED_RETRY  # restart a stalled transfer at once (it resumes)
+                elif error and "transfer already in progress" in error:
                     # the other side is moving this very key (both clones act): look again soon
                     delay = LOCKED_RETRY
                 t.not_before = time.monotonic() + delay
@@ -299,9 +308,9 @@ class TransferManager:
         """Read progress until git-annex reports the result for this file."""
         last_bytes, last_time = 0, time.monotonic()
         while True:
-            line = batch.read_line(STALL_SECONDS)
+            line = batch.read_line(self.stall_seconds)
             if line is None:
-                return False, f"stalled: no progress for {STALL_SECONDS:.0f} s"
+                return False, f"stalled: no progress for {self.stall_seconds:.0f} s"
             if line == b"":
                 return False, "git-annex exited" if t.id not in self._cancel else "cancelled"
             line = line.strip()
