@@ -266,3 +266,33 @@ def test_stalled_transfer_is_detected_and_restarted(make_repo, daemons):
     da.transfers.set_limit(upload=0)
     wait_for(lambda: annex(a, "find", "--in=b", "stall.bin").strip() == "stall.bin", 60,
              what="the restarted transfer to finish")
+
+
+def test_receiving_disk_full_fails_clearly_then_drains(make_repo, daemons, tmp_path):
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    a = make_repo("A")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=150m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        b = mnt / "B"
+        git(tmp_path, "clone", "-q", str(a), str(b))
+        annex(b, "init", "B")
+        git(a, "remote", "add", "b", str(b))
+        da = daemons(a)
+        data = os.urandom(60 * 1024 * 1024)  # 150 MB disk - 60 MB < git-annex's 100 MB reserve
+        (a / "huge.bin").write_bytes(data)
+        failed = wait_for(lambda: [t for t in da.transfers.snapshot() if t["state"] == "failed"], 120,
+                          what="the upload to fail on the full disk")[0]
+        assert "space" in failed["error"], failed["error"]
+        assert (a / "huge.bin").read_bytes() == data
+        subprocess.run(["mount", "-o", "remount,size=400m", str(mnt)], check=True)
+        da.sync_now()
+        wait_for(lambda: annex(a, "find", "--in=b", "huge.bin").strip() == "huge.bin", 120,
+                 what="the upload after space came back")
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])

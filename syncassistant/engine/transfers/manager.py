@@ -37,6 +37,43 @@ HISTORY = 200
 LOCKED_RETRY = 2.0
 
 
+DEFAULT_DISKRESERVE = 100 * 1000 * 1000  # git-annex's annex.diskreserve default
+
+
+def disk_space_problem(ctx: RepoContext, t: Transfer) -> str | None:
+    """Why a transfer failed, when the cause is the receiving disk (git-annex does not say so in
+    batch JSON mode): "not enough free space on ..."; None when space is not the problem."""
+    if t.direction == "upload":
+        url = ctx.git.remote_url(t.remote) or ""
+        if not url.startswith(("/", "file://")):
+            return None  # we cannot look at an ssh server's disk from here
+        where, label = url.removeprefix("file://"), f"remote {t.remote}"
+    else:
+        where, label = str(ctx.root), "this device"
+    try:
+        st = os.statvfs(where)
+    except OSError:
+        return None
+    reserve = DEFAULT_DISKRESERVE
+    raw = ctx.git.config_get("annex.diskreserve")
+    if raw:
+        from .ratelimit import BadRate, parse_rate
+
+        try:
+            reserve = parse_rate(raw.replace(" ", ""))
+        except BadRate:
+            pass
+    free = st.f_bavail * st.f_frsize
+    need = (t.size or 0) + reserve
+    if free >= need:
+        return None
+    import humanize
+
+    return (f"not enough free space on {label}: {humanize.naturalsize(free)} free, "
+            f"{humanize.naturalsize(t.size or 0)} needed plus the {humanize.naturalsize(reserve)} "
+            "git-annex keeps in reserve (annex.diskreserve)")
+
+
 class _Batch:
     """One long-lived git-annex batch process for one direction and remote."""
 
@@ -49,8 +86,24 @@ class _Batch:
         self.proc = subprocess.Popen(
             [annex_binary(), *cmd, "--json", "--json-progress", "--json-error-messages", *tail],
             cwd=ctx.root, env=base_env(), stdin=subprocess.DEVNULL if self.single else subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self._buf = b""
+        # git-annex puts the reason of many failures (disk full, remote unreachable) on stderr
+        self.stderr_lines: collections.deque[str] = collections.deque(maxlen=50)
+        self.stderr_count = 0
+        threading.Thread(target=self._drain_stderr, name="syncassistant-annex-stderr", daemon=True).start()
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            line = raw.decode(errors="replace").strip()
+            if line:
+                self.stderr_lines.append(line)
+                self.stderr_count += 1
+
+    def stderr_since(self, mark: int) -> str:
+        new = list(self.stderr_lines)[-max(0, min(len(self.stderr_lines), self.stderr_count - mark)):]
+        return " ".join(new[-3:]) if self.stderr_count > mark else ""
 
     def send(self, path: str) -> None:
         if self.single:
@@ -263,11 +316,17 @@ class TransferManager:
             self._batches[t.id] = batch
         self._emit(t)
         ok, error = False, None
+        mark = batch.stderr_count
         try:
             batch.send(t.path)
             ok, error = self._follow(t, batch)
         except (OSError, ValueError) as e:
             error = f"git-annex batch process failed: {e}"
+        if not ok:
+            time.sleep(0.05)  # let the stderr reader catch the reason printed just before
+            detail = batch.stderr_since(mark) or disk_space_problem(self.ctx, t)
+            if detail and detail not in (error or ""):
+                error = f"{error}: {detail}" if error else detail
         if batch.single:
             batch.close()
         elif not ok:
