@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import cli_map
 from .engine import control
 from .engine.git import Git, GitError
 from .engine.lock import AlreadyRunning, DaemonLock
@@ -181,12 +182,6 @@ def cmd_rule(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tray(args: argparse.Namespace) -> int:
-    from .ui.main import main as tray_main
-
-    return tray_main(args.tray_args)
-
-
 def cmd_daemon(args: argparse.Namespace) -> int:
     tops = [open_repo(p) for p in args.paths]
     for top in tops:
@@ -333,22 +328,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("path", metavar="PATH")
     r.set_defaults(func=cmd_rule)
 
-    s = sub.add_parser("tray", help="start the tray app (the default with no command)")
-    s.add_argument("tray_args", nargs=argparse.REMAINDER, help="options for the tray app (see tray --help)")
-    s.set_defaults(func=cmd_tray)
+    sub.add_parser("tray", help="start the tray app (the default with no command); see tray --help")
 
     for name, text in (("pause", "pause syncing"), ("resume", "resume syncing"), ("sync", "sync now")):
         s = sub.add_parser(name, help=text)
         s.add_argument("path", metavar="PATH")
         s.set_defaults(func=cmd_simple)
+    cli_map.register(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        argv = ["tray"]
+    if not argv or argv[0] == "tray":
+        # the tray has its own options (--minimized, ...): hand them over untouched
+        from .ui.main import main as tray_main
+
+        return tray_main(argv[1:])
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

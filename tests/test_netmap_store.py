@@ -132,6 +132,29 @@ def test_publish_commits_only_real_changes(make_repo):
     assert len(git(a, "rev-list", store.REF).split()) == 4
 
 
+def test_publisher_follows_push_results(make_repo):
+    from conftest import wait_for
+
+    from syncassistant.engine.context import RepoContext
+    c = fresh_clones(make_repo, "A", "B")
+    add_remote(c["A"], "b", c["B"])
+    ctx = RepoContext(c["A"])
+    state = [{"name": "b", "error": None, "offline": False}]
+    changes = []
+    pub = store.Publisher(ctx, lambda: state, lambda: changes.append(1), delay=0.05)
+    pub.start()
+    try:
+        wait_for(lambda: store.published_edges(c["A"]), 10, "the first publish")
+        assert store.published_edges(c["A"])[0].reachable
+        state[0]["error"] = "ssh: connect to host: Connection refused"
+        ctx.emit("push-failed", remote="b", error=state[0]["error"])
+        wait_for(lambda: not store.published_edges(c["A"])[0].reachable, 10, "b published as down")
+        assert len(changes) == 2 and pub.publishes == 2
+    finally:
+        pub.stop()
+    assert not pub._thread.is_alive()
+
+
 def test_refspecs_and_tree_id(make_repo):
     a = make_repo("A")
     assert store.refspecs(a) == [] and store.tree_id(a) is None
@@ -191,6 +214,30 @@ def test_concurrent_pushes_to_one_hub_converge(make_repo, tmp_path):
         assert {e.src for e in store.load_map(repo, include_incoming=False).edges} == {uuid(r) for r in c.values()}
 
 
+def test_same_tree_from_elsewhere_still_lets_the_push_fast_forward(make_repo, tmp_path):
+    c = fresh_clones(make_repo, "A", "B")
+    a, b = c["A"], c["B"]
+    hub = tmp_path / "hub.git"
+    git(tmp_path, "init", "-q", "--bare", str(hub))
+    store.publish_local(a)
+    git(b, "fetch", "-q", str(a), f"{store.REF}:refs/remotes/a/{store.BRANCH}")
+    store.merge_incoming(b)
+    # B ends up with A's tree in a commit of its own (as after twin merges on two clones)
+    tree = git(b, "rev-parse", f"{store.REF}^{{tree}}").strip()
+    twin = git(b, "commit-tree", tree, "-m", "twin").strip()
+    git(b, "update-ref", store.REF, twin)
+    git(b, "update-ref", "-d", f"refs/remotes/a/{store.BRANCH}")
+    for repo in (a, b):
+        git(repo, "remote", "add", "hub", str(hub))
+    git(a, "push", "-q", "hub", *store.refspecs(a))
+    assert "[rejected]" in git(b, "push", "--porcelain", "hub", *store.refspecs(b), check=False)
+    git(b, "fetch", "-q", "hub")
+    assert store.merge_incoming(b) is True  # same tree, yet a commit containing the hub's
+    assert git(b, "rev-parse", f"{store.REF}^{{tree}}").strip() == tree
+    assert "[rejected]" not in git(b, "push", "--porcelain", "hub", *store.refspecs(b))
+    assert store.merge_incoming(b) is False  # and only once
+
+
 def test_newest_snapshot_wins_in_any_merge_order(make_repo):
     c = fresh_clones(make_repo, "A", "B", "D")
     a, b, d = c["A"], c["B"], c["D"]
@@ -247,6 +294,7 @@ def test_origin_of_reads_the_location_log(make_repo):
     assert routing.origin_of(b, keys[0]) == uuid(b)  # B has not heard of A's copy yet
     add_remote(b, "a", a)
     git(b, "fetch", "-q", "a")
+    assert routing.origin_of(b, keys[0]) == uuid(a)  # fetched, not merged yet: counts
     Annex(b).update_branch()
     assert routing.origins(b, keys + ["SHA256E-s1--nothing"]) == {
         keys[0]: uuid(a), keys[1]: uuid(a), "SHA256E-s1--nothing": None}
@@ -311,8 +359,15 @@ def test_route_transfers_drops_uploads_and_defers_off_tree_downloads(make_repo, 
     out = routing.route_transfers(a, ts, netmap=m)
     assert [(t.key, t.direction, t.remote) for t in out] == [
         ("K1", "upload", "b"), ("K1", "upload", "c"), ("K2", "download", "e"), ("K2", "download", "b")]
-    # K2 entered at E: A's parent in that tree is E, so the download from B waits
+    assert out[2].not_before == 0.0 and out[3].not_before == 0.0  # downloads untouched by default
+    out = routing.route_transfers(a, ts, netmap=m, download_grace=routing.DOWNLOAD_GRACE)
+    # K2 entered at E: A's parent in that tree is E, so the download from B waits for E
     assert out[2].not_before == 0.0 and out[3].not_before > time.monotonic() + 200
+    # ... unless A cannot reach E itself (E may be switched off)
+    for t in ts:
+        t.not_before = 0.0
+    out = routing.route_transfers(a, ts, netmap=m, download_grace=300, down_remotes={"e"})
+    assert [t.not_before for t in out if t.direction == "download"] == [0.0, 0.0]
 
 
 # ---------------------------------------------------------------- the map command

@@ -180,3 +180,20 @@ def test_tray_process_one_instance_clean_exit_and_memory(linked_pair, tmp_path):
         log.close()
     assert rc == 0, (tmp_path / "tray.log").read_text()
     assert "daemon stopped" in (tmp_path / "tray.log").read_text()
+
+
+def test_every_control_in_every_window_has_an_accessible_name(qtbot, sync_app, linked_pair):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QAbstractSpinBox, QComboBox, QLineEdit
+
+    a, b = linked_pair
+    app = sync_app(a)
+    windows = [app.show_transfers(), app.show_conflicts(), app.show_settings()]
+    kinds = (QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView)
+    missing = []
+    for win in windows:
+        for w in win.findChildren(kinds[0]) + [x for k in kinds[1:] for x in win.findChildren(k)]:
+            if w.objectName().startswith("qt_") or type(w).__name__ == "QHeaderView":
+                continue  # Qt's own parts (spin box editors, header sections)
+            if not w.accessibleName():
+                missing.append(f"{type(win).__name__}: {type(w).__name__} {getattr(w, 'text', lambda: '')()!r}")
+    assert not missing, missing

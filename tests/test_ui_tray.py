@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from conftest import git, in_tree
-from test_ui_app import TIMEOUT_MS, linked_pair, sync_app  # noqa: F401  (fixtures)
+from test_ui_app import TIMEOUT_MS
 
 from syncassistant.ui import app as app_module
 from syncassistant.ui import i18n
 from syncassistant.ui.state import RepoView, Summary, overall_summary, repo_summary
+
+pytest_plugins = ("test_ui_app",)  # the UI fixtures: sync_app, linked_pair
 
 
 def menu_texts(app) -> list[str]:

@@ -147,6 +147,14 @@ class Committer:
                                     "; ".join(rec.get("error-messages", [])))
             staged = ctx.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
             names = [p for p in staged.stdout.split("\0") if p]
+            vanished = [p for p in failed if not os.path.lexists(ctx.root / p)]
+            if vanished:  # deleted between our look and git-annex's: that is a deletion
+                failed = [p for p in failed if p not in vanished]
+                ctx.git.run("rm", "-r", "-q", "--cached", "--ignore-unmatch",
+                            "--pathspec-from-file=-", "--pathspec-file-nul",
+                            input="\0".join(vanished) + "\0", env=LITERAL)
+                staged = ctx.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
+                names = [p for p in staged.stdout.split("\0") if p]
             if failed:
                 self._defer(failed)
             if not names:

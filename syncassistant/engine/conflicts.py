@@ -105,6 +105,7 @@ def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[
     if (git.git_dir / "MERGE_HEAD").exists():
         git.run("commit", "-q", "--no-verify", "--no-edit", timeout=600)
     _normalise_side_names(ctx, before)
+    _restore_lone_variants(ctx, before)
     after = git.run("ls-files", "-z").stdout.split("\0")
     created = [p for p in after if p and p not in before and variant_base(p) is not None]
     records: list[dict] = []
@@ -153,6 +154,29 @@ def _normalise_side_names(ctx: RepoContext, before: set[str]) -> None:
     for old, new in renames:
         git.run("mv", "-k", "--", old, new, env=lit)
     git.run("commit", "-q", "--no-verify", "-m", "Name conflict variants the same way on every clone")
+
+
+def _restore_lone_variants(ctx: RepoContext, before: set[str]) -> None:
+    """A conflict that left a single version (modify/delete) keeps the file's own name.
+
+    git-annex names the surviving edit `name.variant-XXXX`; the edit won, so it goes back to
+    `name` when that is free. Both clones do the same, so they converge.
+    """
+    git = ctx.git
+    groups: dict[str, list[str]] = {}
+    for p in git.run("ls-files", "-z").stdout.split("\0"):
+        base = variant_base(p) if p and p not in before else None
+        if base:
+            groups.setdefault(base, []).append(p)
+    renames = [(v[0], base) for base, v in groups.items()
+               if len(v) == 1 and not os.path.lexists(ctx.root / base)
+               and not any(q.startswith(base + "/") for q in before)]
+    if not renames:
+        return
+    lit = {"GIT_LITERAL_PATHSPECS": "1"}
+    for old, new in renames:
+        git.run("mv", "-k", "--", old, new, env=lit)
+    git.run("commit", "-q", "--no-verify", "-m", "Keep the edited file under its own name")
 
 
 def _tree_paths(ctx: RepoContext, rev: str) -> list[str]:

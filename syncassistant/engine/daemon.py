@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from . import netmap_store
 from .committer import Committer
 from .conflicts import ConflictStore
 from .context import RepoContext
@@ -62,6 +63,7 @@ class Daemon:
         self.merger = Merger(self.ctx, self.conflicts, self._flush_pending, self._on_merged)
         self.pusher = Pusher(self.ctx, self.merger.fetch_and_merge,
                              remote_filter=lambda n: syncable_remote(self.ctx, n))
+        self.netmap = netmap_store.Publisher(self.ctx, self.pusher.snapshot, on_change=self.pusher.request)
         self.transfers = TransferManager(self.ctx, on_location_change=self._on_location_change)
         self.pusher.on_remote_back = self._on_remote_back
         self.watcher = Watcher(self.root, self.committer.notify)
@@ -82,6 +84,7 @@ class Daemon:
             self.committer.start()
             self.merger.start()
             self.pusher.start()
+            self.netmap.start()
             self.transfers.start()
             if self.control:
                 self.control.start()
@@ -108,6 +111,7 @@ class Daemon:
                 log.debug("stopping %s", part, exc_info=True)
         self.committer.stop()
         self.merger.stop()
+        self.netmap.stop()
         self.pusher.stop()
         self.transfers.stop()
         self._hook_pool.shutdown(wait=True)

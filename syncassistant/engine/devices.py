@@ -239,7 +239,8 @@ class DeviceMonitor:
         self._last_event: dict[str, float] = {}  # repo root -> monotonic time of its last event
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._unsubscribe: list[Callable[[], None]] = []
+        self._running = False
+        self._unsubscribe: dict[int, Callable[[], None]] = {}  # id(EventHub) -> unsubscribe
         self._metered_paused: set[str] = set()
         self._warned_no_pause = False
         self.notices: list[tuple[str, str]] = []  # every notice sent, for status and tests
@@ -247,16 +248,19 @@ class DeviceMonitor:
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Subscribe to the daemons' events, start the worker, then the mount and network watchers."""
+        """Subscribe to the daemons' events, start the mount watcher, attach the drives mounted
+        now and mark remotes on absent drives offline (before returning: start it before the
+        daemons and their first push skips those), then start the worker and the network watcher."""
         if self._thread is not None:
             raise RuntimeError("DeviceMonitor is already running")
         self._stopping = False
-        hubs: dict[int, EventHub] = {id(d.ctx.events): d.ctx.events for d in self.daemons}
-        self._unsubscribe = [hub.subscribe(self._on_event) for hub in hubs.values()]
+        for d in self._daemons():
+            self._subscribe(d.ctx.events)
+        self.mounts.start()  # mounts reported from now on wait in the job queue
+        self._prepare(self._daemons())
+        self._running = True
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
-        self.mounts.start()
-        self._submit(self._startup)
         if self.network is not None:
             self.network.start()
             if self.network.metered:  # only changes are reported
@@ -269,9 +273,10 @@ class DeviceMonitor:
         self.mounts.stop()
         if self.network is not None:
             self.network.stop()
-        for unsubscribe in self._unsubscribe:
+        for unsubscribe in self._unsubscribe.values():
             unsubscribe()
-        self._unsubscribe = []
+        self._unsubscribe = {}
+        self._running = False
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -283,7 +288,40 @@ class DeviceMonitor:
 
     def rescan(self) -> None:
         """Match the mounted drives again (e.g. after adding a remote on one), without notices."""
-        self._submit(self._attach_mounted)
+        self._submit(self._attach_mounted, None)
+
+    def add_daemon(self, daemon: Daemon) -> None:
+        """Watch drives for one more repository (the tray opened it); works before and after start."""
+        with self._cond:
+            if daemon in self.daemons:
+                return
+            self.daemons.append(daemon)
+        if self._running:
+            self._subscribe(daemon.ctx.events)
+            self._submit(self._prepare, [daemon])
+
+    def remove_daemon(self, daemon: Daemon) -> None:
+        """Stop watching drives for a repository (its remotes' offline flags stay as they are)."""
+        with self._cond:
+            if daemon not in self.daemons:
+                return
+            self.daemons.remove(daemon)
+            for mount_point, drive in list(self._drives.items()):
+                drive.links = [link for link in drive.links if link.daemon is not daemon]
+                if not drive.links:
+                    del self._drives[mount_point]
+            others = {id(d.ctx.events) for d in self.daemons}
+        hub_id = id(daemon.ctx.events)
+        if hub_id not in others and hub_id in self._unsubscribe:
+            self._unsubscribe.pop(hub_id)()
+
+    def _daemons(self) -> list[Daemon]:
+        with self._cond:
+            return list(self.daemons)
+
+    def _subscribe(self, hub: EventHub) -> None:
+        if id(hub) not in self._unsubscribe:
+            self._unsubscribe[id(hub)] = hub.subscribe(self._on_event)
 
     def drives(self) -> list[dict[str, Any]]:
         """The attached drives and their state, for status displays."""
@@ -310,6 +348,9 @@ class DeviceMonitor:
         """Runs on the emitting thread: note the time; wake the worker if a drive waits on it."""
         if event.kind.startswith("drive"):
             return
+        if event.kind == "sync-requested":  # e.g. after `syncassistant remote add`: look again
+            self._submit(self._attach_mounted, None)
+            return
         now = time.monotonic()
         with self._cond:
             self._last_event[event.repo] = now
@@ -330,7 +371,7 @@ class DeviceMonitor:
     def _on_online(self) -> None:
         """The network is back: retry failed remotes and transfers now (not offline drives)."""
         log.info("network is online: retrying failed remotes now")
-        for d in self.daemons:
+        for d in self._daemons():
             for st in d.pusher.snapshot():
                 if not st.get("offline") and (st.get("error") or st.get("failures")):
                     d.pusher.retry_now(st["name"])
@@ -342,7 +383,7 @@ class DeviceMonitor:
         log.info("network is offline")
 
     def _on_metered(self, metered: bool) -> None:
-        for d in self.daemons:
+        for d in self._daemons():
             key = str(d.root)
             wanted = metered and (d.ctx.git.config_get(METERED_SETTING) or "").lower() in ("true", "yes", "on", "1")
             if wanted == (key in self._metered_paused):
@@ -390,12 +431,13 @@ class DeviceMonitor:
             except Exception:
                 log.exception("device monitor: %s failed", job[0].__name__ if job else "drive check")
 
-    def _startup(self) -> None:
-        for d in self.daemons:
+    def _prepare(self, daemons: list[Daemon]) -> None:
+        """Attach the drives mounted now (for ``daemons``); mark their remotes on absent drives offline."""
+        for d in daemons:
             d.pusher.refresh_remotes()
-        self._attach_mounted()
+        self._attach_mounted(daemons)
         attached = {(str(link.daemon.root), link.remote) for dr in self._snapshot() for link in dr.links}
-        for d in self.daemons:
+        for d in daemons:
             cfg = d.ctx.git.config_get_regexp(r"^remote\.")
             for name in remote_names(cfg):
                 path = remote_local_path(d.root, cfg, name)
@@ -407,12 +449,10 @@ class DeviceMonitor:
                 d.pusher.set_offline(name, True)
                 self._transfers_offline(d, name, True)
 
-    def _attach_mounted(self) -> None:
+    def _attach_mounted(self, daemons: list[Daemon] | None) -> None:
+        """Quietly attach mounted drives to ``daemons`` (None: all) where not attached yet."""
         for mount_point, info in sorted(self.mounts.current_mounts().items()):
-            with self._cond:
-                known = mount_point in self._drives
-            if not known:
-                self._handle_mount(mount_point, info.label, False)
+            self._handle_mount(mount_point, info.label, False, daemons)
 
     def _snapshot(self) -> list[_Drive]:
         with self._cond:
@@ -420,15 +460,23 @@ class DeviceMonitor:
 
     # ---- mounting -----------------------------------------------------------------------------
 
-    def _handle_mount(self, mount_point: str, label: str | None, announce: bool) -> None:
+    def _handle_mount(self, mount_point: str, label: str | None, announce: bool,
+                      daemons: list[Daemon] | None = None) -> None:
         label = label or os.path.basename(mount_point.rstrip("/")) or mount_point
-        links = self._match(mount_point, label)
-        if not links:
-            log.debug("drive %s at %s holds no clone of our repositories", label, mount_point)
-            return
-        drive = _Drive(label, mount_point, links, announce)
+        links = self._match(mount_point, label, daemons if daemons is not None else self._daemons())
         with self._cond:
-            self._drives[mount_point] = drive
+            existing = self._drives.get(mount_point)
+            attached = {(id(link.daemon), link.remote) for link in existing.links} if existing else set()
+        links = [link for link in links if (id(link.daemon), link.remote) not in attached]
+        if not links:  # nothing of ours, or attached already (at start, and reported again just after)
+            log.debug("drive %s at %s: no clone of these repositories to attach", label, mount_point)
+            return
+        with self._cond:
+            drive = self._drives.get(mount_point)
+            if drive is None:
+                drive = self._drives[mount_point] = _Drive(label, mount_point, links, announce)
+            else:
+                drive.links = drive.links + links
         for d in {id(link.daemon): link.daemon for link in links}.values():
             mine = [link for link in links if link.daemon is d]
             d.pusher.refresh_remotes()
@@ -450,13 +498,14 @@ class DeviceMonitor:
             log.info("%s: drive %s at %s: syncing with %s", d.root, label, mount_point,
                      ", ".join(link.remote for link in mine))
         with self._cond:
+            drive.dirty = True
             drive.next_check = time.monotonic() + min(0.25, self.settle)
             self._cond.notify_all()
 
-    def _match(self, mount_point: str, label: str) -> list[DriveLink]:
+    def _match(self, mount_point: str, label: str, daemons: list[Daemon]) -> list[DriveLink]:
         links: list[DriveLink] = []
         clones: list[tuple[Path, str]] | None = None
-        for d in self.daemons:
+        for d in daemons:
             if is_under(d.root, mount_point):
                 continue  # the repository itself lives on this drive
             cfg = d.ctx.git.config_get_regexp(r"^remote\.")
@@ -537,7 +586,7 @@ class DeviceMonitor:
             drive = self._drives.pop(mount_point, None)
         links = list(drive.links) if drive else []
         seen = {(id(link.daemon), link.remote) for link in links}
-        for d in self.daemons:  # remotes under the mount point that were not attached
+        for d in self._daemons():  # remotes under the mount point that were not attached
             cfg = d.ctx.git.config_get_regexp(r"^remote\.")
             for name in remote_names(cfg):
                 path = remote_local_path(d.root, cfg, name)
@@ -565,7 +614,9 @@ class DeviceMonitor:
         and announce "connected". Then the drive is up to date when, for each of its remotes: no
         change waits to be committed, no scan is pending, no transfer to or from it is queued or
         running, git-annex's journal is committed, and (a clone) the pusher has pushed the current
-        branch and git-annex trees to it without error. Failed transfers make it "incomplete".
+        branch and git-annex trees to it without error -- and then, checked on the drive itself
+        (:meth:`_verified`), it has this branch's tree and all content it wants. Failed transfers
+        make it "incomplete".
         """
         with self._cond:
             if self._drives.get(drive.mount_point) is not drive:
@@ -589,9 +640,16 @@ class DeviceMonitor:
                 drive.next_check = last + self.settle
             return
         pending, failed, error = self._outstanding(drive)
+        log.debug("drive %s: %d thing(s) to do, %d failed transfer(s)", drive.label, pending, failed)
         if pending:
             self._recheck(drive)
             return
+        if not failed:
+            unverified = [link.remote for link in drive.links if not self._verified(link)]
+            if unverified:
+                log.debug("drive %s: %s not verified up to date yet", drive.label, ", ".join(unverified))
+                self._recheck(drive)
+                return
         if failed:
             if drive.announce and not drive.failure_noticed:
                 drive.failure_noticed = True
@@ -656,9 +714,29 @@ class DeviceMonitor:
                 git = d.ctx.git
                 trees[id(d)] = (git.ref_sha(f"refs/heads/{d.ctx.branch}^{{tree}}"),
                                 git.ref_sha("refs/heads/git-annex^{tree}"))
-            if tuple(st.pushed) != trees[id(d)]:
+            if tuple(st.pushed)[:2] != trees[id(d)]:  # (branch tree, git-annex tree, ...)
                 pending += 1
         return pending, failed, error
+
+    @staticmethod
+    def _verified(link: DriveLink) -> bool:
+        """Look at the drive itself: it has our branch's tree (a clone) and, by git-annex's
+        location log, every file's content here that it wants (one ``git annex find``)."""
+        d = link.daemon
+        if link.kind == "git":
+            branch = d.ctx.branch
+            here = d.ctx.git.ref_sha(f"refs/heads/{branch}^{{tree}}")
+            there = Git(link.path).ref_sha(f"refs/heads/synced/{branch}^{{tree}}")
+            if here != there:
+                return False
+        args = ["find", "--in=here", "--not", f"--in={link.remote}"]
+        wanted = d.ctx.annex.run("wanted", link.remote, check=False, timeout=60)
+        if wanted.returncode != 0:
+            return False
+        if wanted.stdout.strip():
+            args.append(f"--want-get-by={link.remote}")
+        res = d.ctx.annex.run(*args, check=False, timeout=300)
+        return res.returncode == 0 and not res.stdout.strip()
 
     def _update_worktree(self, link: DriveLink) -> None:
         """Bring a full clone's checked-out branch on the drive up to its synced/ branch."""

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import netmap_store
 from .conflicts import ConflictStore, resolve_merge
 from .context import RepoContext
 from .git import GitError
@@ -106,12 +107,16 @@ class Merger:
                 if sha in seen or ref.endswith("/HEAD"):
                     continue
                 seen.add(sha)
-                if git.is_ancestor(sha, "HEAD") or self._same_tree(sha):
+                if git.is_ancestor(sha, "HEAD"):
                     continue
+                # A twin (same tree, another merge commit of the same conflict) is merged too:
+                # joining the histories gives later merges a clean base, so a resolution made on
+                # one clone is not undone by the other's twin. The Pusher sends nothing for it
+                # (same tree), so twins cannot ping-pong.
                 result.conflicts += self._merge_one(ref, sha)
             # The work tree first (what the user waits to see), then git-annex's branch, which
             # must be merged before the scanner looks for content to fetch.
-            result.annex_changed = self._merge_annex_branch()
+            result.annex_changed = self._merge_annex_branch() | netmap_store.merge_incoming(ctx.git)
             result.new_head = git.rev("HEAD")
             if result.branch_changed and result.old_head and result.new_head:
                 result.changed_paths = git.changed_paths(result.old_head, result.new_head)
@@ -124,12 +129,6 @@ class Merger:
                      count=len(result.changed_paths), annex_changed=result.annex_changed)
             self.on_merged(result)
         return result
-
-    def _same_tree(self, sha: str) -> bool:
-        """An incoming commit with our very tree brings nothing (a twin merge commit)."""
-        git = self.ctx.git
-        head_tree = git.ref_sha("HEAD^{tree}")
-        return head_tree is not None and git.ref_sha(f"{sha}^{{tree}}") == head_tree
 
     def _merge_annex_branch(self) -> bool:
         git = self.ctx.git

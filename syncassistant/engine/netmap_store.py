@@ -135,14 +135,15 @@ def cat_blobs(git: Git, names: Sequence[str]) -> dict[str, bytes | None]:
         end = data.find(b"\n", pos)
         if end < 0:
             break
-        header = data[pos:end].decode("utf-8", errors="replace").split()
+        header = data[pos:end].decode("utf-8", errors="replace")
         pos = end + 1
-        if len(header) != 3 or header[1] in ("missing", "ambiguous"):
+        if header.endswith((" missing", " ambiguous")):
             continue
+        parts = header.rsplit(" ", 2)  # "<sha> <type> <size>"
         try:
-            size = int(header[2])
+            size = int(parts[-1])
         except ValueError:
-            break
+            break  # out of step: give up rather than misattribute contents
         out[name] = data[pos:pos + size]
         pos += size + 1  # the content is followed by a newline
     return out

@@ -172,6 +172,7 @@ class _Connection:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._fetch_pending = False  # a change came while the daemon was paused
+        self._warned = False  # this outage was logged as a warning already
         self.connected = False
         self.ready_at: float | None = None  # wall-clock time of the last READY
         self.connects = 0
@@ -214,6 +215,9 @@ class _Connection:
         while not self._stop.is_set():
             try:
                 ready_at = self._session()
+            except (OSError, BadURL, ValueError) as e:  # no ssh program, a remote URL changed...
+                self.last_error, ready_at = str(e), None
+                self._warn(f"change notifications from {self.remote} unavailable: {e}")
             except Exception as e:  # never let the thread die: log and back off
                 log.exception("%s: notifychanges for %s failed", self.daemon.root, self.remote)
                 self.last_error, ready_at = str(e), None
@@ -296,10 +300,14 @@ class _Connection:
         if not self._stop.is_set():
             reason = _last_line(err) or f"exit status {proc.returncode}"
             self.last_error = reason
-            level = logging.WARNING if ready_at is not None or self.connects == 0 else logging.DEBUG
-            log.log(level, "%s: change notifications from %s %s: %s", self.daemon.root, self.remote,
-                    "ended" if ready_at is not None else "unavailable", reason)
+            self._warn(f"change notifications from {self.remote} "
+                       f"{'ended' if ready_at is not None else 'unavailable'}: {reason}")
         return ready_at
+
+    def _warn(self, message: str) -> None:
+        """Warn once per outage (the first failure after a working connection); then debug."""
+        log.log(logging.DEBUG if self._warned else logging.WARNING, "%s: %s", self.daemon.root, message)
+        self._warned = True
 
     def _end(self, proc: subprocess.Popen[bytes]) -> None:
         """Close stdin (git-annex-shell ends on EOF), then stop ssh and its group."""
@@ -328,6 +336,7 @@ class _Connection:
         self.connected = True
         self.ready_at = time.time()
         self.last_error = None
+        self._warned = False
         log.info("%s: following changes on %s%s", self.daemon.root, self.remote, "" if first else " again")
         self._fetch("connected")  # catch up with what changed while we were not listening
 
@@ -451,9 +460,13 @@ class RemoteChangeWatcher:
             return {n: c.as_dict() for n, c in self._connections.items()}
 
     def _on_event(self, event: Event) -> None:
+        if event.repo != str(self.daemon.root):
+            return
+        if event.kind == "sync-requested":  # e.g. after `syncassistant remote add`
+            self.refresh()
+            return
         # The daemon resumed: fetch what was announced while it was paused.
-        if event.kind == "state" and event.data.get("state") == "running" \
-                and event.repo == str(self.daemon.root):
+        if event.kind == "state" and event.data.get("state") == "running":
             with self._lock:
                 conns = list(self._connections.values())
             for c in conns:

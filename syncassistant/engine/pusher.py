@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import netmap_store
 from .context import RepoContext
 from .git import GitError, GitTimeout
 
@@ -208,7 +209,7 @@ class Pusher:
         # Compare trees, not commits: two clones that merge each other's pushes at the same
         # moment make different merge commits of the same tree, and pushing those back and forth
         # would repeat forever. Same trees = nothing new for the remote.
-        trees = tuple(self._tree(s) for s in (b_sha, a_sha))
+        trees = (*tuple(self._tree(s) for s in (b_sha, a_sha)), netmap_store.tree_id(ctx.git))
         with self._cond:
             st = self.remotes.get(name)
             if st and st.pushed == trees and st.last_error is None and name not in self._force:
@@ -218,6 +219,7 @@ class Pusher:
             refspecs.append(f"{b_sha}:refs/heads/synced/{branch}")
         if a_sha:
             refspecs.append(f"{a_sha}:refs/heads/synced/git-annex")
+        refspecs += netmap_store.refspecs(ctx.git)
         if b_sha and self._is_local_bare(name):
             refspecs.append(f"{b_sha}:refs/heads/{branch}")
         if not refspecs:

@@ -14,10 +14,14 @@ of more than the time content takes to cross the network can pick another origin
 a different (still complete) tree, never lost content.
 
 Downloads (:func:`route_transfers`): a download from a remote that is not this clone's parent
-in the tree would bring the content over an edge the tree does not use (often the expensive
-one), so it is *deferred* by :data:`DOWNLOAD_GRACE` seconds rather than dropped: if the parent
-delivers first, the deferred download finds the content present and moves nothing; if the
-parent never does (it is switched off and cannot publish that), the download still happens.
+in the tree brings the content over an edge the tree does not use (often the expensive one).
+With ``download_grace`` > 0 such downloads are *deferred* by that many seconds rather than
+dropped: if the parent delivers first, the deferred download finds the content present and
+moves nothing; if the parent never does (switched off: it cannot publish that), the download
+still happens.  The default is 0 (downloads untouched) because a deferred transfer keeps the
+queue, and so ``Daemon.is_idle()``, busy for the whole grace period; :data:`DOWNLOAD_GRACE` is
+the suggested value once idleness ignores deferred downloads.  A parent this clone's own
+published edge marks down (or in ``down_remotes``) never causes a deferral.
 """
 
 from __future__ import annotations
@@ -149,14 +153,15 @@ def route_transfers(
     *,
     down_remotes: Collection[str] = frozenset(),
     netmap: NetMap | None = None,
-    download_grace: float = DOWNLOAD_GRACE,
+    download_grace: float = 0.0,
 ) -> list[Transfer]:
-    """Apply routing to the scanner's proposals (uploads dropped, some downloads deferred).
+    """Apply routing to the scanner's proposals: uploads not on the tree are dropped.
 
     Uploads of a key go only to the remotes :func:`upload_targets` picks among that key's
-    proposed uploads.  A download from a remote that is not this clone's tree parent for the
-    key gets ``not_before`` pushed back by ``download_grace`` seconds (see module docstring).
-    On any trouble reading the map the proposals are returned unchanged (flooding).
+    proposed uploads.  With ``download_grace`` > 0, a download from a remote that is not this
+    clone's tree parent for the key gets ``not_before`` pushed back by that many seconds (see
+    the module docstring).  On any trouble reading the map the proposals are returned
+    unchanged (flooding).
     """
     if not transfers:
         return []
@@ -173,6 +178,8 @@ def route_transfers(
         return list(transfers)
     mine = _my_remotes(netmap, me)
     down = frozenset((me, mine[r], r) for r in down_remotes if r in mine)
+    # parents I cannot reach myself may be switched off: never wait for them
+    gone = {dst for _, dst, _ in down} | {e.dst for e in netmap.edges if e.src == me and not e.reachable}
     uploads: dict[str, list[str]] = {}
     for t in transfers:
         if t.direction == "upload":
@@ -193,11 +200,11 @@ def route_transfers(
                 out.append(t)
             continue
         root = origin.get(t.key)
-        if root and root != me:
+        if download_grace > 0 and root and root != me:
             if root not in parents:
                 parents[root] = tree_parent(netmap, me, root, down)
             parent = parents[root]
-            if parent is not None and uuid_of.get(t.remote) != parent:
+            if parent is not None and parent not in gone and uuid_of.get(t.remote) != parent:
                 t.not_before = max(t.not_before, now + download_grace)
         out.append(t)
     dropped = len(transfers) - len(out)

@@ -40,7 +40,10 @@ STOP_TIMEOUT_MS = 60000
 def runtime_dir() -> Path:
     """A private directory for the instance lock and socket ($XDG_RUNTIME_DIR or /tmp)."""
     base = os.environ.get("XDG_RUNTIME_DIR")
-    path = Path(base) / "syncassistant" if base else Path(tempfile.gettempdir()) / f"syncassistant-{os.getuid()}"
+    if base:
+        path = Path(base) / "syncassistant"
+    else:
+        path = Path(tempfile.gettempdir()) / f"syncassistant-{os.getuid()}"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
@@ -148,6 +151,7 @@ class SyncApp(QObject):
 
         self.tray = Tray(self.state, self)
         self.tray.openFolderRequested.connect(self.open_folder)
+        self.tray.repoLineActivated.connect(self.show_repository)
         self.tray.pauseRequested.connect(self.pause_all)
         self.tray.resumeRequested.connect(self.resume_all)
         self.tray.syncNowRequested.connect(self.sync_all)
@@ -217,6 +221,20 @@ class SyncApp(QObject):
 
     def open_folder(self, key: str) -> None:
         open_folder(key)
+
+    def show_repository(self, key: str) -> None:
+        """A folder's status line was chosen: show what needs attention there, else the folder."""
+        view = self.state.views.get(key)
+        if view is None:
+            return
+        if view.conflicts:
+            self.show_conflicts()
+        elif view.problem or (view.status or {}).get("errors"):
+            self.show_settings("repositories")
+        elif view.active_transfers():
+            self.show_transfers()
+        else:
+            self.open_folder(key)
 
     # -- speed limits (kept in settings.json, applied to each repository's transfer manager) -------
     def saved_limits(self) -> dict[str, Any]:

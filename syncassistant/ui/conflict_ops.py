@@ -90,7 +90,8 @@ def _blobs(root: Path, record: dict[str, Any]) -> tuple[dict[str, str], dict[str
     for side in ("ours", "theirs"):
         commit = (record.get(side) or {}).get("commit")
         if commit:
-            r = git.run("rev-parse", "--verify", "-q", f"{commit}:{record.get('path', '')}", check=False, timeout=30)
+            spec = f"{commit}:{record.get('path', '')}"
+            r = git.run("rev-parse", "--verify", "-q", spec, check=False, timeout=30)
             if r.returncode == 0 and r.stdout.strip():
                 sides[side] = r.stdout.strip()
     return index, sides
@@ -124,7 +125,7 @@ def variant_infos(root: Path, record: dict[str, Any]) -> list[VariantInfo]:
 
 def _dir_size(p: Path) -> int:
     total = 0
-    for dirpath, dirs, files in os.walk(p):
+    for dirpath, _dirs, files in os.walk(p):
         for f in files:
             try:
                 total += os.lstat(os.path.join(dirpath, f)).st_size

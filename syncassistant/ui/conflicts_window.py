@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from .conflict_ops import VariantInfo, keep_one, text_diff, variant_infos
 from .desktop import open_folder
+from .icons import state_icon
 from .state import AppState
 from .units import format_size
 
@@ -58,6 +59,7 @@ class ConflictsWindow(QWidget):
         self.app = app
         self.state: AppState = app.state
         self.current: tuple[str, dict[str, Any]] | None = None
+        self._signature: list[tuple[str, str]] | None = None
         self.infos: list[VariantInfo] = []
         self._token = 0
         self.setWindowTitle(self.tr("Conflicts – SyncAssistant"))
@@ -90,7 +92,7 @@ class ConflictsWindow(QWidget):
         self.variants.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in (1, 2, 3):
             self.variants.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        self.variants.setMaximumHeight(130)
+        self.variants.setFixedHeight(80)
         self.variants.setAlternatingRowColors(True)
         self.variants.currentItemChanged.connect(lambda *_: self._show_preview())
 
@@ -166,11 +168,23 @@ class ConflictsWindow(QWidget):
         self.reload()
 
     # -- the list --------------------------------------------------------------------------------
+    def source(self, key: str, rec: dict[str, Any]) -> str:
+        """Where the other version came from: the remote's name when it is one of ours."""
+        view = self.state.views.get(key)
+        names = {r.get("name") for r in ((view.status or {}).get("remotes") or [])} if view else set()
+        remote = str(rec.get("remote") or "")
+        return remote if remote in names else self.tr("another device")
+
     def conflicts(self) -> list[tuple[str, dict[str, Any]]]:
         return [(v.key, c) for v in self.state.ordered() for c in v.conflicts]
 
     def reload(self) -> None:
+        """Rebuild the list when the set of open conflicts changed (not on every status refresh)."""
         items = self.conflicts()
+        signature = sorted((k, str(c.get("id"))) for k, c in items)
+        if signature == self._signature:
+            return
+        self._signature = signature
         keep = self.current and (self.current[0], self.current[1].get("id"))
         self.list.blockSignals(True)
         self.list.clear()
@@ -178,10 +192,10 @@ class ConflictsWindow(QWidget):
         many = len(self.state.views) > 1
         for key, c in sorted(items, key=lambda kc: -(kc[1].get("time") or 0)):
             where = os.path.basename(key)
-            line2 = self.tr("from %1, %2").replace("%1", str(c.get("remote") or "?")).replace(
+            line2 = self.tr("from %1, %2").replace("%1", self.source(key, c)).replace(
                 "%2", _when(c.get("time")))
             text = f"{c.get('path')}\n{where + ' · ' if many else ''}{line2}"
-            item = QListWidgetItem(text, self.list)
+            item = QListWidgetItem(state_icon("conflict"), text, self.list)
             item.setData(KEY_ROLE, (key, c.get("id")))
             item.setToolTip(os.path.join(key, str(c.get("path"))))
             if keep == (key, c.get("id")):
@@ -196,6 +210,8 @@ class ConflictsWindow(QWidget):
         self.list.setCurrentItem(target)
         if target is not selected:
             self._select(target)
+        elif self.current:  # the same conflict stays chosen: keep its details as they are
+            self.current = (self.current[0], next(c for k, c in items if (k, c.get("id")) == keep))
 
     def _select(self, item: QListWidgetItem | None) -> None:
         if item is None:
@@ -207,9 +223,9 @@ class ConflictsWindow(QWidget):
         self.current = (key, rec)
         name = os.path.basename(key)
         self.title.setText(str(rec.get("path")))
-        self.explain.setText(self.tr("In %1, this file was changed here and on %2 before they synced. "
-                                     "Both versions were kept; choose what to do.")
-                             .replace("%1", name).replace("%2", str(rec.get("remote") or "?")))
+        self.explain.setText(self.tr("In %1, this file was changed on this device and on %2 before they "
+                                     "synced. Both versions were kept; choose what to do.")
+                             .replace("%1", name).replace("%2", self.source(key, rec)))
         self._load_details(key, rec)
 
     def _load_details(self, key: str, rec: dict[str, Any]) -> None:
@@ -229,23 +245,35 @@ class ConflictsWindow(QWidget):
             return
         self.infos = infos
         self.variants.clear()
-        remote = str((self.current[1] if self.current else {}).get("remote") or "?")
+        remote = self.source(*self.current) if self.current else "?"
         for info in infos:
             came = {"ours": self.tr("this device"), "theirs": remote}.get(info.side or "", self.tr("unknown"))
             if info.device:
                 came = self.tr("%1 (%2)").replace("%1", came).replace("%2", info.device.split(" <")[0])
             size = format_size(info.size) if info.size is not None else ""
-            if info.kind == "elsewhere":
-                size = self.tr("%1, not on this device yet").replace("%1", size)
             item = QTreeWidgetItem(self.variants, [info.path, came, _when(info.time), size])
             item.setToolTip(0, info.path)
+            if info.kind == "elsewhere":
+                item.setToolTip(3, self.tr("The content of this version is not on this device yet."))
+                for col in range(4):
+                    f = item.font(col)
+                    f.setItalic(True)
+                    item.setFont(col, f)
             if info.time:
                 item.setToolTip(2, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.time)))
+        self._fit_variants()
         if infos:
             first = next((i for i, v in enumerate(infos) if v.side == "ours"), 0)
             self.variants.setCurrentItem(self.variants.topLevelItem(first))
         self._set_buttons(True)
         self._show_preview()
+
+    def _fit_variants(self) -> None:
+        """As tall as its rows (up to six), so the preview gets the room."""
+        rows = max(2, min(6, self.variants.topLevelItemCount()))
+        row_h = self.variants.sizeHintForRow(0) if self.variants.topLevelItemCount() else 20
+        height = self.variants.header().sizeHint().height() + rows * max(row_h, 18) + 2 * self.variants.frameWidth()
+        self.variants.setFixedHeight(height + 2)
 
     # -- preview -----------------------------------------------------------------------------------
     def selected_variant(self) -> VariantInfo | None:
@@ -283,7 +311,8 @@ class ConflictsWindow(QWidget):
         if len(lines) <= 2:
             self._set_message(self.tr("The versions have the same text."))
             return
-        out = [f"<div style='color:#77767b'>{html.escape(self.tr('Lines only in %1 are red; only in %2, green.').replace('%1', old).replace('%2', new))}</div><pre>"]
+        legend = self.tr("Lines only in %1 are red; only in %2, green.").replace("%1", old).replace("%2", new)
+        out = [f"<div style='color:#77767b'>{html.escape(legend)}</div><pre>"]
         for line in lines[2:2000]:
             esc = html.escape(line)
             if line.startswith("+"):
@@ -313,7 +342,8 @@ class ConflictsWindow(QWidget):
             if info.present and reader.canRead():
                 size = reader.size()
                 if size.isValid() and size.width() > PREVIEW_WIDTH:
-                    reader.setScaledSize(size.scaled(PREVIEW_WIDTH, PREVIEW_WIDTH, Qt.AspectRatioMode.KeepAspectRatio))
+                    reader.setScaledSize(size.scaled(PREVIEW_WIDTH, PREVIEW_WIDTH,
+                                                     Qt.AspectRatioMode.KeepAspectRatio))
                 pic.setPixmap(QPixmap.fromImage(reader.read()))
             else:
                 pic.setText(self.tr("(no preview)"))

@@ -11,7 +11,7 @@ import sys
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from . import i18n
+from . import i18n, qtcheck
 from .app import SingleInstance, SyncApp
 from .config import APP_ID
 from .icons import app_icon
@@ -20,7 +20,8 @@ log = logging.getLogger("syncassistant.ui")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="syncassistant tray", description="Run SyncAssistant in the system tray.")
+    p = argparse.ArgumentParser(prog="syncassistant tray",
+                                description="Run SyncAssistant in the system tray.")
     p.add_argument("--minimized", action="store_true",
                    help="start in the tray only, without opening a window (used at login)")
     p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
@@ -52,6 +53,10 @@ def _quit_on_signals(app: QApplication) -> QSocketNotifier:
 def main(argv: list[str] | None = None) -> int:
     """Run the tray app; `argv` excludes the program name. Returns the exit status."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    broken = qtcheck.problem()
+    if broken:
+        print(f"syncassistant: {broken}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(threadName)s: %(message)s")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "syncassistant"])

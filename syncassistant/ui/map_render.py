@@ -15,7 +15,7 @@ import math
 import os
 from collections import deque
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -62,7 +62,7 @@ class _Node:
     uuid: str
     description: str
     grey: bool
-    rect: QRectF = QRectF()
+    rect: QRectF = field(default_factory=QRectF)
 
 
 def _layers(nodes: list[str], edges: list[dict], root: str | None) -> dict[str, int]:
@@ -128,11 +128,11 @@ def render_image(netmap: NetMap, root: str | None = None,
         offset = (height_rows - (len(members) * BOX_H + (len(members) - 1) * ROW_GAP)) / 2
         for i, uuid in enumerate(members):
             x = MARGIN + col * (BOX_W + COL_GAP)
-            y = MARGIN + TITLE_H + offset + i * (BOX_H + ROW_GAP)
+            y = MARGIN + TITLE_H + 2 * CURVE + offset + i * (BOX_H + ROW_GAP)
             nodes[uuid].rect = QRectF(x, y, BOX_W, BOX_H)
 
     width = int(2 * MARGIN + ncols * BOX_W + (ncols - 1) * COL_GAP)
-    height = int(2 * MARGIN + TITLE_H + height_rows)
+    height = int(2 * MARGIN + TITLE_H + 4 * CURVE + height_rows)  # room for arcs above and below
     image = QImage(max(width, 320), max(height, 120), QImage.Format.Format_ARGB32)
     image.fill(QColor("white"))
     p = QPainter(image)
@@ -179,6 +179,9 @@ def _draw_edges(p: QPainter, nodes: dict[str, _Node], edges: list[dict], font: Q
             nx_, ny_ = -dy / length, dx / length
             # the normal flips with the direction, so A->B and B->A bow to opposite sides
             bow = CURVE * (i + 0.5) if len(members) > 1 else 0.0
+            span = abs(dx) / (BOX_W + COL_GAP)
+            if span > 1.2 or (abs(dx) < 1 and abs(dy) > BOX_H + ROW_GAP * 1.5):
+                bow += CURVE * 1.6 * max(span, 1.0)  # skip-level edges arc around the boxes between
             ctrl = QPointF((ca.x() + cb.x()) / 2 + nx_ * bow, (ca.y() + cb.y()) / 2 + ny_ * bow)
             start, end = _border_point(a, ctrl), _border_point(b, ctrl)
             path = QPainterPath(start)

@@ -39,6 +39,11 @@ class FieldProblem(ValueError):
         self.field = field
 
 
+def default_cost(url: str) -> int:
+    """git-annex's cost for a remote with no annex-cost set: local paths 100, others 200."""
+    return DEFAULT_COST["local" if url.startswith(("/", "file://", ".", "~")) else "ssh"]
+
+
 def check_name(name: str, existing: list[str]) -> str:
     name = name.strip()
     if not name:

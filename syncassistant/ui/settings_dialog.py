@@ -41,12 +41,12 @@ class SettingsDialog(QDialog):
         self.setWindowIcon(app_icon())
         self.setAccessibleName(self.tr("Settings"))
         self.setModal(False)
-        self.resize(820, 600)
+        self.resize(840, 640)
 
         self.nav = QListWidget(self)
         self.nav.setAccessibleName(self.tr("Settings pages"))
         self.nav.setFixedWidth(150)
-        self.nav.setSpacing(2)
+        self.nav.setStyleSheet("QListWidget::item { padding: 5px 6px; }")
         self.stack = QStackedWidget(self)
         self.pages: dict[str, QWidget] = {
             "repositories": RepositoriesPage(app, self),
@@ -86,7 +86,7 @@ class SettingsDialog(QDialog):
     def page(self, name: str) -> Any:
         return self.pages[name]
 
-    def keyPressEvent(self, event: Any) -> None:  # noqa: N802: Esc closes, like the button
+    def keyPressEvent(self, event: Any) -> None:  # Esc closes, like the button
         if event.key() == Qt.Key.Key_Escape:
             self.close()
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,8 @@ from .units import format_size
 PRIORITY = ("error", "conflict", "paused", "syncing", "offline", "idle")
 ACTIVE = ("queued", "running")
 FINISHED_KEPT = 100  # finished/cancelled transfers kept per repository for the window
+SPEED_WINDOW = 8.0  # seconds of progress reports the shown speed is measured over
+SPEED_MIN_SPAN = 2.0  # no speed shown before reports span this long (the first burst misleads)
 
 
 @lru_cache(maxsize=256)
@@ -33,6 +36,16 @@ def _real(path: str) -> str:
 def repo_key(path: str | os.PathLike[str]) -> str:
     """The identity of a repository in the UI: its real path (what the engine reports)."""
     return _real(os.fspath(path))
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as a person reads it: the home folder shown as ~."""
+    text = os.fspath(path)
+    home = os.path.expanduser("~").rstrip("/")
+    for base in {home, _real(home)}:
+        if base and (text == base or text.startswith(base + "/")):
+            return "~" + text[len(base):]
+    return text
 
 
 @dataclass
@@ -151,6 +164,7 @@ class AppState(QObject):
         super().__init__(parent)
         self.views: dict[str, RepoView] = {}
         self.summary = overall_summary([])
+        self._samples: dict[tuple[str, str], deque[tuple[float, int]]] = {}
 
     # -- repositories -------------------------------------------------------------------------
     def add(self, key: str) -> RepoView:
@@ -209,12 +223,39 @@ class AppState(QObject):
         if view is None or "id" not in transfer:
             return
         old = view.transfers.get(transfer["id"])
-        view.transfers[transfer["id"]] = dict(transfer)
+        transfer = dict(transfer)
+        self._measure(key, transfer)
+        view.transfers[transfer["id"]] = transfer
         if transfer.get("state") not in ACTIVE and (old is None or old.get("state") in ACTIVE):
             self._prune(view)
         self.transferChanged.emit(key, transfer)
         if old is None or old.get("state") != transfer.get("state") or self.summary.state == "syncing":
             self._resummarise()
+
+    def _measure(self, key: str, t: dict[str, Any]) -> None:
+        """Speed and time left over the last few seconds of wall time, as a person sees them.
+
+        A paced transfer moves in bursts (the engine stops git-annex between them), so the rate
+        of one burst says little; bytes over wall time is what the person waits for.
+        """
+        ident = (key, t["id"])
+        if t.get("state") != "running":
+            self._samples.pop(ident, None)
+            return
+        now = time.monotonic()
+        samples = self._samples.setdefault(ident, deque())
+        samples.append((now, int(t.get("bytes_done") or 0)))
+        while len(samples) > 2 and now - samples[1][0] >= SPEED_WINDOW:
+            samples.popleft()
+        t0, b0 = samples[0]
+        done = samples[-1][1]
+        if now - t0 < SPEED_MIN_SPAN:
+            t["speed"], t["eta"] = 0.0, None
+            return
+        speed = max(0.0, (done - b0) / (now - t0))
+        t["speed"] = speed
+        size = t.get("size")
+        t["eta"] = (max(0, size - done) / speed) if size and speed > 0 else None
 
     def set_limits(self, key: str, limits: dict[str, Any]) -> None:
         view = self.views.get(key)

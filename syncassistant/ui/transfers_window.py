@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import humanize
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -210,7 +210,8 @@ class TransfersWindow(QWidget):
         self.table = QTableView(self)
         self.table.setAccessibleName(self.tr("Transfers"))
         self.table.setModel(self.model)
-        self.table.setItemDelegateForColumn(TransfersModel.COLUMNS.index("progress"), ProgressDelegate(self.table))
+        self.table.setItemDelegateForColumn(TransfersModel.COLUMNS.index("progress"),
+                                            ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
@@ -253,7 +254,8 @@ class TransfersWindow(QWidget):
         add_row(form, self.tr("&Upload:"), self.upload_limit, self.upload_limit.edit)
         add_row(form, self.tr("&Download:"), self.download_limit, self.download_limit.edit)
         self.limits_note = note(self.tr("Changes apply at once, also to transfers already running. "
-                                        "Limits for one remote are in Settings → Bandwidth."), self.limits_box)
+                                        "Limits for one remote are in Settings → Bandwidth."),
+                                self.limits_box)
         lim = QHBoxLayout(self.limits_box)
         lim.addLayout(form, 1)
         lim.addWidget(self.limits_note, 1)
@@ -265,21 +267,30 @@ class TransfersWindow(QWidget):
 
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        self.model.modelReset.connect(self._update_view)
-        self.model.rowsInserted.connect(lambda *_: self._update_view())
-        self.model.dataChanged.connect(lambda *_: self._update_view())
+        self._view_update_pending = False
+        self.model.modelReset.connect(self._schedule_update)
+        self.model.rowsInserted.connect(lambda *_: self._schedule_update())
+        self.model.dataChanged.connect(lambda *_: self._schedule_update())
         self.state.limitsChanged.connect(lambda _k, _l: self.show_limits())
         self.state.reposChanged.connect(self.show_limits)
         self._update_view()
         self.show_limits()
 
     # -- view --------------------------------------------------------------------------------------
+    def _schedule_update(self) -> None:
+        """Fold a burst of progress reports into one summary update (they come many a second)."""
+        if not self._view_update_pending:
+            self._view_update_pending = True
+            QTimer.singleShot(150, self._update_view)
+
     def _update_view(self) -> None:
+        self._view_update_pending = False
         rows = [self.model.transfer(r) for r in range(self.model.rowCount())]
         transfers = [t for kt in rows if kt for t in (kt[1],)]
         self.stack.setCurrentWidget(self.table if transfers else self.empty)
         active = [t for t in transfers if t.get("state") in ACTIVE]
-        counts = {s: sum(1 for t in transfers if t.get("state") == s) for s in ("running", "queued", "failed")}
+        counts = {s: sum(1 for t in transfers if t.get("state") == s)
+                  for s in ("running", "queued", "failed")}
         parts = []
         if counts["running"]:
             parts.append(self.tr("%n running", "", counts["running"]))

@@ -15,6 +15,7 @@ from .state import AppState, RepoView, ago, last_sync, repo_summary
 
 
 class Tray(QObject):
+    repoLineActivated = Signal(str)  # repo key: the person chose a folder's status line
     openFolderRequested = Signal(str)  # repo key
     pauseRequested = Signal()
     resumeRequested = Signal()
@@ -81,7 +82,8 @@ class Tray(QObject):
         self.open_menu.clear()
         for view in self.state.ordered():
             act = QAction(view.name, self.menu)
-            act.setEnabled(False)
+            act.setToolTip(self.tr("Show what needs attention in %1").replace("%1", view.name))
+            act.triggered.connect(lambda _checked=False, k=view.key: self.repoLineActivated.emit(k))
             self.menu.insertAction(self._separator_after_status, act)
             self._status_actions[view.key] = act
             self.open_menu.addAction(view.name).triggered.connect(
@@ -120,7 +122,7 @@ class Tray(QObject):
     def _placeholder(self) -> None:
         if "" not in self._status_actions:
             act = QAction(self.tr("No folders yet: add one in Settings"), self.menu)
-            act.setEnabled(False)
+            act.triggered.connect(self.settingsRequested)
             self.menu.insertAction(self._separator_after_status, act)
             self._status_actions[""] = act
 

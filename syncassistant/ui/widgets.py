@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget
 
 from .units import BadRate, format_rate, parse_rate
 
@@ -63,6 +63,8 @@ class RateField(QWidget):
         self.edit.setPlaceholderText(self.tr("unlimited"))
         self.edit.setToolTip(self.tr("A speed like 500 KB/s or 2 MB/s; empty or 0 for no limit"))
         self.edit.setClearButtonEnabled(True)
+        for button in self.edit.findChildren(QToolButton):  # the clear button Qt adds
+            button.setAccessibleName(self.tr("Clear %1").replace("%1", accessible_name))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -84,8 +86,9 @@ class RateField(QWidget):
         return rate
 
     def set_value(self, rate: int | None, force: bool = False) -> None:
-        """Show the engine's current value (unless the person is typing, or `force`)."""
-        if self.edit.hasFocus() and not force:
+        """Show the engine's current value (unless the person has typed something not yet
+        applied, or `force`)."""
+        if self.edit.isModified() and not force:
             return
         self._last = int(rate or 0)
         self.edit.setText(format_rate(rate, unlimited=""))
@@ -93,7 +96,10 @@ class RateField(QWidget):
 
     def _finished(self) -> None:
         rate = self.value()
-        if rate is not None and rate != self._last:
+        if rate is None:
+            return
+        self.edit.setModified(False)
+        if rate != self._last:
             self._last = rate
             self.committed.emit(rate)
 

@@ -35,6 +35,11 @@ STALL_SECONDS = 60.0
 RETRY_START, RETRY_MAX = 15.0, 900.0
 HISTORY = 200
 LOCKED_RETRY = 2.0
+# A clone that commits a file uploads it at once, so the receiving clone, which learns of the file
+# by merging, usually finds the upload already under way. Waiting this long before downloading
+# avoids racing it for git-annex's transfer lock (and moving the bytes twice); a download that is
+# no longer needed then finishes at once (git-annex skips content that is present).
+DOWNLOAD_GRACE = 1.0
 
 
 DEFAULT_DISKRESERVE = 100 * 1000 * 1000  # git-annex's annex.diskreserve default
@@ -88,6 +93,7 @@ class _Batch:
             cwd=ctx.root, env=base_env(), stdin=subprocess.DEVNULL if self.single else subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self._buf = b""
+        self.cancelled = threading.Event()  # set to end a pacing pause early
         # git-annex puts the reason of many failures (disk full, remote unreachable) on stderr
         self.stderr_lines: collections.deque[str] = collections.deque(maxlen=50)
         self.stderr_count = 0
@@ -153,6 +159,12 @@ class _Batch:
         if self.proc.stdout:
             self.proc.stdout.close()
 
+    def terminate(self) -> None:
+        """Ask the process group to end (from any thread); the reading thread sees EOF."""
+        self.cancelled.set()
+        self.signal(signal.SIGCONT)
+        self.signal(signal.SIGTERM)
+
     def kill(self) -> None:
         self.signal(signal.SIGCONT)
         kill_group(self.proc, grace=1.0)
@@ -196,7 +208,7 @@ class TransferManager:
             batches = list(self._batches.values())
             self._cond.notify_all()
         for b in batches:
-            b.kill()
+            b.terminate()
         for t in [*self._threads, self._scanner]:
             t.join(30)
 
@@ -242,6 +254,8 @@ class TransferManager:
                 old = self._failed.pop(t.id, None)
                 if old is not None:  # keep its back-off
                     t.attempts, t.best_progress, t.not_before = old.attempts, old.best_progress, old.not_before
+                if t.direction == "download" and not t.attempts:
+                    t.not_before = max(t.not_before, time.monotonic() + DOWNLOAD_GRACE)
                 self._queued[t.id] = t
                 added += 1
             self._cond.notify_all()
@@ -314,6 +328,8 @@ class TransferManager:
             batch = batches[key]
         with self._cond:
             self._batches[t.id] = batch
+            if t.id in self._cancel:  # cancelled while the process was starting
+                batch.terminate()
         self._emit(t)
         ok, error = False, None
         mark = batch.stderr_count
@@ -391,12 +407,12 @@ class TransferManager:
                     t.size = int(rec["total-size"])
                 self._emit(t)
                 if pause > 0:
+                    # Speed is measured over wall time, pauses included, so it shows the paced rate.
                     batch.signal(signal.SIGSTOP)
                     try:
-                        self.ctx.stopping.wait(min(pause, 5.0))
+                        batch.cancelled.wait(pause)
                     finally:
                         batch.signal(signal.SIGCONT)
-                    last_time = time.monotonic()
                 continue
             if "success" in rec:
                 if rec["success"]:
@@ -414,11 +430,12 @@ class TransferManager:
                 self._history.append(t)
                 self._emit(t)
                 return True
-            batch = self._batches.get(transfer_id)
-            if batch is None:
+            if transfer_id not in self._running:
                 return False
             self._cancel.add(transfer_id)
-        batch.kill()
+            batch = self._batches.get(transfer_id)
+        if batch is not None:
+            batch.terminate()
         return True
 
     def retry(self, transfer_id: str) -> bool:

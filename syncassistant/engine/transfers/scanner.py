@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .. import routing
 from ..annex import annex_binary, chunk_paths
 from ..context import RepoContext
 from ..git import base_env, kill_group
@@ -125,7 +126,8 @@ def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
                 continue
             seen.add(rec["key"])
             out.append(Transfer(rec["key"], rec.get("file", ""), "download", r.name, _size(rec), r.cost))
-    return out
+    # uploads go along the minimum-cost arborescence of the network map (flooding where unknown)
+    return routing.route_transfers(ctx, out)
 
 
 def _size(rec: dict) -> int | None:

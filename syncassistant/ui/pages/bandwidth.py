@@ -76,8 +76,8 @@ class BandwidthPage(QWidget):
                 w.deleteLater()
         self.fields.clear()
         if not shape:
-            self.grid.addWidget(QLabel(self.tr("No remotes yet: add one on the Remotes page."), self.per_remote),
-                                0, 0, 1, 3)
+            empty = QLabel(self.tr("No remotes yet: add one on the Remotes page."), self.per_remote)
+            self.grid.addWidget(empty, 0, 0, 1, 3)
             return
         for col, text in enumerate((self.tr("Remote"), self.tr("Upload"), self.tr("Download"))):
             label = QLabel(f"<b>{text}</b>", self.per_remote)

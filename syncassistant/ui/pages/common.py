@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from ..state import AppState
+from ..state import AppState, display_path
 
 
 class RepoChooser(QComboBox):
@@ -19,6 +19,7 @@ class RepoChooser(QComboBox):
         super().__init__(parent)
         self.state = state
         self.setAccessibleName(self.tr("Folder"))
+        self.view().setAccessibleName(self.tr("Synced folders to choose from"))
         self.setMinimumContentsLength(24)
         self.currentIndexChanged.connect(lambda _i: self.chosen.emit(self.key()))
         state.reposChanged.connect(self.reload)
@@ -29,7 +30,7 @@ class RepoChooser(QComboBox):
         self.blockSignals(True)
         self.clear()
         for view in self.state.ordered():
-            self.addItem(f"{view.name}  ({view.key})", view.key)
+            self.addItem(f"{view.name}  ({display_path(view.key)})", view.key)
         idx = self.findData(before)
         self.setCurrentIndex(idx if idx >= 0 else (0 if self.count() else -1))
         self.blockSignals(False)

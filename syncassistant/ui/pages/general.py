@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..config import autostart_file, set_start_at_login, start_at_login_enabled
+from ..state import display_path
 from ..widgets import ErrorLabel, heading, note
 
 
@@ -20,6 +21,17 @@ def keyring_name() -> str:
         return f"unavailable ({e})"
     name = getattr(kr, "name", None) or type(kr).__name__
     return str(name)
+
+
+def keyring_usable() -> bool:
+    """False for keyring's null and fail backends (nothing would be kept)."""
+    try:
+        import keyring
+
+        kr = keyring.get_keyring()
+    except Exception:
+        return False
+    return type(kr).__module__ not in ("keyring.backends.null", "keyring.backends.fail")
 
 
 class GeneralPage(QWidget):
@@ -48,14 +60,20 @@ class GeneralPage(QWidget):
         self.secrets = QLabel(self)
         self.secrets.setWordWrap(True)
         self.secrets.setAccessibleName(self.tr("Where passwords are kept"))
-        self.secrets.setText(self.tr("Passphrases and tokens are kept only in the system keyring "
-                                     "(now: %1), never in a settings file.").replace("%1", keyring_name()))
+        name = keyring_name()
+        if keyring_usable():
+            self.secrets.setText(self.tr("Passphrases and tokens are kept only in the system keyring "
+                                         "(%1), never in a settings file.").replace("%1", name))
+        else:
+            self.secrets.setText(self.tr("No system keyring is available (%1), so passphrases and tokens "
+                                         "cannot be saved: you will be asked for them when needed. They "
+                                         "are never written to a settings file.").replace("%1", name))
 
         lay = QVBoxLayout(self)
         lay.addWidget(heading(self.tr("General"), self))
         lay.addWidget(self.autostart)
         lay.addWidget(note(self.tr("Adds %1, so your desktop starts SyncAssistant in the tray.")
-                           .replace("%1", str(autostart_file())), self))
+                           .replace("%1", display_path(autostart_file())), self))
         lay.addWidget(self.autostart_error)
         lay.addSpacing(8)
         lay.addWidget(self.notify)

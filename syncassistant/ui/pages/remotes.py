@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ...engine.urls import RemoteURL
 from .. import remotes_ops as ops
-from ..state import ago
+from ..state import ago, display_path
 from ..widgets import ErrorLabel, add_row, field_with_error, heading, note
 from ..workers import run_in_background
 from .common import RepoChooser
@@ -63,13 +63,15 @@ class RemotesPage(QWidget):
         self.table = QTreeWidget(self)
         self.table.setAccessibleName(self.tr("Remotes of this folder"))
         self.table.setRootIsDecorated(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setHeaderLabels([self.tr("Name"), self.tr("Location"), self.tr("Cost"), self.tr("Mode"),
                                     self.tr("Last sync")])
         hh = self.table.header()
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for col in (0, 2, 3, 4):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setMinimumHeight(110)
+        self.table.setMinimumHeight(90)
+        self.table.setMaximumHeight(120)
         self.table.currentItemChanged.connect(lambda *_: self._selected_changed())
 
         self.edit_cost = QSpinBox(self)
@@ -91,6 +93,7 @@ class RemotesPage(QWidget):
         edit_row.addWidget(self.remove_button)
         self.edit_result = QLabel(self)
         self.edit_result.setAccessibleName(self.tr("Result of the change"))
+        self.edit_result.setWordWrap(True)
 
         # -- adding one ---------------------------------------------------------------------------
         box = QGroupBox(self.tr("Add a remote"), self)
@@ -192,9 +195,16 @@ class RemotesPage(QWidget):
         bl = QVBoxLayout(box)
         bl.addLayout(form)
         bl.addWidget(self.where)
-        opts = QFormLayout()
-        add_row(opts, self.tr("&Cost:"), self.cost_spin)
-        add_row(opts, self.tr("&Mode:"), self.mode_combo)
+        opts = QHBoxLayout()
+        cost_label = QLabel(self.tr("&Cost:"), box)
+        cost_label.setBuddy(self.cost_spin)
+        mode_label = QLabel(self.tr("&Mode:"), box)
+        mode_label.setBuddy(self.mode_combo)
+        opts.addWidget(cost_label)
+        opts.addWidget(self.cost_spin)
+        opts.addSpacing(12)
+        opts.addWidget(mode_label)
+        opts.addWidget(self.mode_combo, 1)
         bl.addLayout(opts)
         brow = QHBoxLayout()
         brow.addWidget(self.test_result, 1)
@@ -218,6 +228,7 @@ class RemotesPage(QWidget):
     def _mode_combo(self, name: str) -> QComboBox:
         combo = QComboBox(self)
         combo.setAccessibleName(name)
+        combo.view().setAccessibleName(self.tr("Modes to choose from"))
         for mode in ops.MODES:
             combo.addItem(self.mode_names[mode], mode)
         return combo
@@ -241,10 +252,13 @@ class RemotesPage(QWidget):
         current = self.selected_name()
         self.table.clear()
         for row in self.rows:
-            item = QTreeWidgetItem(self.table, [row.name, row.url, "" if row.cost is None else str(row.cost),
+            cost = str(row.cost) if row.cost is not None else str(ops.default_cost(row.url))
+            item = QTreeWidgetItem(self.table, [row.name, display_path(row.url), cost,
                                                 self.mode_names.get(row.mode, row.mode), ""])
             item.setData(0, NAME_ROLE, row.name)
             item.setToolTip(1, row.url)
+            if row.cost is None:
+                item.setToolTip(2, self.tr("The default for this kind of remote"))
             if row.name == current:
                 self.table.setCurrentItem(item)
         self._refresh_sync_times()
@@ -274,7 +288,7 @@ class RemotesPage(QWidget):
         for w in (self.edit_cost, self.edit_mode, self.apply_button, self.remove_button):
             w.setEnabled(row is not None)
         if row is not None:
-            self.edit_cost.setValue(row.cost if row.cost is not None else ops.DEFAULT_COST["local"])
+            self.edit_cost.setValue(row.cost if row.cost is not None else ops.default_cost(row.url))
             self.edit_mode.setCurrentIndex(max(0, self.edit_mode.findData(row.mode)))
 
     def apply_selected(self) -> None:
@@ -291,14 +305,16 @@ class RemotesPage(QWidget):
         if not name or not key:
             return
         answer = QMessageBox.question(self, self.tr("Remove remote?"),
-                                      self.tr("Stop syncing with %1? Nothing is deleted there.").replace("%1", name))
+                                      self.tr("Stop syncing with %1? Nothing is deleted there.")
+                                      .replace("%1", name))
         if answer == QMessageBox.StandardButton.Yes:
             self._repo_job(key, lambda d: ops.remove_remote(d.root, name),
                            self.tr("Removed %1.").replace("%1", name))
 
     def _repo_job(self, key: str, fn: Any, ok_text: str) -> None:
         def done(_r: object, error: str | None) -> None:
-            self.edit_result.setText(self.tr("That did not work: %1").replace("%1", error) if error else ok_text)
+            failed = self.tr("That did not work: %1").replace("%1", error or "")
+            self.edit_result.setText(failed if error else ok_text)
             self.reload()
 
         def job(d: Any) -> None:
@@ -320,7 +336,8 @@ class RemotesPage(QWidget):
         self._clear_errors()
 
     def browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the remote's folder"), str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose the remote's folder"),
+                                                  str(Path.home()))
         if folder:
             self.folder_edit.setText(folder)
             self.create_copy.setChecked(ops.folder_is_empty(folder))
@@ -380,7 +397,8 @@ class RemotesPage(QWidget):
     def _tested(self, url: RemoteURL, problem: str | None) -> None:
         self._busy(False)
         if problem:
-            self.test_result.setText(self.tr("Cannot reach %1: %2").replace("%1", url.url).replace("%2", problem))
+            self.test_result.setText(self.tr("Cannot reach %1: %2").replace("%1", url.url)
+                                     .replace("%2", problem))
         else:
             self.test_result.setText(self.tr("Reached %1: it holds a repository.").replace("%1", url.url))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -20,9 +21,11 @@ from PySide6.QtWidgets import (
 
 from ...engine.repo import init_repo
 from ..icons import state_icon
-from ..state import repo_key, repo_summary
+from ..state import display_path, repo_key, repo_summary
 from ..widgets import ErrorLabel, heading, note
 from ..workers import run_in_background
+
+KEY_ROLE = Qt.ItemDataRole.UserRole
 
 
 def check_new_folder(text: str, known: list[str]) -> Path:
@@ -52,11 +55,13 @@ class RepositoriesPage(QWidget):
         self.table = QTreeWidget(self)
         self.table.setAccessibleName(self.tr("Synced folders"))
         self.table.setRootIsDecorated(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setHeaderLabels([self.tr("Folder"), self.tr("Location"), self.tr("State")])
         self.table.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.header().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setMinimumHeight(150)
+        self.table.setMinimumHeight(120)
+        self.table.setMaximumHeight(220)
         self.table.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.remove_button = QPushButton(self.tr("&Stop syncing this folder…"), self)
         self.remove_button.setAccessibleName(self.tr("Stop syncing the selected folder"))
@@ -87,7 +92,7 @@ class RepositoriesPage(QWidget):
         lay.addWidget(note(self.tr("Each folder here is kept in sync with the devices, drives and servers "
                                    "you add under Remotes. Files stay ordinary files you can open and edit."),
                            self))
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.table)
         lay.addLayout(remove_row)
         lay.addSpacing(8)
         lay.addWidget(heading(self.tr("Add a folder"), self))
@@ -95,7 +100,7 @@ class RepositoriesPage(QWidget):
                                    "made from another device. Nothing in it is deleted."), self))
         lay.addLayout(add_row)
         lay.addWidget(self.path_error)
-        lay.addStretch(0)
+        lay.addStretch(1)
 
         self.state.reposChanged.connect(self.reload)
         self.state.repoChanged.connect(lambda _k: self.reload())
@@ -106,9 +111,10 @@ class RepositoriesPage(QWidget):
         self.table.clear()
         for view in self.state.ordered():
             s = repo_summary(view)
-            item = QTreeWidgetItem(self.table, [view.name, view.key, s.text])
+            item = QTreeWidgetItem(self.table, [view.name, display_path(view.key), s.text])
             item.setIcon(0, state_icon(s.state))
-            item.setData(0, 256, view.key)
+            item.setData(0, KEY_ROLE, view.key)
+            item.setToolTip(1, view.key)
             item.setToolTip(2, s.text)
             if view.key == current:
                 self.table.setCurrentItem(item)
@@ -116,7 +122,7 @@ class RepositoriesPage(QWidget):
 
     def selected_key(self) -> str:
         item = self.table.currentItem()
-        return str(item.data(0, 256)) if item is not None else ""
+        return str(item.data(0, KEY_ROLE)) if item is not None else ""
 
     def _update_buttons(self) -> None:
         self.remove_button.setEnabled(bool(self.selected_key()))

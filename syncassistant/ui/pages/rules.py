@@ -49,13 +49,17 @@ def subfolders(root: Path, rel: str) -> list[str]:
 
 
 def effective(rel: str, rules: dict[str, str]) -> tuple[str, bool]:
-    """(action, own) for a folder: its own rule, else the nearest parent's, else include."""
+    """(action, own) for a folder, as the engine compiles rules: an exclude on the folder or a
+    parent wins; else, once any include exists, only included folders (and their subfolders)
+    are kept; without includes everything is. `own` is True when the folder has its own rule."""
     parts = rel.split("/")
-    for i in range(len(parts), 0, -1):
-        d = "/".join(parts[:i])
-        if d in rules:
-            return rules[d], i == len(parts)
-    return "include", False
+    chain = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    own = rel in rules
+    if any(rules.get(d) == "exclude" for d in chain):
+        return "exclude", own
+    if any(a == "include" for a in rules.values()):
+        return ("include" if any(rules.get(d) == "include" for d in chain) else "exclude"), own
+    return "include", own
 
 
 class RulesPage(QWidget):
@@ -84,7 +88,7 @@ class RulesPage(QWidget):
         self.exclude_button = QPushButton(self.tr("&Exclude"), self)
         self.exclude_button.setAccessibleName(self.tr("Do not keep the selected folder's content here"))
         self.exclude_button.clicked.connect(lambda: self.set_rule("exclude"))
-        self.clear_button = QPushButton(self.tr("&Like its parent"), self)
+        self.clear_button = QPushButton(self.tr("&Remove rule"), self)
         self.clear_button.setAccessibleName(self.tr("Remove the selected folder's own rule"))
         self.clear_button.clicked.connect(lambda: self.set_rule(None))
         self.result = QLabel(self)
@@ -102,8 +106,9 @@ class RulesPage(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(heading(self.tr("Rules"), self))
         lay.addWidget(note(self.tr("Choose which folders' content is kept on this device. Files in an "
-                                   "excluded folder still show up by name, and their content stays on "
-                                   "your other devices until you include the folder again."), self))
+                                   "excluded folder still show up by name; their content stays on your "
+                                   "other devices. Once you include a folder, only included folders are "
+                                   "kept here; an exclude always wins."), self))
         lay.addLayout(row)
         lay.addWidget(self.tree, 1)
         lay.addLayout(buttons)
@@ -168,13 +173,15 @@ class RulesPage(QWidget):
         while stack:
             item = stack.pop()
             rel = str(item.data(0, DIR_ROLE))
-            if rel:
-                action, own = effective(rel, self.rules)
-            else:
-                action, own = self.rules.get("", "include"), "" in self.rules
+            if not rel:
+                item.setText(1, self.tr("Everything not excluded") if not any(
+                    a == "include" for a in self.rules.values()) else self.tr("Only included folders"))
+                stack.extend(item.child(i) for i in range(item.childCount()))
+                continue
+            action, own = effective(rel, self.rules)
             text = self.tr("Included") if action == "include" else self.tr("Excluded")
             if not own:
-                text = self.tr("%1 (like its parent)").replace("%1", text)
+                text = self.tr("%1 (follows the rules above)").replace("%1", text)
             item.setText(1, text)
             f = item.font(1)
             f.setBold(own)

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Build demo repositories, run the real tray app on them under the current X display, and save
+screenshots. Run through make.sh (it starts Xvfb and trayer).
+
+Demo: "Documents" (this device, in the app) with files, photos and three large videos; "laptop"
+(a clone, asleep: no daemon) and "usb-drive" (a bare clone on a "drive"). The laptop's edit of
+notes.txt arrives the way a push would, so the app's merge finds a real conflict; the large
+files upload to both remotes under a 1.5 MB/s limit, so transfers are mid-way when shown.
+A second folder, "Photos", is paused.
+
+Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+OUT = Path(sys.argv[1]).resolve()
+WORK = Path(sys.argv[2]).resolve()
+HOME = WORK / "home" / "ada"
+MiB = 1024 * 1024
+
+
+def sh(cwd: Path, *args: str) -> str:
+    return subprocess.run(list(args), cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def git(cwd: Path, *args: str) -> str:
+    return sh(cwd, "git", *args)
+
+
+def isolate() -> None:
+    """Never touch the real user's config: HOME, XDG dirs and git config under WORK."""
+    HOME.mkdir(parents=True, exist_ok=True)
+    (HOME / "run").mkdir(mode=0o700, exist_ok=True)
+    cfg = HOME / "gitconfig"
+    cfg.write_text("[user]\n\tname = Ada Lovelace\n\temail = ada@example.org\n"
+                   "[init]\n\tdefaultBranch = master\n")
+    os.environ.update({
+        "HOME": str(HOME), "XDG_CONFIG_HOME": str(HOME / ".config"), "XDG_DATA_HOME": str(HOME / ".local/share"),
+        "XDG_RUNTIME_DIR": str(HOME / "run"), "GIT_CONFIG_GLOBAL": str(cfg), "GIT_CONFIG_NOSYSTEM": "1",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", "USER": "ada",
+    })
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+
+
+def random_file(path: Path, size: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 4 * MiB)
+            f.write(os.urandom(n))
+            left -= n
+
+
+def picture(path: Path, spec: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["/usr/bin/convert", "-size", "640x420", spec, str(path)], check=True)
+
+
+def build_demo() -> tuple[Path, Path]:
+    from syncassistant.engine.repo import init_repo
+
+    docs = HOME / "Documents"
+    docs.mkdir(parents=True)
+    init_repo(docs, "ada@desktop:~/Documents")
+    (docs / "Reports").mkdir()
+    (docs / "Reports" / "2024-annual-summary.md").write_text(
+        "# Annual summary 2024\n\nRevenue grew 12 %, mostly from the new service plans.\n")
+    (docs / "Reports" / "budget-2025.csv").write_text("item,amount\nrent,14400\nservers,3600\ntravel,2200\n")
+    (docs / "Recipes").mkdir()
+    (docs / "Recipes" / "bread.txt").write_text("500 g flour\n350 g water\n10 g salt\n5 g yeast\n")
+    (docs / "notes.txt").write_text(
+        "Weekend plans\n- visit grandma on Saturday\n- buy milk and bread\n- fix the bike\n- call Tom\n")
+    picture(docs / "Photos" / "beach.png", "gradient:#f7d794-#1e90ff")
+    picture(docs / "Photos" / "forest.png", "plasma:green-darkgreen")
+    git(docs, "annex", "add", ".")
+    git(docs, "commit", "-qm", "My documents")
+
+    laptop = WORK / "laptop" / "home" / "ada" / "Documents"
+    laptop.parent.mkdir(parents=True)
+    git(WORK, "clone", "-q", str(docs), str(laptop))
+    init_repo(laptop, "ada@laptop:~/Documents")
+    git(laptop, "remote", "rename", "origin", "desktop")
+    drive = WORK / "media" / "ada" / "USB-DRIVE" / "Documents"
+    drive.parent.mkdir(parents=True)
+    git(WORK, "clone", "-q", "--bare", str(docs), str(drive))
+    git(drive, "annex", "init", "ada's USB drive")
+    git(docs, "remote", "add", "laptop", str(laptop))
+    git(docs, "remote", "add", "usb-drive", str(drive))
+    git(docs, "config", "remote.laptop.annex-cost", "150")
+    git(docs, "annex", "copy", "--to", "laptop", "--quiet")  # the laptop had the first files already
+    git(docs, "annex", "copy", "--to", "usb-drive", "--quiet")
+    git(laptop, "annex", "get", "--quiet")
+
+    # the same note edited on both machines before they synced: a real conflict
+    (docs / "notes.txt").write_text(
+        "Weekend plans\n- visit grandma on Saturday\n- buy milk, bread and eggs\n- fix the bike\n"
+        "- call Tom about Sunday\n")
+    git(docs, "annex", "add", "notes.txt")
+    git(docs, "commit", "-qm", "Update notes.txt")
+    (laptop / "notes.txt").write_text(
+        "Weekend plans\n- visit grandma on Sunday instead\n- buy milk and bread\n- fix the bike\n"
+        "- call Tom\n- book the train tickets\n")
+    git(laptop, "annex", "add", "notes.txt")
+    git(laptop, "commit", "-qm", "Update notes.txt")
+    git(docs, "fetch", "-q", str(laptop), "master:refs/heads/synced/master")  # as the laptop's push did
+    # ... and its content, as content sync would bring it, so the conflict shows a text diff
+    key = git(laptop, "annex", "lookupkey", "notes.txt").strip()
+    git(docs, "annex", "get", "--quiet", "--key", key, "--from", "laptop")
+    from syncassistant.engine.rules import add_rule
+
+    add_rule(docs, "Backups", "exclude")  # backups are kept on the drive, not here
+
+    # new large files on this device: they go to the laptop and the drive
+    random_file(docs / "Videos" / "holiday-2024.mp4", 48 * MiB)
+    random_file(docs / "Videos" / "birthday-party.mov", 36 * MiB)
+    random_file(docs / "Videos" / "school-concert.mkv", 24 * MiB)
+    random_file(docs / "Backups" / "phone-backup.tar", 30 * MiB)
+
+    photos = HOME / "Photos"
+    photos.mkdir()
+    init_repo(photos, "ada@desktop:~/Photos")
+    for name, spec in (("sunset.png", "gradient:orange-purple"), ("garden.png", "plasma:yellow-green")):
+        picture(photos / "2024" / name, spec)
+    git(photos, "annex", "add", ".")
+    git(photos, "commit", "-qm", "Photos")
+    return docs, photos
+
+
+def wallpaper(app):
+    """A plain desktop behind everything (Xvfb's root window is black)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QWidget
+
+    w = QWidget(None, Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnBottomHint)
+    w.setStyleSheet("background: qlineargradient(x1:0, y1:0, x2:1, y2:1, stop:0 #3a6073, stop:1 #16222a);")
+    w.setGeometry(app.primaryScreen().geometry().adjusted(0, 0, 0, -28))
+    w.show()
+    return w
+
+
+def main() -> int:
+    isolate()
+    docs, photos = build_demo()
+    conf = HOME / ".config" / "syncassistant"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "repos.json").write_text(json.dumps({"version": 1, "repositories": [str(docs), str(photos)]}))
+    # notifications off while the windows are shot (no session bus here: they would be tray balloons
+    # over the menu); turned back on before the General page is shown
+    (conf / "settings.json").write_text(json.dumps({"version": 1, "notifications": False,
+                                                    "limits": {"upload": 1_500_000}}))
+
+    from PySide6.QtCore import QEventLoop, QPoint, QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+    app = QApplication(["syncassistant"])
+    app.setApplicationDisplayName("SyncAssistant")
+    app.setQuitOnLastWindowClosed(False)
+    from syncassistant.ui import i18n
+    from syncassistant.ui.app import SyncApp
+    from syncassistant.ui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
+    i18n.install(app)
+    sync = SyncApp()
+    sync.start()
+    deadline = time.monotonic() + 240
+
+    def wait(pred, what: str, timeout: float = 60) -> None:
+        end = min(deadline, time.monotonic() + timeout)
+        while not pred():
+            if time.monotonic() > end:
+                raise SystemExit(f"timed out waiting for {what}")
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+    def pause(ms: int) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    wait(QSystemTrayIcon.isSystemTrayAvailable, "the system tray")
+    desktop = wallpaper(app)
+    wait(lambda: all(v.status for v in sync.state.ordered()), "both folders to start")
+    pkey = str(photos.resolve())
+    sync.handles[pkey].pause()
+    wait(lambda: sync.state.views[pkey].paused, "Photos to pause")
+    dview = sync.state.views[str(docs.resolve())]
+    wait(lambda: dview.conflicts, "the conflict", 90)
+
+    def mid_transfer() -> bool:
+        running = [t for t in dview.transfers.values() if t.get("state") == "running"]
+        return len(running) >= 2 and any(0.12 < (t["bytes_done"] / (t["size"] or 1)) < 0.8 for t in running)
+
+    wait(mid_transfer, "transfers to be under way", 120)
+    pause(9000)  # let the transfers window's speed figures settle over several progress reports
+    wait(mid_transfer, "transfers still under way", 60)
+    print("state:", sync.state.summary, flush=True)
+
+    # -- the tray icon with its menu open ------------------------------------------------------
+    tray_geo = sync.tray.icon.geometry()
+    sync.tray.refresh()
+    hint = sync.tray.menu.sizeHint()
+    # where a tray host opens the menu: above the icon, its right edge at the icon's
+    sync.tray.menu.popup(QPoint(tray_geo.right() - hint.width(), tray_geo.top() - hint.height() - 2))
+    pause(700)
+    menu_geo = sync.tray.menu.geometry()
+    screen = QGuiApplication.primaryScreen()
+    area = menu_geo.united(tray_geo).adjusted(-120, -40, 0, 0).intersected(screen.geometry())
+    area.setRight(screen.geometry().right())
+    area.setBottom(screen.geometry().bottom())
+    full = screen.grabWindow(0)
+    full.copy(area).save(str(OUT / "tray-menu.png"))
+    sync.tray.menu.hide()
+    print("tray icon at", tray_geo, "menu at", menu_geo, flush=True)
+
+    def shoot(widget, name: str, settle: int = 500) -> None:
+        widget.show()
+        widget.raise_()
+        pause(settle)
+        widget.grab().save(str(OUT / name))
+        print("saved", name, widget.size(), flush=True)
+
+    # -- transfers ---------------------------------------------------------------------------------
+    transfers = sync.show_transfers()
+    transfers.move(60, 40)
+    shoot(transfers, "transfers.png", 1500)
+    transfers.hide()
+
+    # -- conflicts ---------------------------------------------------------------------------------
+    conflicts = sync.show_conflicts()
+    conflicts.move(60, 40)
+    wait(lambda: conflicts.variants.topLevelItemCount() >= 2, "the conflict's versions")
+    shoot(conflicts, "conflicts.png", 800)
+    conflicts.hide()
+
+    # -- settings ---------------------------------------------------------------------------------
+    settings = sync.show_settings()
+    settings.move(60, 40)
+    names = {"repositories": "folders", "remotes": "remotes", "bandwidth": "bandwidth", "rules": "rules",
+             "general": "general"}
+    for page, file in names.items():
+        w = settings.show_page(page)
+        if page == "remotes":
+            wait(lambda w=w: w.table.topLevelItemCount() >= 2, "the remotes")
+            w.name_edit.setText("server")
+            w.kind_ssh.setChecked(True)
+            w.user_edit.setText("ada")
+            w.host_edit.setText("nas.home.arpa")
+            w.path_edit.setText("~/Documents")
+        if page == "general":
+            sync.config.set("notifications", True)
+            w.notify.setChecked(True)
+        if page == "rules":
+            w.reload()
+            wait(lambda w=w: w.tree.topLevelItemCount() == 1, "the folder tree")
+            root = w.tree.topLevelItem(0)
+            for i in range(root.childCount()):
+                if root.child(i).text(0) == "Videos":
+                    w.tree.setCurrentItem(root.child(i))
+        shoot(settings, f"settings-{file}.png", 900)
+    settings.hide()
+    desktop.close()
+    sync.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
