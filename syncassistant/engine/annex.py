@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .git import DEFAULT_TIMEOUT, GitError, Result, run, tool_dir
+from .git import DEFAULT_TIMEOUT, GitError, Result, run, tool_dir, wheel_annex_binary
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,10 @@ class AnnexError(GitError):
 
 
 def annex_binary() -> str:
-    """Path of git-annex: the pip wheel's copy next to our interpreter, else PATH."""
+    """Path of git-annex: the pip wheel's binary, its wrapper next to our interpreter, else PATH."""
+    real = wheel_annex_binary()
+    if real:
+        return real
     candidate = Path(tool_dir()) / "git-annex"
     if candidate.exists():
         return str(candidate)

@@ -7,6 +7,7 @@ entries after `--` or through NUL-separated stdin, never through a shell.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -46,6 +47,46 @@ def tool_dir() -> str:
     return os.path.dirname(sys.executable)
 
 
+def wheel_annex_binary() -> str | None:
+    """The real git-annex binary inside the PyPI wheel, if that is what we have.
+
+    The wheel's `git-annex` script is a Python program that execs this binary: calling the
+    binary directly saves a Python start-up (~100 ms measured here) on every git-annex call,
+    which adds up on every commit, merge and push.
+    """
+    try:
+        import git_annex  # the PyPI wheel's package
+    except ImportError:
+        return None
+    exe = os.path.join(os.path.dirname(git_annex.__file__), "git-annex")
+    return exe if os.access(exe, os.X_OK) else None
+
+
+def fast_bin_dir() -> str | None:
+    """A directory of symlinks named git-annex and git-annex-shell to the wheel's binary (it
+    picks its mode by the name it is called by), put first on PATH so git's filters and hooks
+    use it too."""
+    exe = wheel_annex_binary()
+    if exe is None:
+        return None
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    d = os.path.join(cache, "syncassistant", "bin-" + str(hashlib.sha1(exe.encode()).hexdigest()[:10]))
+    try:
+        os.makedirs(d, exist_ok=True)
+        for name in ("git-annex", "git-annex-shell"):
+            link = os.path.join(d, name)
+            if os.path.realpath(link) != os.path.realpath(exe):
+                tmp = link + ".tmp"
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+                os.symlink(exe, tmp)
+                os.replace(tmp, link)
+    except OSError as e:
+        log.debug("no fast git-annex bin dir: %s", e)
+        return None
+    return d
+
+
 _lock = threading.Lock()
 _base_env: dict[str, str] | None = None
 
@@ -60,6 +101,12 @@ def base_env() -> dict[str, str]:
             scripts = tool_dir()
             if scripts not in path.split(os.pathsep):
                 path = scripts + os.pathsep + path
+            fast = fast_bin_dir()
+            if fast:
+                path = fast + os.pathsep + path
+                magic = os.path.join(os.path.dirname(wheel_annex_binary() or ""), "magic.mgc")
+                if os.path.exists(magic):
+                    env.setdefault("MAGIC", magic)  # what the wheel's wrapper would have set
             env["PATH"] = path
             env["GIT_TERMINAL_PROMPT"] = "0"
             env["GIT_PAGER"] = "cat"
