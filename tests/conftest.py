@@ -21,7 +21,7 @@ from syncassistant.engine.daemon import Daemon  # noqa: E402
 from syncassistant.engine.repo import init_repo  # noqa: E402
 
 
-def wait_for(pred: Callable[[], object], timeout: float = 20.0, what: object = "condition") -> object:
+def wait_for(pred: Callable[[], object], timeout: float = 60.0, what: object = "condition") -> object:
     """Poll `pred` until it is truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
