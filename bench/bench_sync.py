@@ -689,7 +689,14 @@ def machine() -> dict:
         "git_annex": run(GIT_ANNEX, "version", "--raw").strip(),
         "git": run("git", "--version").strip().removeprefix("git version "),
         "python": platform.python_version(),
+        "load_start": load_average(),
     }
+
+
+def load_average() -> str:
+    """1-minute load average (other users of a shared machine show up here)."""
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def fmt_s(v: float | None) -> str:
@@ -718,7 +725,8 @@ def ratio(a: float | None, b: float | None) -> str:
 def table(results: dict, m: dict, args: argparse.Namespace) -> str:
     out = [f"Benchmark run {m['date']}; machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, "
            f"Linux {m['kernel']}; git-annex {m['git_annex']}, git {m['git']}, Python {m['python']}"
-           f"{'; --quick' if args.quick else ''}.", "",
+           f"{'; --quick' if args.quick else ''}. Load average (1 min) at start {m['load_start']}, "
+           f"at end {load_average()}.", "",
            "| measurement | syncassistant (ours) | git annex assistant | floor (by hand) "
            "| assistant ÷ ours | ours ÷ floor |",
            "|---|---|---|---|---|---|"]
@@ -821,6 +829,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started in the background (SIGINT ignored)
     W = Path(tempfile.mkdtemp(prefix="syncbench-", dir=args.workdir))
     ENV = make_env(W)
     note(f"work dir {W}")

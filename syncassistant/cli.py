@@ -60,6 +60,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_remote_add(args: argparse.Namespace) -> int:
     top = open_repo(args.path)
     git = Git(top)
+    if args.drive:
+        return _remote_add_drive(top, args)
+    if not args.url:
+        raise CLIError("give a URL, or --drive MOUNT to make a new clone on a drive")
     if not REMOTE_NAME.match(args.name) or args.name.endswith((".lock", ".")) or ".." in args.name:
         raise CLIError(f"invalid remote name {args.name!r}: use letters, digits, '.', '_' and '-'")
     try:
@@ -83,6 +87,19 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
     if DaemonLock(Git(top).git_dir / "syncassistant").held_by_other():
         _ask(str(top), "sync")
     print(f"{top}: remote {args.name} -> {url.url}")
+    return 0
+
+
+def _remote_add_drive(top: Path, args: argparse.Namespace) -> int:
+    from .engine.devices import DriveError, create_drive_clone
+
+    try:
+        name = create_drive_clone(top, args.drive, args.name, kind=args.kind)
+    except DriveError as e:
+        raise CLIError(str(e)) from None
+    if DaemonLock(Git(top).git_dir / "syncassistant").held_by_other():
+        _ask(str(top), "sync")
+    print(f"{top}: remote {name} -> a {args.kind} clone on {args.drive}")
     return 0
 
 
@@ -286,7 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     ra = rsub.add_parser("add", help="add a remote: a path, file:// URL, or ssh://[user@]host[:port]/path")
     ra.add_argument("path", metavar="PATH", help="the repository")
     ra.add_argument("name", metavar="NAME", help="a name for the remote")
-    ra.add_argument("url", metavar="URL")
+    ra.add_argument("url", metavar="URL", nargs="?", help="where it is (not with --drive)")
+    ra.add_argument("--drive", metavar="MOUNT",
+                    help="make a new clone on the drive mounted at MOUNT; NAME is the drive's label")
+    ra.add_argument("--kind", choices=["full", "directory"], default="full",
+                    help="with --drive: a full clone (files readable on the drive) or a git-annex directory remote")
     ra.add_argument("--cost", type=int, help="transfer cost (git-annex annex-cost; lower is preferred)")
     ra.add_argument("--no-check", action="store_true", help="add it even if it cannot be reached now")
     ra.set_defaults(func=cmd_remote_add)

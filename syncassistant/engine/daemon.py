@@ -6,10 +6,12 @@ the control socket. The headless `syncassistant daemon` and the tray app run thi
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,13 @@ from .committer import Committer
 from .conflicts import ConflictStore
 from .context import RepoContext
 from .control import ControlServer
+from .devices import DeviceMonitor
 from .events import EventHub
 from .hooks import HookRunner
 from .hooks_install import adjust_post_receive
 from .lock import DaemonLock
 from .merger import Merger, MergeResult
+from .notifychanges import RemoteChangeWatcher
 from .pusher import Pusher
 from .recovery import remove_stale_locks
 from .refwatcher import RefWatcher
@@ -32,6 +36,8 @@ from .transfers.manager import TransferManager
 from .watcher import Watcher
 
 log = logging.getLogger(__name__)
+
+RECENT_PATHS = 5000  # paths of recent merges, rescanned when only location tracking changes
 
 
 def syncable_remote(ctx: RepoContext, name: str) -> bool:
@@ -71,6 +77,7 @@ class Daemon:
         self.refwatcher = RefWatcher(self.ctx.git.git_dir, self._on_ref_changed)
         self.control = ControlServer(self.ctx.state_dir, self.handle_request) if control else None
         self.started_at: float | None = None
+        self._recent_paths: collections.deque[str] = collections.deque(maxlen=RECENT_PATHS)
         self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -132,7 +139,12 @@ class Daemon:
     def _on_merged(self, result: MergeResult) -> None:
         self.pusher.request()
         if result.changed_paths:
+            self._recent_paths.extend(result.changed_paths)
             self.transfers.request_scan(result.changed_paths)
+        elif result.annex_changed and self._recent_paths:
+            # Location tracking arrived after the files (a clone finished its upload after its git
+            # push): look again at what merges brought in lately, whose content may now be there.
+            self.transfers.request_scan(sorted(set(self._recent_paths)))
         if result.branch_changed:
             self._hook_pool.submit(self.hooks.run, "merge", result.new_head, result.changed_paths)
 
@@ -172,6 +184,7 @@ class Daemon:
         self.ctx.emit("state", state="running")
 
     def sync_now(self) -> None:
+        self.ctx.emit("sync-requested")  # the Assistant's remote watchers look at the remotes again
         self.committer.wake()
         self.merger.request()
         self.pusher.retry_now()
@@ -235,23 +248,41 @@ class Daemon:
 class Assistant:
     """Several repositories' daemons in one process."""
 
-    def __init__(self, paths: list[str | Path], control: bool = True):
+    def __init__(self, paths: list[str | Path], control: bool = True,
+                 notify: Callable[[str, str], object] | None = None, devices: bool = True):
         self.events = EventHub()
         self.daemons = [Daemon(p, events=self.events, control=control) for p in paths]
+        # ssh remotes tell us of their changes (git-annex-shell notifychanges); drives and the
+        # network coming and going wake syncing at once. Headless, notices go to the log.
+        self.remote_watchers = [RemoteChangeWatcher(d) for d in self.daemons]
+        self.devices = DeviceMonitor(self.daemons, notify=notify,
+                                     remote_watchers=self.remote_watchers) if devices else None
         self._stopped = threading.Event()
 
     def start(self) -> None:
         started = []
         try:
+            if self.devices is not None:
+                self.devices.start()  # before the daemons: absent drives are offline before the first push
             for d in self.daemons:
                 d.start()
                 started.append(d)
+            for w in self.remote_watchers:
+                w.start()
         except BaseException:
+            for w in self.remote_watchers:
+                w.stop()
+            if self.devices is not None:
+                self.devices.stop()
             for d in started:
                 d.stop()
             raise
 
     def stop(self) -> None:
+        for w in self.remote_watchers:
+            w.stop()
+        if self.devices is not None:
+            self.devices.stop()
         for d in self.daemons:
             d.stop()
         self._stopped.set()

@@ -90,12 +90,12 @@ class Pusher:
                 if n not in self.remotes:
                     continue
                 st = self.remotes[n]
+                if st.offline and (remotes is None or not force):
+                    continue  # an unplugged drive: only set_offline(n, False) or retry_now(n) brings it back
                 if force:
                     st.next_retry = None
                     st.offline = False
                     self._force.add(n)
-                if st.offline and not force:
-                    continue
                 self._wanted.add(n)
             self._cond.notify_all()
 
@@ -117,7 +117,7 @@ class Pusher:
 
     def busy(self) -> bool:
         with self._cond:
-            due = [n for n in self._wanted if self._due(self.remotes.get(n))]
+            due = [n for n in self._wanted if self._due(self.remotes.get(n)) and not self.remotes[n].offline]
             return bool(due or self._running)
 
     def start(self) -> None:
@@ -142,7 +142,8 @@ class Pusher:
                     if ctx.stopping.is_set():
                         return
                     ready = [] if ctx.paused.is_set() else [
-                        n for n in self._wanted if n not in self._running and self._due(self.remotes.get(n))]
+                        n for n in self._wanted if n not in self._running and self._due(self.remotes.get(n))
+                        and not self.remotes[n].offline]
                     if ready:
                         break
                     waits = [st.next_retry - time.time() for n, st in self.remotes.items()
@@ -165,7 +166,10 @@ class Pusher:
             self._force.discard(name)
             st = self.remotes.get(name)
             came_back = bool(st and outcome.ok and st.failures)
-            if st is not None:
+            went_away = bool(st and st.offline and not outcome.ok)  # unplugged while pushing
+            if went_away:
+                st.next_retry = None
+            elif st is not None:
                 if outcome.ok:
                     st.last_sync, st.last_error, st.failures, st.next_retry = time.time(), None, 0, None
                 else:
@@ -180,6 +184,8 @@ class Pusher:
         if outcome.ok:
             if outcome.refs:
                 self.ctx.emit("pushed", remote=name, refs=outcome.refs)
+        elif went_away:
+            log.info("%s: push to %s stopped: it went offline", self.ctx.root, name)
         else:
             log.warning("%s: push to %s failed (retry in %.0f s): %s", self.ctx.root, name,
                         (st.next_retry - time.time()) if st and st.next_retry else 0, outcome.error)
