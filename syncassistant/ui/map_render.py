@@ -54,7 +54,11 @@ def _ensure_app() -> None:
         return
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    _app = QGuiApplication(["syncassistant-map"])
+    # A QApplication (not just a QGuiApplication): in a process that later shows widgets (the
+    # tray, or a test session) a QGuiApplication instance would make every QWidget abort.
+    from PySide6.QtWidgets import QApplication
+
+    _app = QApplication(["syncassistant-map"])
 
 
 @dataclass
