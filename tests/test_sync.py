@@ -159,7 +159,8 @@ def test_modify_delete_conflict_keeps_the_edit(make_repo, daemons):
     daemons(a), daemons(b)
     wait_for(lambda: same_tree(a, b) and [p for p in tree_files(b) if p.startswith("doc")] == ["doc.txt"],
              what=lambda: f"both to converge on doc.txt: {tree_files(a)} {tree_files(b)}")
-    assert (a / "doc.txt").read_text() == "v2 edited in A"
+    wait_for(lambda: (a / "doc.txt").exists() and (a / "doc.txt").read_text() == "v2 edited in A",
+             what="the edit under its own name in A's work tree")
 
 
 def test_file_versus_folder_conflict(make_repo, daemons):
