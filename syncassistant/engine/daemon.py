@@ -72,7 +72,6 @@ class Daemon:
         self.netmap = netmap_store.Publisher(self.ctx, self.pusher.snapshot, on_change=self.pusher.request)
         self.transfers = TransferManager(self.ctx, on_location_change=self._on_location_change)
         self.pusher.on_remote_back = self._on_remote_back
-        self.transfers.hold = self.committer.has_work
         self.watcher = Watcher(self.root, self.committer.notify)
         self.refwatcher = RefWatcher(self.ctx.git.git_dir, self._on_ref_changed)
         self.control = ControlServer(self.ctx.state_dir, self.handle_request) if control else None
