@@ -58,11 +58,6 @@ class Committer:
                 self._pending[p] = (now, False)
             self._cond.notify()
 
-    def has_work(self) -> bool:
-        """Paths ready to commit (not files still being written, which may stay open for long)."""
-        with self._cond:
-            return any(not writing for _, writing in self._pending.values())
-
     def pending_count(self) -> int:
         with self._cond:
             return len(self._pending)

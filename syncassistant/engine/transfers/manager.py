@@ -35,7 +35,6 @@ STALL_SECONDS = 60.0
 RETRY_START, RETRY_MAX = 15.0, 900.0
 HISTORY = 200
 LOCKED_RETRY = 2.0
-HOLD_RECHECK = 0.2
 # A clone that commits a file uploads it at once, so the receiving clone, which learns of the file
 # by merging, usually finds the upload already under way. Waiting this long before downloading
 # avoids racing it for git-annex's transfer lock (and moving the bytes twice); a download that is
@@ -196,9 +195,6 @@ class TransferManager:
         self.completed = 0
         self.bytes_moved = 0
         self.stall_seconds = STALL_SECONDS
-        # While this says so (the Committer has a burst to commit), no new transfer starts:
-        # both compete for the disk and the CPU, and content can only move once committed.
-        self.hold: Callable[[], bool] = lambda: False
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -268,8 +264,6 @@ class TransferManager:
         return added
 
     def _next(self) -> Transfer | None:
-        if self.hold():
-            return None
         now = time.monotonic()
         # failed transfers come back on their own once their back-off has passed
         for t in [t for t in self._failed.values() if t.not_before <= now]:
@@ -300,8 +294,6 @@ class TransferManager:
                         break  # idle: close batch processes below, committing the journal
                     waits = [q.not_before - time.monotonic()
                              for q in (*self._queued.values(), *self._failed.values())]
-                    if self._queued and self.hold():
-                        waits.append(HOLD_RECHECK)
                     self._cond.wait(max(0.05, min(waits)) if waits and not self.ctx.paused.is_set() else None)
                 if self.ctx.stopping.is_set():
                     break
