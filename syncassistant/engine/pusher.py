@@ -93,7 +93,8 @@ class Pusher:
                 if st.offline and (remotes is None or not force):
                     continue  # an unplugged drive: only set_offline(n, False) or retry_now(n) brings it back
                 if force:
-                    st.next_retry = None
+                    # a failing remote is retried now; its status keeps saying when (now), not None
+                    st.next_retry = time.time() if st.failures else None
                     st.offline = False
                     self._force.add(n)
                 self._wanted.add(n)

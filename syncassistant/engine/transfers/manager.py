@@ -124,9 +124,7 @@ class _Batch:
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
+            left = max(0.0, deadline - time.monotonic())  # timeout 0: only what is already there
             r, _, _ = select.select([fd], [], [], left)
             if not r:
                 return None
@@ -386,40 +384,48 @@ class TransferManager:
             line = batch.read_line(self.stall_seconds)
             if line is None:
                 return False, f"stalled: no progress for {self.stall_seconds:.0f} s"
-            if line == b"":
-                return False, "git-annex exited" if t.id not in self._cancel else "cancelled"
-            line = line.strip()
-            if not line:  # git-annex skipped the file (nothing to do): fine
-                return True, None
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if "byte-progress" in rec:
-                done = int(rec.get("byte-progress") or 0)
-                now = time.monotonic()
-                if now > last_time and done >= last_bytes:
-                    inst = (done - last_bytes) / (now - last_time)
-                    t.speed = inst if t.speed == 0 else 0.7 * t.speed + 0.3 * inst
-                pause = self.limits.spend(t.direction, t.remote, max(0, done - last_bytes))
-                t.bytes_done, last_bytes, last_time = done, done, now
-                if rec.get("total-size"):
-                    t.size = int(rec["total-size"])
-                self._emit(t)
-                if pause > 0:
-                    # Speed is measured over wall time, pauses included, so it shows the paced rate.
-                    batch.signal(signal.SIGSTOP)
-                    try:
-                        batch.cancelled.wait(pause)
-                    finally:
-                        batch.signal(signal.SIGCONT)
-                continue
-            if "success" in rec:
-                if rec["success"]:
-                    t.bytes_done = t.size or t.bytes_done
+            # git-annex runs ahead of what we have read: the pipe holds older reports. Take all
+            # that are already there, so pacing works on where the transfer really is.
+            lines = [line]
+            while lines[-1] not in (b"",) and (more := batch.read_line(0)) is not None:
+                lines.append(more)
+            done = None
+            for line in lines:
+                if line == b"":
+                    return False, "git-annex exited" if t.id not in self._cancel else "cancelled"
+                line = line.strip()
+                if not line:  # git-annex skipped the file (nothing to do): fine
                     return True, None
-                msgs = rec.get("error-messages") or []
-                return False, "; ".join(msgs) or "git-annex reported failure"
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if "byte-progress" in rec:
+                    done = int(rec.get("byte-progress") or 0)
+                    if rec.get("total-size"):
+                        t.size = int(rec["total-size"])
+                elif "success" in rec:
+                    if rec["success"]:
+                        t.bytes_done = t.size or t.bytes_done
+                        return True, None
+                    msgs = rec.get("error-messages") or []
+                    return False, "; ".join(msgs) or "git-annex reported failure"
+            if done is None:
+                continue
+            now = time.monotonic()
+            if now > last_time and done >= last_bytes:
+                inst = (done - last_bytes) / (now - last_time)
+                t.speed = inst if t.speed == 0 else 0.7 * t.speed + 0.3 * inst
+            pause = self.limits.spend(t.direction, t.remote, max(0, done - last_bytes))
+            t.bytes_done, last_bytes, last_time = done, done, now
+            self._emit(t)
+            if pause > 0:
+                # Speed is measured over wall time, pauses included, so it shows the paced rate.
+                batch.signal(signal.SIGSTOP)
+                try:
+                    batch.cancelled.wait(pause)
+                finally:
+                    batch.signal(signal.SIGCONT)
 
     # -- control -------------------------------------------------------------------------------
     def cancel(self, transfer_id: str) -> bool:
