@@ -112,6 +112,37 @@ def test_cancel_and_retry(make_repo, daemons):
     wait_for(lambda: readable(b, "cancel-me.bin", data), timeout=60, what="retried transfer")
 
 
+def test_held_transfers_wait_quietly_and_resume(make_repo, daemons):
+    """pause(reason)/set_offline(remote): a running transfer goes back to the queue (no failure,
+    no back-off), nothing moves while held, the daemon counts as idle, and it all goes on resume."""
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    git(b, "config", "remote.a.syncassistant-mode", "upload-only")  # only A moves content here
+    da, _ = daemons(a), daemons(b)
+    da.transfers.set_limit(upload=256 * 1024)
+    data = os.urandom(4 * 1024 * 1024)
+    (a / "held.bin").write_bytes(data)
+
+    def mine(state: str) -> list[dict]:
+        return [t for t in da.transfers.snapshot() if t["path"] == "held.bin" and t["state"] == state]
+
+    wait_for(lambda: [t for t in mine("running") if t["bytes_done"] > 0], timeout=60, what="a running upload")
+    da.transfers.pause("metered", {"b"})
+    wait_for(lambda: mine("queued") and not mine("running"), what="the upload to go back to the queue")
+    assert not mine("failed") and da.transfers.held()["holds"] == {"metered": ["b"]}
+    wait_for(da.transfers.idle, what="held transfers not to count as work")
+    assert not readable(b, "held.bin", data)
+    da.transfers.set_limit(upload=0)
+    da.transfers.set_offline("b", True)  # two holds: ending one is not enough
+    da.transfers.resume("metered")
+    assert da.transfers.idle() and mine("queued")
+    da.transfers.set_offline("b", False)
+    wait_for(lambda: readable(b, "held.bin", data), timeout=60, what="the upload after the holds end")
+    assert [t["attempts"] for t in da.transfers.snapshot() if t["path"] == "held.bin"][0] <= 2
+
+
 def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemons, tmp_path):
     from syncassistant.engine import rules
 

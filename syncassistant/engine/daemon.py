@@ -210,6 +210,7 @@ class Daemon:
                        **{f"transfers_{k}": v for k, v in self.transfers.counts().items()}},
             "transfers": [t for t in self.transfers.snapshot(history=10) if t["state"] != "done"][:100],
             "limits": self.transfers.limits_dict(),
+            "held": self.transfers.held(),  # remotes away, transfers paused on a metered network
             "counters": {"commits": self.committer.commits, "pushes": self.pusher.pushes,
                          "merges": self.merger.merges},
             "errors": {k: v for k, v in (("commit", self.committer.last_error),

@@ -242,7 +242,6 @@ class DeviceMonitor:
         self._running = False
         self._unsubscribe: dict[int, Callable[[], None]] = {}  # id(EventHub) -> unsubscribe
         self._metered_paused: set[str] = set()
-        self._warned_no_pause = False
         self.notices: list[tuple[str, str]] = []  # every notice sent, for status and tests
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -388,20 +387,17 @@ class DeviceMonitor:
             wanted = metered and (d.ctx.git.config_get(METERED_SETTING) or "").lower() in ("true", "yes", "on", "1")
             if wanted == (key in self._metered_paused):
                 continue
-            pause, resume = getattr(d.transfers, "pause", None), getattr(d.transfers, "resume", None)
-            if not (callable(pause) and callable(resume)):
-                if not self._warned_no_pause:
-                    log.warning("%s is set but this engine cannot pause transfers alone "
-                                "(TransferManager.pause is missing)", METERED_SETTING)
-                    self._warned_no_pause = True
-                continue
             if wanted:
-                log.info("%s: metered connection: content transfers paused", d.root)
-                pause("metered")
+                # only what crosses the network: a USB drive or a local folder costs nothing
+                cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+                network = {n for n in remote_names(cfg) if remote_local_path(d.root, cfg, n) is None}
+                log.info("%s: metered connection: content transfers to %s paused", d.root,
+                         ", ".join(sorted(network)) or "no network remote")
+                d.transfers.pause("metered", network)
                 self._metered_paused.add(key)
             else:
                 log.info("%s: connection no longer metered: content transfers resume", d.root)
-                resume("metered")
+                d.transfers.resume("metered")
                 self._metered_paused.discard(key)
 
     # ---- the worker ---------------------------------------------------------------------------
@@ -575,9 +571,7 @@ class DeviceMonitor:
 
     @staticmethod
     def _transfers_offline(d: Daemon, remote: str, offline: bool) -> None:
-        set_offline = getattr(d.transfers, "set_offline", None)  # proposed TransferManager API
-        if callable(set_offline):
-            set_offline(remote, offline)
+        d.transfers.set_offline(remote, offline)
 
     # ---- unmounting ---------------------------------------------------------------------------
 

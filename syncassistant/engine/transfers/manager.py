@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from ..annex import annex_binary
 from ..context import RepoContext
@@ -185,6 +186,9 @@ class TransferManager:
         self._cancel: set[str] = set()
         self._last_dir = "download"
         self._batches: dict[str, _Batch] = {}  # transfer id -> its batch process while running
+        self._offline: set[str] = set()  # remotes known to be away (an unplugged drive)
+        self._holds: dict[str, set[str] | None] = {}  # pause reason -> remotes it holds (None: all)
+        self._requeue: set[str] = set()  # running transfers interrupted by a hold: back to the queue
         self._scan_requests: list[list[str] | None] = []
         self._scanning = False
         self._threads = [threading.Thread(target=self._worker, name=f"syncassistant-transfer-{i}", daemon=True)
@@ -268,7 +272,7 @@ class TransferManager:
             del self._failed[t.id]
             t.state = "queued"
             self._queued[t.id] = t
-        ready = [t for t in self._queued.values() if t.not_before <= now]
+        ready = [t for t in self._queued.values() if t.not_before <= now and not self._held(t.remote)]
         if not ready:
             return None
         # Uploads and downloads take turns when both wait; cheapest remote first within each.
@@ -288,10 +292,10 @@ class TransferManager:
                         t = self._next()
                         if t is not None:
                             break
-                    if batches and not self._queued:
+                    if batches and all(self._held(q.remote) for q in self._queued.values()):
                         break  # idle: close batch processes below, committing the journal
                     waits = [q.not_before - time.monotonic()
-                             for q in (*self._queued.values(), *self._failed.values())]
+                             for q in (*self._queued.values(), *self._failed.values()) if not self._held(q.remote)]
                     self._cond.wait(max(0.05, min(waits)) if waits and not self.ctx.paused.is_set() else None)
                 if self.ctx.stopping.is_set():
                     break
@@ -351,8 +355,14 @@ class TransferManager:
             self._running.pop(t.id, None)
             cancelled = t.id in self._cancel
             self._cancel.discard(t.id)
+            requeue = t.id in self._requeue and not ok and not cancelled
+            self._requeue.discard(t.id)
             t.finished = time.time()
-            if ok:
+            if requeue:  # held (remote away, metered network): not a failure; it resumes later
+                t.state, t.error, t.finished, t.speed = "queued", None, None, 0.0
+                t.attempts = max(0, t.attempts - 1)
+                self._queued[t.id] = t
+            elif ok:
                 t.state, t.error = "done", None
                 self.completed += 1
                 self.bytes_moved += t.size or t.bytes_done
@@ -498,7 +508,54 @@ class TransferManager:
 
     def idle(self) -> bool:
         with self._cond:
-            return not (self._queued or self._running or self._scan_requests or self._scanning)
+            waiting = any(not self._held(t.remote) for t in self._queued.values())
+            return not (waiting or self._running or self._scan_requests or self._scanning)
+
+    # -- holds: remotes away, metered networks ----------------------------------------------------
+    def _held(self, remote: str) -> bool:
+        return remote in self._offline or any(r is None or remote in r for r in self._holds.values())
+
+    def _interrupt_held(self) -> None:
+        """Stop running transfers that a hold now covers; they go back to the queue (and resume
+        from their partial content when the hold ends). Caller holds the lock."""
+        for tid, t in self._running.items():
+            if self._held(t.remote) and tid not in self._cancel:
+                self._requeue.add(tid)
+                batch = self._batches.get(tid)
+                if batch is not None:
+                    batch.terminate()
+
+    def set_offline(self, remote: str, offline: bool) -> None:
+        """A remote went away (drive unplugged) or came back: its transfers wait quietly, with no
+        failures or back-off, and go at once when it is back."""
+        with self._cond:
+            if offline:
+                self._offline.add(remote)
+                self._interrupt_held()
+            elif remote in self._offline:
+                self._offline.discard(remote)
+                for t in [*self._queued.values(), *self._failed.values()]:
+                    if t.remote == remote:
+                        t.not_before = 0.0
+            self._cond.notify_all()
+
+    def pause(self, reason: str, remotes: set[str] | None = None) -> None:
+        """Hold transfers (to `remotes`, or all) until resume(reason); running ones stop and are
+        queued again. Several reasons may hold at once (e.g. "metered" and the user)."""
+        with self._cond:
+            self._holds[reason] = None if remotes is None else set(remotes)
+            self._interrupt_held()
+            self._cond.notify_all()
+
+    def resume(self, reason: str) -> None:
+        with self._cond:
+            self._holds.pop(reason, None)
+            self._cond.notify_all()
+
+    def held(self) -> dict[str, Any]:
+        with self._cond:
+            return {"offline": sorted(self._offline),
+                    "holds": {k: (None if v is None else sorted(v)) for k, v in self._holds.items()}}
 
     def _emit(self, t: Transfer) -> None:
         self.ctx.emit("transfer", **t.as_dict())
