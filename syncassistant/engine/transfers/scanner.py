@@ -1,8 +1,11 @@
 """Finding content to move: what we have that remotes want and lack, what we want that they have.
 
-One batched `git annex find --json` per remote and direction (over the whole tree at start-up,
-or over the paths a merge changed), never a process per file. Preferred content decides
-"wants": a repository with no preferred-content setting wants everything.
+One batched `git annex find --json` per remote and direction over the whole tree at start-up,
+never a process per file. Preferred content decides "wants": a repository with no
+preferred-content setting wants everything. Scans of a few paths (after a commit or a merge)
+are on the path from a change to its content arriving elsewhere, so they are cut to one
+`git annex whereis --json` when no preferred-content expression is set, and what we know of
+the remotes is cached until git's config or the git-annex branch changes.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -43,8 +48,42 @@ class RemoteInfo:
         return self.mode in ("full", "download-only")
 
 
+_cache_lock = threading.Lock()
+_cache: dict[str, tuple[tuple, list[RemoteInfo], str]] = {}
+
+
+def _stamp(ctx: RepoContext) -> tuple:
+    """Changes whenever what remote_infos reads may have: git's config (remotes, costs, modes,
+    UUIDs) or the git-annex branch (preferred-content expressions)."""
+    try:
+        mtime = os.stat(ctx.git.git_dir / "config").st_mtime_ns
+    except OSError:
+        mtime = None
+    return (mtime, ctx.git.ref_sha("refs/heads/git-annex"))
+
+
+def remote_infos_and_wanted(ctx: RepoContext) -> tuple[list[RemoteInfo], str]:
+    """remote_infos() and this clone's own preferred content, from the cache when still true."""
+    stamp = _stamp(ctx)
+    with _cache_lock:
+        hit = _cache.get(str(ctx.root))
+    if hit and hit[0] == stamp:
+        return hit[1], hit[2]
+    infos, complete = _remote_infos(ctx)
+    here_wants = ctx.annex.run("wanted", "here", check=False).stdout.strip()
+    if complete:  # a remote we could not probe is probed again next time
+        with _cache_lock:
+            _cache[str(ctx.root)] = (stamp, infos, here_wants)
+    return infos, here_wants
+
+
 def remote_infos(ctx: RepoContext) -> list[RemoteInfo]:
     """Annex remotes that take part in content sync, cheapest first."""
+    return remote_infos_and_wanted(ctx)[0]
+
+
+def _remote_infos(ctx: RepoContext) -> tuple[list[RemoteInfo], bool]:
+    complete = True
     cfg = ctx.git.config_get_regexp(r"^remote\.")
     names = sorted({k.split(".")[1] for k in cfg if k.count(".") >= 2})
     out = []
@@ -62,6 +101,7 @@ def remote_infos(ctx: RepoContext) -> list[RemoteInfo]:
         res = ctx.annex.run("wanted", n, check=False, timeout=60)
         uuid = cfg.get(p + "annex-uuid") or ctx.git.config_get(p + "annex-uuid")
         if not uuid or res.returncode != 0:
+            complete = False
             continue
         default = LOCAL_COST if url.startswith(("/", "file://", ".")) else SSH_COST
         try:
@@ -69,7 +109,7 @@ def remote_infos(ctx: RepoContext) -> list[RemoteInfo]:
         except ValueError:
             cost = default
         out.append(RemoteInfo(n, uuid, cost, mode, res.stdout.strip()))
-    return sorted(out, key=lambda r: (r.cost, r.name))
+    return sorted(out, key=lambda r: (r.cost, r.name)), complete
 
 
 def _find(ctx: RepoContext, args: list[str], paths: list[str] | None) -> Iterator[dict]:
@@ -103,7 +143,9 @@ def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
         paths = [p for p in paths if os.path.lexists(ctx.root / p)]
         if not paths:
             return []
-    remotes = remote_infos(ctx)
+    remotes, here_wants = remote_infos_and_wanted(ctx)
+    if paths is not None and not here_wants and not any(r.wanted for r in remotes):
+        return routing.route_transfers(ctx, _scan_locations(ctx, remotes, paths))
     out: list[Transfer] = []
     for r in remotes:
         if not r.uploads:
@@ -113,7 +155,6 @@ def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
             args.append(f"--want-get-by={r.name}")
         for rec in _find(ctx, args, paths):
             out.append(Transfer(rec["key"], rec.get("file", ""), "upload", r.name, _size(rec), r.cost))
-    here_wants = ctx.annex.run("wanted", "here", check=False).stdout.strip()
     seen: set[str] = set()
     for r in remotes:
         if not r.downloads:
@@ -128,6 +169,42 @@ def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
             out.append(Transfer(rec["key"], rec.get("file", ""), "download", r.name, _size(rec), r.cost))
     # uploads go along the minimum-cost arborescence of the network map (flooding where unknown)
     return routing.route_transfers(ctx, out)
+
+
+def _scan_locations(ctx: RepoContext, remotes: list[RemoteInfo], paths: list[str]) -> list[Transfer]:
+    """Everyone wants everything: one `git annex whereis` tells, for every remote at once, what
+    to send and what to fetch (instead of two `find`s per remote)."""
+    out: list[Transfer] = []
+    seen: set[str] = set()
+    for chunk in chunk_paths(paths):
+        argv = [annex_binary(), "whereis", "--json", "--json-error-messages", "--", *chunk]
+        proc = subprocess.run(argv, cwd=ctx.root, env=base_env(), capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=600)
+        for line in proc.stdout.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            key = rec.get("key")
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            at = {w.get("uuid") for w in rec.get("whereis") or []}
+            here = any(w.get("here") for w in rec.get("whereis") or [])
+            size, path = _key_size(key), rec.get("file", "")
+            if here:
+                out += [Transfer(key, path, "upload", r.name, size, r.cost)
+                        for r in remotes if r.uploads and r.uuid not in at]
+            else:
+                source = next((r for r in remotes if r.downloads and r.uuid in at), None)
+                if source is not None:
+                    out.append(Transfer(key, path, "download", source.name, size, source.cost))
+    return out
+
+
+def _key_size(key: str) -> int | None:
+    m = re.match(r"^[A-Z0-9]+-s(\d+)-", key)
+    return int(m.group(1)) if m else None
 
 
 def _size(rec: dict) -> int | None:
