@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from . import cli_map
-from .engine import control
+from .engine import control, sshmux
 from .engine.git import Git, GitError
 from .engine.lock import AlreadyRunning, DaemonLock
 from .engine.repo import RepoError, init_repo, open_repo
@@ -228,6 +228,7 @@ def run_foreground(tops: list[Path]) -> int:
             pass
     finally:
         assistant.stop()
+        sshmux.close_all()  # the shared ssh connections end with the daemon
     return 0
 
 
@@ -269,6 +270,7 @@ def _spawn_background(top: Path, verbose: bool) -> None:
         while not stop.wait(3600):
             pass
         assistant.stop()
+        sshmux.close_all()  # os._exit skips atexit: end the shared ssh connections here
         os._exit(0)
     except BaseException as e:  # report to the waiting parent, then leave
         try:

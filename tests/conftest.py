@@ -17,6 +17,7 @@ os.environ["PATH"] = VENV_BIN + os.pathsep + os.environ.get("PATH", "/usr/bin:/b
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from syncassistant.engine import git as gitmod  # noqa: E402
+from syncassistant.engine import sshmux  # noqa: E402
 from syncassistant.engine.daemon import Daemon  # noqa: E402
 from syncassistant.engine.repo import init_repo  # noqa: E402
 
@@ -98,7 +99,22 @@ def daemons() -> Iterator[Callable[[Path], Daemon]]:
     for d in reversed(started):
         if d._started:
             d.stop()
+    # ssh masters detach from us (their parent is init), so assert_no_children cannot see them:
+    # end them as the CLI and the tray do after stopping their daemons, and check they went
+    masters = sshmux.masters()
+    sshmux.close_all()
+    left = [pid for pid in masters.values() if alive(pid)]
+    assert not left, f"ssh masters left behind: {left}"
     assert_no_children()
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie waiting for init to reap it does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def children() -> list[str]:
@@ -160,9 +176,18 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
+    # also on ::1 where this machine has it (for ssh://[::1]:PORT/ URLs), same port
+    ipv6 = False
+    try:
+        with socket.socket(socket.AF_INET6) as s6:
+            s6.bind(("::1", port))
+        ipv6 = True
+    except OSError:
+        pass
+    listen6 = "ListenAddress ::1\n" if ipv6 else ""
     (d / "sshd_config").write_text(f"""Port {port}
 ListenAddress 127.0.0.1
-HostKey {d}/host_ed25519
+{listen6}HostKey {d}/host_ed25519
 PidFile {d}/sshd.pid
 AuthorizedKeysFile {d}/authorized_keys
 StrictModes no
@@ -189,7 +214,10 @@ LogLevel VERBOSE
     proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
                             stdout=log, stderr=subprocess.STDOUT)
     wait_for(lambda: "Server listening" in (d / "sshd.log").read_text(), 10, "sshd to listen")
-    info = {"port": port, "dir": d, "ssh_command": f"ssh -F {d}/ssh_config", "proc": proc}
+    if ipv6:
+        ipv6 = bool(wait_for(lambda: "Server listening on ::1" in (d / "sshd.log").read_text(), 10,
+                             "sshd to listen on ::1"))
+    info = {"port": port, "dir": d, "ssh_command": f"ssh -F {d}/ssh_config", "proc": proc, "ipv6": ipv6}
     yield info
     proc.terminate()
     proc.wait(10)

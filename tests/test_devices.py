@@ -466,7 +466,7 @@ def test_notifychanges_argv_forms(make_repo, monkeypatch):
 
     got = argv("me@host.example:~/photos", annex_ssh_options="-o Compression=yes", annex_uuid="u-1")
     assert got[:3] == ["ssh", "-F", "/my dir/ssh config"]  # split like a shell would, never run by one
-    assert "-T" in got and "ServerAliveInterval=15" in got and got[-4:-2] == ["-o", "Compression=yes"]
+    assert "-T" in got and "ServerAliveInterval=5" in got and got[-4:-2] == ["-o", "Compression=yes"]
     assert got[-2:] == ["me@host.example", "git-annex-shell notifychanges '/~/photos' --uuid u-1"]
     got = argv("ssh://nas.local:2222/srv/it's here.git", annex_shell="/opt/bin/git-annex-shell")
     assert got[-4:] == ["-p", "2222", "nas.local", "/opt/bin/git-annex-shell notifychanges '/srv/it'\"'\"'s here.git'"]

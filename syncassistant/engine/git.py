@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import sshmux
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
@@ -89,13 +91,14 @@ def fast_bin_dir() -> str | None:
 
 _lock = threading.Lock()
 _base_env: dict[str, str] | None = None
+_base_env_pid: int | None = None  # a forked daemon computes its own (its ssh sockets are its own)
 
 
 def base_env() -> dict[str, str]:
     """Environment for git children: git-annex from our venv findable, no prompts, no pager."""
-    global _base_env
+    global _base_env, _base_env_pid
     with _lock:
-        if _base_env is None:
+        if _base_env is None or _base_env_pid != os.getpid():
             env = dict(os.environ)
             path = env.get("PATH", "/usr/bin:/bin")
             scripts = tool_dir()
@@ -114,10 +117,9 @@ def base_env() -> dict[str, str]:
             # Never let a remote URL pick a command-running transport (ext::, fd::) even if the
             # user's config allows it: git honours this allow-list for every transport it uses.
             env["GIT_ALLOW_PROTOCOL"] = "file:ssh:git:http:https"
-            ssh = env.get("GIT_SSH_COMMAND")
-            if not ssh:
-                env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o ConnectTimeout=10"
-            _base_env = env
+            # ssh with no prompts and one shared connection per host (sshmux says how and why)
+            env.update(sshmux.ssh_env(env))
+            _base_env, _base_env_pid = env, os.getpid()
         return dict(_base_env)
 
 

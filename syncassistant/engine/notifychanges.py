@@ -18,8 +18,9 @@ after a connection that stayed up (:attr:`RemoteChangeWatcher.stable_after`);
 :meth:`RemoteChangeWatcher.reconnect_now` (the network came back) skips the wait. ssh is run as
 an argv, never through a local shell: ``$GIT_SSH_COMMAND`` (or ``core.sshCommand``, or
 ``$GIT_SSH``) is split with shlex, then ``-T``, keep-alives (a dead link is noticed within about
-45 s), ControlMaster options (:func:`control_options`: the fetches it triggers reuse this
-connection instead of a new ssh handshake each), the remote's ``annex-ssh-options`` and ``-p PORT``. The command ssh hands to the remote
+15 s), the ControlMaster options of :mod:`.sshmux` (this session, the fetches it triggers, the
+pushes and the transfers share one connection to the host), the remote's ``annex-ssh-options``
+and ``-p PORT``. The command ssh hands to the remote
 login shell is ``git-annex-shell 'notifychanges' '<path>' '--uuid' '<uuid>'`` with each argument
 shell-quoted, the way git-annex itself calls it (``remote.<n>.annex-shell`` replaces the program).
 """
@@ -30,14 +31,12 @@ import logging
 import os
 import select
 import shlex
-import stat
 import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import sshmux
 from .events import Event
 from .git import Git, base_env, kill_group
 from .urls import BadURL, RemoteURL, parse_remote_url
@@ -48,39 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT = 120.0
-KEEPALIVE = ("-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3")
-
-
-def control_dir() -> Path | None:
-    """A private directory for ssh ControlMaster sockets (short: socket paths are limited), or None.
-
-    ``$XDG_RUNTIME_DIR/syncassistant-ssh`` or ``/tmp/syncassistant-ssh-<uid>``, mode 0700 and
-    ours; None (no connection sharing) if it cannot be made so.
-    """
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = Path(runtime) / "syncassistant-ssh" if runtime else \
-        Path(tempfile.gettempdir()) / f"syncassistant-ssh-{os.getuid()}"
-    try:
-        base.mkdir(mode=0o700, exist_ok=True)
-        st = base.lstat()
-    except OSError:
-        return None
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        log.warning("%s is not a private directory of ours: ssh connections are not shared", base)
-        return None
-    if len(str(base)) > 60:  # a unix socket path has room for about 107 bytes; %C takes 40
-        return None
-    return base
-
-
-def control_options(master: bool) -> list[str]:
-    """ssh options sharing one connection per host: the notifychanges ssh is the master
-    (``ControlMaster=auto``: or a client of one that already runs); fetches only reuse it."""
-    cdir = control_dir()
-    if cdir is None:
-        return []
-    return ["-o", f"ControlMaster={'auto' if master else 'no'}", "-o", f"ControlPath={cdir}/%C",
-            "-o", "ControlPersist=no"]
+KEEPALIVE = sshmux.KEEPALIVE  # a dead link ends the session (and the master) within ~15 s
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +66,13 @@ def ssh_command(git: Git) -> list[str]:
     program = os.environ.get("GIT_SSH")
     if program:
         return [program]
-    return shlex.split(base_env()["GIT_SSH_COMMAND"])
+    return list(sshmux.DEFAULT_SSH)
+
+
+def shared_connection(ssh: list[str]) -> list[str]:
+    """The ControlMaster options of :mod:`.sshmux` when `ssh` is plain ssh: this session, the
+    fetches it triggers, the pushes and the transfers all share one connection to the host."""
+    return sshmux.control_options() if sshmux.is_plain_ssh(ssh) else []
 
 
 def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str]) -> list[str]:
@@ -109,7 +82,8 @@ def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str
     """
     if url.kind != "ssh" or not url.host:
         raise ValueError(f"{remote} is not an ssh remote")
-    argv = [*ssh_command(git), "-T", "-o", "BatchMode=yes", *KEEPALIVE, *control_options(master=True)]
+    ssh = ssh_command(git)
+    argv = [*ssh, "-T", "-o", "BatchMode=yes", *KEEPALIVE, *shared_connection(ssh)]
     opts = cfg.get(f"remote.{remote}.annex-ssh-options")
     if opts:
         argv += shlex.split(opts)
@@ -248,6 +222,9 @@ class _Connection:
         url = cfg.get(f"remote.{self.remote}.url", "")
         argv = notifychanges_argv(self.daemon.ctx.git, self.remote, parse_remote_url(url), cfg)
         log.debug("%s: notifychanges for %s: %s", self.daemon.root, self.remote, argv)
+        error = sshmux.connect(url, base_env())  # the shared connection first (see sshmux)
+        if error:
+            raise OSError(error)
         proc = subprocess.Popen(argv, cwd=self.daemon.root, env=base_env(), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         with self._lock:
@@ -369,7 +346,8 @@ class _Connection:
         self._fetch_pending = False
         t0 = time.monotonic()
         # over the notifychanges connection (ControlMaster) when there is one: no new ssh handshake
-        env = {"GIT_SSH_COMMAND": shlex.join([*ssh_command(ctx.git), *control_options(master=False)])}
+        ssh = ssh_command(ctx.git)
+        env = {"GIT_SSH_COMMAND": shlex.join([*ssh, *shared_connection(ssh)])}
         res = ctx.git.run("fetch", "--quiet", "--no-write-fetch-head", self.remote,
                           timeout=FETCH_TIMEOUT, check=False, env=env)
         if res.returncode != 0:

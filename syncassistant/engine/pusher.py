@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import netmap_store
+from . import netmap_store, sshmux
 from .context import RepoContext
-from .git import GitError, GitTimeout
+from .git import GitError, GitTimeout, base_env
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +232,12 @@ class Pusher:
         if not refspecs:
             return PushOutcome(True)
         t0 = time.monotonic()
+        # ssh remotes: open the host's shared connection first (or find it open), one caller at
+        # a time, so pushes, fetches and transfers starting together do not each open one
+        url = ctx.git.config_get(f"remote.{name}.pushurl") or ctx.git.remote_url(name) or ""
+        error = sshmux.connect(url, base_env())
+        if error:
+            return PushOutcome(False, error=error)
         try:
             res = ctx.git.run("push", "--porcelain", "--no-verify", name, *refspecs,
                               timeout=PUSH_TIMEOUT, check=False)

@@ -11,6 +11,7 @@ import sys
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
+from ..engine import sshmux
 from . import i18n, qtcheck
 from .app import SingleInstance, SyncApp
 from .config import APP_ID
@@ -88,5 +89,6 @@ def main(argv: list[str] | None = None) -> int:
         return app.exec()
     finally:
         sync.shutdown()
+        sshmux.close_all()  # the daemons are stopped: end their shared ssh connections
         guard.release()
         del notifier, translators
