@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import git, in_tree, wait_for
 
+from syncassistant.engine.urls import BadURL, parse_remote_url
+
 SA = [sys.executable, "-m", "syncassistant.cli"]
 
 
@@ -203,3 +205,52 @@ def test_status_of_repo_path_with_long_name(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
     assert len(str(Path(deep) / ".git/syncassistant/control.sock")) > 108
+
+
+# -- remote URLs with IPv6 hosts ------------------------------------------------------------------
+@pytest.mark.parametrize("text,host,user,port,path", [
+    ("ssh://[::1]:2222/srv/r", "[::1]", None, 2222, "/srv/r"),
+    ("ssh://me@[fe80::1%eth0]/srv/r", "[fe80::1%eth0]", "me", None, "/srv/r"),  # link-local + interface
+    ("ssh://[2001:db8::7]/~/r", "[2001:db8::7]", None, None, "/~/r"),
+    ("me@[::1]:repo", "[::1]", "me", None, "repo"),  # scp-style, as git reads it
+    ("[2001:db8::2]:~/r", "[2001:db8::2]", None, None, "~/r"),
+])
+def test_ipv6_ssh_urls_are_accepted(text, host, user, port, path):
+    u = parse_remote_url(text)
+    assert (u.kind, u.url, u.host, u.user, u.port, u.path) == ("ssh", text, host, user, port, path)
+
+
+@pytest.mark.parametrize("text", [
+    "ssh://[::1/p",  # unclosed
+    "ssh://[-oProxyCommand=x]/p", "ssh://[fe80::1%-oProxyCommand=x]/p", "ssh://[fe80::1%eth0;id]/p",
+    "me@[::1%eth0 x]:p", "[::1]:-oProxyCommand=x", "ssh://-oX@[::1]/p", "-o@[::1]:p",
+    "ssh://[1.2.3.4]/p", "ssh://[zz::1]/p", "[not-an-address]:p", "ssh://[::1]:0/p", "ssh://[::1]:99999/p",
+    "ssh://[::1]/", "[::1]:", "ext::ssh -6 [::1] %S", "fd::[::1]", "foo::[::1]:p",
+])
+def test_bad_ipv6_and_option_like_urls_are_refused(text):
+    with pytest.raises(BadURL):
+        parse_remote_url(text)
+
+
+def test_push_over_ssh_to_ipv6_loopback(make_repo, daemons, ssh_env):
+    if not ssh_env["ipv6"]:
+        pytest.skip("no ::1 on this machine (ip -6 addr show lo)")
+    server = make_repo("server")
+    a = make_repo("A", clone_of=server)
+    git(a, "remote", "rename", "origin", "server")
+    url = f"ssh://[::1]:{ssh_env['port']}{server}"
+    sa("remote", "add", str(a), "server6", url)  # through the CLI's URL check
+    git(a, "remote", "remove", "server")
+    daemons(a)
+    (a / "over-ipv6.txt").write_text("v6\n")
+
+    def arrived() -> bool:
+        r = subprocess.run(["git", "cat-file", "-p", "refs/heads/synced/master:over-ipv6.txt"], cwd=server,
+                           capture_output=True, text=True)
+        key = r.stdout.strip().rsplit("/", 1)[-1]
+        return r.returncode == 0 and subprocess.run(["git", "annex", "contentlocation", key], cwd=server,
+                                                    capture_output=True).returncode == 0
+
+    wait_for(arrived, 60, "the file and its content over ssh://[::1]")
+    log = (ssh_env["dir"] / "sshd.log").read_text()
+    assert "Accepted publickey for" in log and "from ::1 port" in log
