@@ -143,6 +143,29 @@ def test_held_transfers_wait_quietly_and_resume(make_repo, daemons):
     assert [t["attempts"] for t in da.transfers.snapshot() if t["path"] == "held.bin"][0] <= 2
 
 
+def test_file_changed_while_being_uploaded(make_repo, daemons):
+    """The upload reads git-annex's own copy of the old version, so the edit cannot corrupt it; the
+    edit is committed as a new version and uploaded too; B ends with the new bytes and every
+    object B holds passes git-annex's checksum."""
+    a, b, da, db = pair(make_repo, daemons)
+    da.transfers.set_limit(upload=512 * 1024)
+    db.transfers.set_limit(download=512 * 1024)
+    old, new = os.urandom(4 * 1024 * 1024), os.urandom(3 * 1024 * 1024)
+    (a / "doc.bin").write_bytes(old)
+    wait_for(lambda: [t for m in (da, db) for t in m.transfers.snapshot()
+                      if t["path"] == "doc.bin" and t["state"] == "running" and t["bytes_done"] > 0],
+             timeout=60, what="the upload of the first version")
+    with open(a / "doc.bin", "r+b") as f:  # edited in place, as an editor saving over it would
+        f.write(new)
+        f.truncate()
+    da.transfers.set_limit(upload=0)
+    db.transfers.set_limit(download=0)
+    wait_for(lambda: readable(b, "doc.bin", new), timeout=120, what="the edited version in B")
+    assert (a / "doc.bin").read_bytes() == new
+    annex(b, "fsck", "--fast")  # raises if git-annex finds a bad object
+    annex(b, "fsck", "--all", "--quiet")
+
+
 def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemons, tmp_path):
     from syncassistant.engine import rules
 
