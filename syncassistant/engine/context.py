@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .annex import Annex
 from .events import Event, EventHub
-from .git import Git
+from .git import Git, Result
 
 
 @dataclass
@@ -29,6 +30,7 @@ class RepoContext:
         self.state_dir = self.git.git_dir / "syncassistant"
         self.state_dir.mkdir(exist_ok=True)
         self._branch: str | None = None
+        self._fetch_lock = threading.Lock()
 
     @property
     def branch(self) -> str:
@@ -39,6 +41,23 @@ class RepoContext:
 
     def refresh_branch(self) -> None:
         self._branch = None
+
+    def fetch(self, remote: str, timeout: float, env: dict[str, str] | None = None) -> Result:
+        """`git fetch` from a remote, one at a time in this repository.
+
+        Two fetches at once (a notifychanges wake-up and a pusher's fetch after a rejected push)
+        fight over the same remote-tracking refs, and the loser fails with "cannot lock ref",
+        which cost a retry back-off. A fetch that still loses to someone else's lock (a user's
+        own `git fetch`) is tried again once.
+        """
+        with self._fetch_lock:
+            res = self.git.run("fetch", "--quiet", "--no-write-fetch-head", remote,
+                               timeout=timeout, check=False, env=env)
+            if res.returncode != 0 and "cannot lock ref" in res.stderr:
+                time.sleep(0.2)
+                res = self.git.run("fetch", "--quiet", "--no-write-fetch-head", remote,
+                                   timeout=timeout, check=False, env=env)
+            return res
 
     def emit(self, kind: str, **data: Any) -> None:
         self.events.emit(Event(kind, str(self.root), data))

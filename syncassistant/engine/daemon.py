@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import netmap_store
+from . import netmap_store, sshmux
 from .committer import Committer
 from .conflicts import ConflictStore
 from .context import RepoContext
@@ -285,4 +285,5 @@ class Assistant:
             self.devices.stop()
         for d in self.daemons:
             d.stop()
+        sshmux.close_all()  # the shared ssh connections of this process: none outlives the engine
         self._stopped.set()

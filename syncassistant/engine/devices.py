@@ -563,8 +563,7 @@ class DeviceMonitor:
         return DriveLink(d, name, "git", clone_path, mount_point)
 
     def _fetch(self, d: Daemon, remote: str) -> None:
-        res = d.ctx.git.run("fetch", "--quiet", "--no-write-fetch-head", remote,
-                            timeout=FETCH_TIMEOUT, check=False)
+        res = d.ctx.fetch(remote, timeout=FETCH_TIMEOUT)
         if res.returncode != 0:
             log.warning("%s: fetching from drive remote %s failed: %s", d.root, remote,
                         res.stderr.strip().splitlines()[-1:] or res.returncode)

@@ -89,7 +89,9 @@ class Merger:
     # -- the work -------------------------------------------------------------------------------
     def fetch_and_merge(self, remote: str) -> MergeResult:
         """Fetch one remote (after a rejected push) and merge what it has."""
-        self.ctx.git.run("fetch", "--quiet", "--no-write-fetch-head", remote, timeout=FETCH_TIMEOUT)
+        res = self.ctx.fetch(remote, timeout=FETCH_TIMEOUT)
+        if res.returncode != 0:
+            raise GitError(["git", "fetch", remote], res.returncode, res.stdout, res.stderr)
         return self.merge_all()
 
     def merge_all(self) -> MergeResult:

@@ -348,8 +348,7 @@ class _Connection:
         # over the notifychanges connection (ControlMaster) when there is one: no new ssh handshake
         ssh = ssh_command(ctx.git)
         env = {"GIT_SSH_COMMAND": shlex.join([*ssh, *shared_connection(ssh)])}
-        res = ctx.git.run("fetch", "--quiet", "--no-write-fetch-head", self.remote,
-                          timeout=FETCH_TIMEOUT, check=False, env=env)
+        res = ctx.fetch(self.remote, timeout=FETCH_TIMEOUT, env=env)
         if res.returncode != 0:
             self.last_error = _last_line(res.stderr.encode()) or f"git fetch exit {res.returncode}"
             log.warning("%s: fetch from %s (%s) failed: %s", ctx.root, self.remote, why, self.last_error)
