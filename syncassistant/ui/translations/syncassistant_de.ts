@@ -1,0 +1,1575 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="de">
+<context>
+    <name>BandwidthPage</name>
+    <message>
+        <location filename="../pages/bandwidth.py" line="17"/>
+        <location filename="../pages/bandwidth.py" line="37"/>
+        <source>Bandwidth</source>
+        <translation>Bandbreite</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="19"/>
+        <source>All folders</source>
+        <translation>Alle Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="20"/>
+        <source>Limits for all folders</source>
+        <translation>Begrenzungen für alle Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="21"/>
+        <source>Upload limit for all folders</source>
+        <translation>Upload-Begrenzung für alle Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="22"/>
+        <source>Download limit for all folders</source>
+        <translation>Download-Begrenzung für alle Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="26"/>
+        <source>&amp;Upload:</source>
+        <translation>&amp;Hochladen:</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="27"/>
+        <source>&amp;Download:</source>
+        <translation>He&amp;runterladen:</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="29"/>
+        <source>Per remote</source>
+        <translation>Pro Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="30"/>
+        <source>Limits per remote</source>
+        <translation>Begrenzungen pro Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="38"/>
+        <source>Limit how fast file content moves, for example on a slow or metered connection. Type a speed like 500 KB/s or 2 MB/s; leave empty for no limit. A remote&apos;s own limit applies on top of the one for all folders.</source>
+        <translation>Begrenzen Sie, wie schnell Dateiinhalte übertragen werden, zum Beispiel bei einer langsamen oder getakteten Verbindung. Geben Sie eine Geschwindigkeit wie 500 KB/s oder 2 MB/s ein; leer lassen für keine Begrenzung. Die eigene Begrenzung einer Gegenstelle gilt zusätzlich zu der für alle Ordner.</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="55"/>
+        <source>No folder is running the transfer engine right now, so limits cannot be changed here yet.</source>
+        <translation>Gerade läuft für keinen Ordner die Übertragungs-Engine, daher können Begrenzungen hier noch nicht geändert werden.</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="79"/>
+        <source>No remotes yet: add one on the Remotes page.</source>
+        <translation>Noch keine Gegenstellen: Fügen Sie eine auf der Seite „Gegenstellen“ hinzu.</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="82"/>
+        <source>Remote</source>
+        <translation>Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="82"/>
+        <source>Upload</source>
+        <translation>Hochladen</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="82"/>
+        <source>Download</source>
+        <translation>Herunterladen</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="91"/>
+        <source>Upload limit for %1</source>
+        <translation>Upload-Begrenzung für %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="92"/>
+        <source>Download limit for %1</source>
+        <translation>Download-Begrenzung für %1</translation>
+    </message>
+</context>
+<context>
+    <name>ConflictsWindow</name>
+    <message>
+        <location filename="../conflicts_window.py" line="65"/>
+        <source>Conflicts – SyncAssistant</source>
+        <translation>Konflikte – SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="66"/>
+        <source>Conflicts</source>
+        <translation>Konflikte</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="70"/>
+        <source>Open conflicts</source>
+        <translation>Offene Konflikte</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="81"/>
+        <source>Conflicted file</source>
+        <translation>Datei mit Konflikt</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="85"/>
+        <source>What happened</source>
+        <translation>Was passiert ist</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="88"/>
+        <source>Versions of the file</source>
+        <translation>Versionen der Datei</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="90"/>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="90"/>
+        <source>Came from</source>
+        <translation>Stammt von</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="90"/>
+        <source>Changed</source>
+        <translation>Geändert</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="91"/>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="101"/>
+        <source>Differences between the versions</source>
+        <translation>Unterschiede zwischen den Versionen</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="106"/>
+        <source>Image previews</source>
+        <translation>Bildvorschauen</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="111"/>
+        <source>Preview</source>
+        <translation>Vorschau</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="116"/>
+        <source>&amp;Keep this version</source>
+        <translation>Diese &amp;Version behalten</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="117"/>
+        <source>Keep the selected version and delete the others</source>
+        <translation>Die ausgewählte Version behalten und die anderen löschen</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="118"/>
+        <source>The other versions are deleted (they stay in the folder&apos;s history) and this one gets the original name.</source>
+        <translation>Die anderen Versionen werden gelöscht (sie bleiben im Verlauf des Ordners erhalten) und diese bekommt den ursprünglichen Namen.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="121"/>
+        <source>Keep &amp;both</source>
+        <translation>&amp;Beide behalten</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="122"/>
+        <source>Keep every version under its current name</source>
+        <translation>Jede Version unter ihrem aktuellen Namen behalten</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="123"/>
+        <source>Every version stays, under the names shown above.</source>
+        <translation>Alle Versionen bleiben erhalten, unter den oben angezeigten Namen.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="125"/>
+        <source>&amp;Open folder</source>
+        <translation>Ordner ö&amp;ffnen</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="126"/>
+        <source>Open the folder that holds the versions</source>
+        <translation>Den Ordner öffnen, der die Versionen enthält</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="130"/>
+        <source>Result</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="147"/>
+        <source>No conflicts. When a file is changed on two devices at the same time, both versions are kept and show up here for you to choose.</source>
+        <translation>Keine Konflikte. Wird eine Datei gleichzeitig auf zwei Geräten geändert, bleiben beide Versionen erhalten und erscheinen hier, damit Sie wählen können.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="151"/>
+        <source>No conflicts</source>
+        <translation>Keine Konflikte</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="176"/>
+        <source>another device</source>
+        <translation>einem anderen Gerät</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="195"/>
+        <source>from %1, %2</source>
+        <translation>von %1, %2</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="226"/>
+        <source>In %1, this file was changed on this device and on %2 before they synced. Both versions were kept; choose what to do.</source>
+        <translation>In %1 wurde diese Datei auf diesem Gerät und auf %2 geändert, bevor sie synchronisiert wurden. Beide Versionen wurden behalten; wählen Sie, was geschehen soll.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="235"/>
+        <source>Looking at the versions…</source>
+        <translation>Versionen werden untersucht…</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="244"/>
+        <source>Could not read the versions: %1</source>
+        <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="250"/>
+        <source>this device</source>
+        <translation>diesem Gerät</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="250"/>
+        <source>unknown</source>
+        <translation>unbekannt</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="252"/>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="257"/>
+        <source>The content of this version is not on this device yet.</source>
+        <translation>Der Inhalt dieser Version ist noch nicht auf diesem Gerät.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="300"/>
+        <source>These files are not text: open the folder to compare them.</source>
+        <translation>Diese Dateien sind kein Text: Öffnen Sie den Ordner, um sie zu vergleichen.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="301"/>
+        <source>The content of a version is on another device; it is fetched when content syncs.</source>
+        <translation>Der Inhalt einer Version liegt auf einem anderen Gerät; er wird geholt, wenn Inhalte synchronisiert werden.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="303"/>
+        <source>One version is a folder; open the folder to look inside.</source>
+        <translation>Eine Version ist ein Ordner; öffnen Sie den Ordner, um hineinzuschauen.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="304"/>
+        <source>A version is no longer there.</source>
+        <translation>Eine Version ist nicht mehr vorhanden.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="307"/>
+        <source>No preview.</source>
+        <translation>Keine Vorschau.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="312"/>
+        <source>The versions have the same text.</source>
+        <translation>Die Versionen haben denselben Text.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="314"/>
+        <source>Lines only in %1 are red; only in %2, green.</source>
+        <translation>Zeilen nur in %1 sind rot, nur in %2 grün.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="338"/>
+        <source>Preview of %1</source>
+        <translation>Vorschau von %1</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="349"/>
+        <source>(no preview)</source>
+        <translation>(keine Vorschau)</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="375"/>
+        <source>Keep this version?</source>
+        <translation>Diese Version behalten?</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="376"/>
+        <source>Keep %1 as %2 and delete %3? Deleted versions stay in the folder&apos;s history.</source>
+        <translation>%1 als %2 behalten und %3 löschen? Gelöschte Versionen bleiben im Verlauf des Ordners erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="389"/>
+        <source>Kept %1. The change is syncing to your other devices.</source>
+        <translation>%1 behalten. Die Änderung wird mit Ihren anderen Geräten synchronisiert.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="397"/>
+        <source>Both versions stay in the folder under the names shown.</source>
+        <translation>Beide Versionen bleiben unter den angezeigten Namen im Ordner.</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="408"/>
+        <source>That did not work: %1</source>
+        <translation>Das hat nicht geklappt: %1</translation>
+    </message>
+    <message>
+        <location filename="../conflicts_window.py" line="414"/>
+        <source>this folder is not running</source>
+        <translation>dieser Ordner läuft nicht</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorLabel</name>
+    <message>
+        <location filename="../widgets.py" line="24"/>
+        <source>Problem with %1</source>
+        <translation>Problem mit %1</translation>
+    </message>
+    <message>
+        <location filename="../widgets.py" line="24"/>
+        <source>Problem</source>
+        <translation>Problem</translation>
+    </message>
+</context>
+<context>
+    <name>GeneralPage</name>
+    <message>
+        <location filename="../pages/general.py" line="41"/>
+        <location filename="../pages/general.py" line="73"/>
+        <source>General</source>
+        <translation>Allgemein</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="43"/>
+        <source>&amp;Start SyncAssistant when I log in</source>
+        <translation>SyncAssistant beim &amp;Anmelden starten</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="44"/>
+        <source>Start at login</source>
+        <translation>Beim Anmelden starten</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="49"/>
+        <source>Show &amp;notifications about conflicts and problems</source>
+        <translation>&amp;Benachrichtigungen zu Konflikten und Problemen anzeigen</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="50"/>
+        <source>Notifications</source>
+        <translation>Benachrichtigungen</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="53"/>
+        <source>Send a &amp;test notification</source>
+        <translation>&amp;Test-Benachrichtigung senden</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="54"/>
+        <source>Send a test notification</source>
+        <translation>Eine Test-Benachrichtigung senden</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="62"/>
+        <source>Where passwords are kept</source>
+        <translation>Wo Passwörter aufbewahrt werden</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="65"/>
+        <source>Passphrases and tokens are kept only in the system keyring (%1), never in a settings file.</source>
+        <translation>Passphrasen und Tokens werden nur im Schlüsselbund des Systems (%1) aufbewahrt, nie in einer Einstellungsdatei.</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="68"/>
+        <source>No system keyring is available (%1), so passphrases and tokens cannot be saved: you will be asked for them when needed. They are never written to a settings file.</source>
+        <translation>Es ist kein Schlüsselbund des Systems verfügbar (%1), daher können Passphrasen und Tokens nicht gespeichert werden: Sie werden bei Bedarf danach gefragt. Sie werden nie in eine Einstellungsdatei geschrieben.</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="75"/>
+        <source>Adds %1, so your desktop starts SyncAssistant in the tray.</source>
+        <translation>Legt %1 an, damit Ihr Desktop SyncAssistant im Infobereich startet.</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="82"/>
+        <source>Privacy</source>
+        <translation>Datenschutz</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="90"/>
+        <source>Could not change it: %1</source>
+        <translation>Konnte nicht geändert werden: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="98"/>
+        <source>SyncAssistant</source>
+        <translation>SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="99"/>
+        <source>Notifications work. You will hear from us about conflicts and problems that need you.</source>
+        <translation>Benachrichtigungen funktionieren. Sie werden über Konflikte und Probleme informiert, die Ihr Eingreifen brauchen.</translation>
+    </message>
+</context>
+<context>
+    <name>Notifications</name>
+    <message>
+        <location filename="../notifications.py" line="52"/>
+        <source>Conflict in %1</source>
+        <translation>Konflikt in %1</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="53"/>
+        <source>%1 was changed on two devices. Both versions are kept; open Conflicts… to choose.</source>
+        <translation>%1 wurde auf zwei Geräten geändert. Beide Versionen bleiben erhalten; öffnen Sie „Konflikte…“, um zu wählen.</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="59"/>
+        <source>Syncing %1 has a problem</source>
+        <translation>Problem beim Synchronisieren von %1</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="68"/>
+        <source>%1 is not syncing</source>
+        <translation>%1 wird nicht synchronisiert</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="75"/>
+        <source>Can&apos;t reach %1</source>
+        <translation>%1 ist nicht erreichbar</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="76"/>
+        <source>%1 has not synced with it since %2 attempts: %3</source>
+        <translation>%1 wurde seit %2 Versuchen nicht damit synchronisiert: %3</translation>
+    </message>
+</context>
+<context>
+    <name>RateField</name>
+    <message>
+        <location filename="../widgets.py" line="63"/>
+        <source>unlimited</source>
+        <translation>unbegrenzt</translation>
+    </message>
+    <message>
+        <location filename="../widgets.py" line="64"/>
+        <source>A speed like 500 KB/s or 2 MB/s; empty or 0 for no limit</source>
+        <translation>Eine Geschwindigkeit wie 500 KB/s oder 2 MB/s; leer oder 0 für keine Begrenzung</translation>
+    </message>
+    <message>
+        <location filename="../widgets.py" line="67"/>
+        <source>Clear %1</source>
+        <translation>%1 leeren</translation>
+    </message>
+    <message>
+        <location filename="../widgets.py" line="83"/>
+        <source>Not accepted: %1</source>
+        <translation>Nicht akzeptiert: %1</translation>
+    </message>
+</context>
+<context>
+    <name>RemotesPage</name>
+    <message>
+        <location filename="../pages/remotes.py" line="50"/>
+        <location filename="../pages/remotes.py" line="216"/>
+        <source>Remotes</source>
+        <translation>Gegenstellen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="51"/>
+        <source>Files and changes (full)</source>
+        <translation>Dateien und Änderungen (vollständig)</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="52"/>
+        <source>Changes only, no file content</source>
+        <translation>Nur Änderungen, keine Dateiinhalte</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="53"/>
+        <source>Send only</source>
+        <translation>Nur senden</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="54"/>
+        <source>Receive only</source>
+        <translation>Nur empfangen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="55"/>
+        <source>Off</source>
+        <translation>Aus</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="60"/>
+        <source>&amp;Folder:</source>
+        <translation>&amp;Ordner:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="64"/>
+        <source>Remotes of this folder</source>
+        <translation>Gegenstellen dieses Ordners</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="67"/>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="67"/>
+        <source>Location</source>
+        <translation>Adresse</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="67"/>
+        <source>Cost</source>
+        <translation>Kosten</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="67"/>
+        <source>Mode</source>
+        <translation>Modus</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="68"/>
+        <source>Last sync</source>
+        <translation>Letzte Synchronisierung</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="79"/>
+        <source>Cost of the selected remote</source>
+        <translation>Kosten der ausgewählten Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="80"/>
+        <source>Mode of the selected remote</source>
+        <translation>Modus der ausgewählten Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="81"/>
+        <source>A&amp;pply</source>
+        <translation>Ü&amp;bernehmen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="82"/>
+        <source>Apply cost and mode to the selected remote</source>
+        <translation>Kosten und Modus für die ausgewählte Gegenstelle übernehmen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="84"/>
+        <source>&amp;Remove…</source>
+        <translation>&amp;Entfernen…</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="85"/>
+        <source>Remove the selected remote</source>
+        <translation>Die ausgewählte Gegenstelle entfernen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="88"/>
+        <source>Cost:</source>
+        <translation>Kosten:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="90"/>
+        <source>Mode:</source>
+        <translation>Modus:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="95"/>
+        <source>Result of the change</source>
+        <translation>Ergebnis der Änderung</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="99"/>
+        <location filename="../pages/remotes.py" line="100"/>
+        <source>Add a remote</source>
+        <translation>Gegenstelle hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="102"/>
+        <source>Remote name</source>
+        <translation>Name der Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="103"/>
+        <source>e.g. usb-drive or server</source>
+        <translation>z. B. usb-laufwerk oder server</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="104"/>
+        <source>A folder or &amp;USB drive</source>
+        <translation>Ein Ordner oder &amp;USB-Laufwerk</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="105"/>
+        <source>The remote is a folder or USB drive</source>
+        <translation>Die Gegenstelle ist ein Ordner oder USB-Laufwerk</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="106"/>
+        <source>An &amp;SSH server</source>
+        <translation>Ein &amp;SSH-Server</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="107"/>
+        <source>The remote is an SSH server</source>
+        <translation>Die Gegenstelle ist ein SSH-Server</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="120"/>
+        <source>Folder of the remote</source>
+        <translation>Ordner der Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="121"/>
+        <source>/media/you/USB-DRIVE/Documents</source>
+        <translation>/media/sie/USB-LAUFWERK/Dokumente</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="122"/>
+        <source>Bro&amp;wse…</source>
+        <translation>Durchsu&amp;chen…</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="123"/>
+        <location filename="../pages/remotes.py" line="339"/>
+        <source>Choose the remote&apos;s folder</source>
+        <translation>Den Ordner der Gegenstelle wählen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="125"/>
+        <source>Start a new copy there (the folder must be empty)</source>
+        <translation>Dort eine neue Kopie anlegen (der Ordner muss leer sein)</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="126"/>
+        <source>Start a new copy in the empty folder</source>
+        <translation>Eine neue Kopie im leeren Ordner anlegen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="137"/>
+        <source>Fol&amp;der:</source>
+        <translation>Or&amp;dner:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="143"/>
+        <source>SSH user name</source>
+        <translation>SSH-Benutzername</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="144"/>
+        <source>optional</source>
+        <translation>optional</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="146"/>
+        <source>SSH server</source>
+        <translation>SSH-Server</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="147"/>
+        <source>server.example.org</source>
+        <translation>server.example.org</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="151"/>
+        <source>SSH port</source>
+        <translation>SSH-Port</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="153"/>
+        <source>Repository path on the server</source>
+        <translation>Pfad des Repositorys auf dem Server</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="154"/>
+        <source>~/Documents or /srv/sync/Documents</source>
+        <translation>~/Dokumente oder /srv/sync/Dokumente</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="157"/>
+        <source>SSH key passphrase</source>
+        <translation>Passphrase des SSH-Schlüssels</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="158"/>
+        <source>optional; kept in the system keyring only</source>
+        <translation>optional; wird nur im Schlüsselbund des Systems aufbewahrt</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="161"/>
+        <source>&amp;User:</source>
+        <translation>Benut&amp;zer:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="162"/>
+        <source>Ser&amp;ver:</source>
+        <translation>Ser&amp;ver:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="163"/>
+        <source>P&amp;ort:</source>
+        <translation>&amp;Port:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="164"/>
+        <source>Pat&amp;h:</source>
+        <translation>Pf&amp;ad:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="165"/>
+        <source>Key pass&amp;phrase:</source>
+        <translation>Sch&amp;lüssel-Passphrase:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="177"/>
+        <source>Cost of the new remote</source>
+        <translation>Kosten der neuen Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="178"/>
+        <source>Lower cost remotes are preferred for file content (git-annex: a drive is usually 100, a server 200).</source>
+        <translation>Gegenstellen mit niedrigeren Kosten werden für Dateiinhalte bevorzugt (git-annex: ein Laufwerk hat meist 100, ein Server 200).</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="180"/>
+        <source>Mode of the new remote</source>
+        <translation>Modus der neuen Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="181"/>
+        <source>&amp;Test connection</source>
+        <translation>Verbindung &amp;testen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="182"/>
+        <source>Test the connection to the new remote</source>
+        <translation>Die Verbindung zur neuen Gegenstelle testen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="184"/>
+        <source>Add &amp;remote</source>
+        <translation>Gegenstelle &amp;hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="185"/>
+        <source>Test and add the new remote</source>
+        <translation>Die neue Gegenstelle testen und hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="189"/>
+        <source>Connection test result</source>
+        <translation>Ergebnis des Verbindungstests</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="193"/>
+        <source>&amp;Name:</source>
+        <translation>&amp;Name:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="194"/>
+        <source>Kind:</source>
+        <translation>Art:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="199"/>
+        <source>&amp;Cost:</source>
+        <translation>&amp;Kosten:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="201"/>
+        <source>&amp;Mode:</source>
+        <translation>&amp;Modus:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="217"/>
+        <source>The other copies this folder syncs with: another folder, a USB drive, or a server you reach over SSH.</source>
+        <translation>Die anderen Kopien, mit denen dieser Ordner synchronisiert wird: ein anderer Ordner, ein USB-Laufwerk oder ein Server, den Sie über SSH erreichen.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="231"/>
+        <source>Modes to choose from</source>
+        <translation>Verfügbare Modi</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="247"/>
+        <source>Cannot read the remotes: %1</source>
+        <translation>Die Gegenstellen können nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="261"/>
+        <source>The default for this kind of remote</source>
+        <translation>Die Voreinstellung für diese Art von Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="274"/>
+        <source>not synced</source>
+        <translation>nicht synchronisiert</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="276"/>
+        <source>failing: %1</source>
+        <translation>fehlerhaft: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="300"/>
+        <source>Saved: %1 now has cost %2 and mode “%3”.</source>
+        <translation>Gespeichert: %1 hat jetzt die Kosten %2 und den Modus „%3“.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="307"/>
+        <source>Remove remote?</source>
+        <translation>Gegenstelle entfernen?</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="308"/>
+        <source>Stop syncing with %1? Nothing is deleted there.</source>
+        <translation>Die Synchronisierung mit %1 beenden? Dort wird nichts gelöscht.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="312"/>
+        <source>Removed %1.</source>
+        <translation>%1 entfernt.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="316"/>
+        <source>That did not work: %1</source>
+        <translation>Das hat nicht geklappt: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="326"/>
+        <source>this folder is not running</source>
+        <translation>dieser Ordner läuft nicht</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="355"/>
+        <source>Add a folder first (Folders page).</source>
+        <translation>Fügen Sie zuerst einen Ordner hinzu (Seite „Ordner“).</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="390"/>
+        <source>The folder is empty: a new copy can start there.</source>
+        <translation>Der Ordner ist leer: Dort kann eine neue Kopie angelegt werden.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="391"/>
+        <source>The folder is not empty: a new copy needs an empty folder.</source>
+        <translation>Der Ordner ist nicht leer: Eine neue Kopie braucht einen leeren Ordner.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="393"/>
+        <source>Connecting to %1…</source>
+        <translation>Verbindung mit %1 wird hergestellt…</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="400"/>
+        <source>Cannot reach %1: %2</source>
+        <translation>%1 ist nicht erreichbar: %2</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="403"/>
+        <source>Reached %1: it holds a repository.</source>
+        <translation>%1 erreicht: Dort liegt ein Repository.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="424"/>
+        <source>the test failed: cannot reach %1: %2</source>
+        <translation>der Test ist fehlgeschlagen: %1 ist nicht erreichbar: %2</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="439"/>
+        <source>Not added: %1</source>
+        <translation>Nicht hinzugefügt: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="443"/>
+        <source>Added %1; syncing with it now.</source>
+        <translation>%1 hinzugefügt; die Synchronisierung läuft jetzt.</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="449"/>
+        <source>Testing %1 before adding it…</source>
+        <translation>%1 wird vor dem Hinzufügen getestet…</translation>
+    </message>
+</context>
+<context>
+    <name>RepoChooser</name>
+    <message>
+        <location filename="../pages/common.py" line="21"/>
+        <source>Folder</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/common.py" line="22"/>
+        <source>Synced folders to choose from</source>
+        <translation>Synchronisierte Ordner zur Auswahl</translation>
+    </message>
+</context>
+<context>
+    <name>RepositoriesPage</name>
+    <message>
+        <location filename="../pages/repositories.py" line="53"/>
+        <source>Folders</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="56"/>
+        <location filename="../pages/repositories.py" line="91"/>
+        <source>Synced folders</source>
+        <translation>Synchronisierte Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="59"/>
+        <source>Folder</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="59"/>
+        <source>Location</source>
+        <translation>Speicherort</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="59"/>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="66"/>
+        <source>&amp;Stop syncing this folder…</source>
+        <translation>Synchronisierung dieses Ordners &amp;beenden…</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="67"/>
+        <source>Stop syncing the selected folder</source>
+        <translation>Die Synchronisierung des ausgewählten Ordners beenden</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="71"/>
+        <source>Folder to add</source>
+        <translation>Hinzuzufügender Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="72"/>
+        <source>/home/you/Documents</source>
+        <translation>/home/sie/Dokumente</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="74"/>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Durchsuchen…</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="75"/>
+        <source>Choose the folder to add</source>
+        <translation>Den hinzuzufügenden Ordner wählen</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="77"/>
+        <location filename="../pages/repositories.py" line="149"/>
+        <source>&amp;Add folder</source>
+        <translation>Ordner &amp;hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="78"/>
+        <source>Add this folder</source>
+        <translation>Diesen Ordner hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="92"/>
+        <source>Each folder here is kept in sync with the devices, drives and servers you add under Remotes. Files stay ordinary files you can open and edit.</source>
+        <translation>Jeder Ordner hier wird mit den Geräten, Laufwerken und Servern synchron gehalten, die Sie unter „Gegenstellen“ hinzufügen. Dateien bleiben gewöhnliche Dateien, die Sie öffnen und bearbeiten können.</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="98"/>
+        <source>Add a folder</source>
+        <translation>Ordner hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="99"/>
+        <source>An existing folder with your files, an empty folder, or a copy you made from another device. Nothing in it is deleted.</source>
+        <translation>Ein vorhandener Ordner mit Ihren Dateien, ein leerer Ordner oder eine Kopie, die Sie von einem anderen Gerät erstellt haben. Darin wird nichts gelöscht.</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="131"/>
+        <source>Choose a folder to sync</source>
+        <translation>Einen Ordner zum Synchronisieren wählen</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="144"/>
+        <source>Setting up…</source>
+        <translation>Wird eingerichtet…</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="161"/>
+        <source>Stop syncing?</source>
+        <translation>Synchronisierung beenden?</translation>
+    </message>
+    <message>
+        <location filename="../pages/repositories.py" line="162"/>
+        <source>Stop syncing %1? The folder and its files stay where they are.</source>
+        <translation>Die Synchronisierung von %1 beenden? Der Ordner und seine Dateien bleiben, wo sie sind.</translation>
+    </message>
+</context>
+<context>
+    <name>RulesPage</name>
+    <message>
+        <location filename="../pages/rules.py" line="71"/>
+        <location filename="../pages/rules.py" line="107"/>
+        <source>Rules</source>
+        <translation>Regeln</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="77"/>
+        <source>Folders and their content rules</source>
+        <translation>Ordner und ihre Inhaltsregeln</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="78"/>
+        <source>Folder</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="78"/>
+        <source>Content on this device</source>
+        <translation>Inhalt auf diesem Gerät</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="85"/>
+        <source>&amp;Include</source>
+        <translation>&amp;Einbeziehen</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="86"/>
+        <source>Keep the selected folder&apos;s content on this device</source>
+        <translation>Den Inhalt des ausgewählten Ordners auf diesem Gerät behalten</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="88"/>
+        <source>&amp;Exclude</source>
+        <translation>&amp;Ausschließen</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="89"/>
+        <source>Do not keep the selected folder&apos;s content here</source>
+        <translation>Den Inhalt des ausgewählten Ordners hier nicht behalten</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="91"/>
+        <source>&amp;Remove rule</source>
+        <translation>&amp;Regel entfernen</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="92"/>
+        <source>Remove the selected folder&apos;s own rule</source>
+        <translation>Die eigene Regel des ausgewählten Ordners entfernen</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="96"/>
+        <source>Result</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="104"/>
+        <source>Folder:</source>
+        <translation>Ordner:</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="108"/>
+        <source>Choose which folders&apos; content is kept on this device. Files in an excluded folder still show up by name; their content stays on your other devices. Once you include a folder, only included folders are kept here; an exclude always wins.</source>
+        <translation>Wählen Sie, welche Ordnerinhalte auf diesem Gerät behalten werden. Dateien in einem ausgeschlossenen Ordner erscheinen weiterhin mit ihrem Namen; ihr Inhalt bleibt auf Ihren anderen Geräten. Sobald Sie einen Ordner einbeziehen, werden nur noch einbezogene Ordner hier behalten; ein Ausschluss hat immer Vorrang.</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="122"/>
+        <source>Per-folder rules need a newer sync engine.</source>
+        <translation>Regeln pro Ordner brauchen eine neuere Sync-Engine.</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="138"/>
+        <source>Cannot read the rules: %1</source>
+        <translation>Die Regeln können nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="143"/>
+        <source>(the whole folder)</source>
+        <translation>(der ganze Ordner)</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="177"/>
+        <source>Everything not excluded</source>
+        <translation>Alles, was nicht ausgeschlossen ist</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="178"/>
+        <source>Only included folders</source>
+        <translation>Nur einbezogene Ordner</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="182"/>
+        <source>Included</source>
+        <translation>Einbezogen</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="182"/>
+        <source>Excluded</source>
+        <translation>Ausgeschlossen</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="184"/>
+        <source>%1 (follows the rules above)</source>
+        <translation>%1 (folgt den Regeln darüber)</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="219"/>
+        <source>Not changed: %1</source>
+        <translation>Nicht geändert: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/rules.py" line="222"/>
+        <source>Saved. Content follows the new rule as it syncs.</source>
+        <translation>Gespeichert. Die Inhalte folgen beim Synchronisieren der neuen Regel.</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../settings_dialog.py" line="40"/>
+        <source>Settings – SyncAssistant</source>
+        <translation>Einstellungen – SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="42"/>
+        <source>Settings</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="47"/>
+        <source>Settings pages</source>
+        <translation>Einstellungsseiten</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="58"/>
+        <source>Folders</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="58"/>
+        <source>Remotes</source>
+        <translation>Gegenstellen</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="59"/>
+        <source>Bandwidth</source>
+        <translation>Bandbreite</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="59"/>
+        <source>Rules</source>
+        <translation>Regeln</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="59"/>
+        <source>General</source>
+        <translation>Allgemein</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="73"/>
+        <source>Close settings</source>
+        <translation>Einstellungen schließen</translation>
+    </message>
+</context>
+<context>
+    <name>Summary</name>
+    <message>
+        <location filename="../state.py" line="92"/>
+        <source>Syncing changes…</source>
+        <translation>Änderungen werden synchronisiert…</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../state.py" line="94"/>
+        <source>Syncing %n file(s)</source>
+        <translation>
+            <numerusform>%n Datei wird synchronisiert</numerusform>
+            <numerusform>%n Dateien werden synchronisiert</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="96"/>
+        <source>%1, %2 left</source>
+        <translation>%1, noch %2</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="104"/>
+        <source>Not syncing: %1</source>
+        <translation>Keine Synchronisierung: %1</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="106"/>
+        <source>Starting…</source>
+        <translation>Wird gestartet…</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="110"/>
+        <source>Problem while syncing (%1): %2</source>
+        <translation>Problem beim Synchronisieren (%1): %2</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../state.py" line="113"/>
+        <location filename="../state.py" line="139"/>
+        <source>%n conflict(s) to resolve</source>
+        <translation>
+            <numerusform>%n ungelöster Konflikt</numerusform>
+            <numerusform>%n ungelöste Konflikte</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="115"/>
+        <source>Paused</source>
+        <translation>Pausiert</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="122"/>
+        <source>Can&apos;t reach %1</source>
+        <translation>%1 nicht erreichbar</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="124"/>
+        <source>Up to date (no other devices yet)</source>
+        <translation>Aktuell (noch keine anderen Geräte)</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="125"/>
+        <source>Up to date</source>
+        <translation>Aktuell</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="131"/>
+        <source>No folders set up yet</source>
+        <translation>Noch keine Ordner eingerichtet</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="141"/>
+        <source>Syncing is paused</source>
+        <translation>Synchronisierung ist pausiert</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="143"/>
+        <source>Everything is up to date</source>
+        <translation>Alles ist aktuell</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="286"/>
+        <source>never</source>
+        <translation>nie</translation>
+    </message>
+</context>
+<context>
+    <name>TransfersModel</name>
+    <message>
+        <location filename="../transfers_window.py" line="59"/>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="59"/>
+        <source>Direction</source>
+        <translation>Richtung</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="59"/>
+        <source>Remote</source>
+        <translation>Gegenstelle</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="59"/>
+        <source>Progress</source>
+        <translation>Fortschritt</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="60"/>
+        <source>Speed</source>
+        <translation>Geschwindigkeit</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="60"/>
+        <source>Time left</source>
+        <translation>Restzeit</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="125"/>
+        <source>Error: %1</source>
+        <translation>Fehler: %1</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="145"/>
+        <source>↑ Upload</source>
+        <translation>↑ Hochladen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="145"/>
+        <source>↓ Download</source>
+        <translation>↓ Herunterladen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="166"/>
+        <source>%1 of %2</source>
+        <translation>%1 von %2</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="168"/>
+        <source>Waiting</source>
+        <translation>Wartet</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="168"/>
+        <source>Done</source>
+        <translation>Fertig</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="168"/>
+        <source>Failed</source>
+        <translation>Fehlgeschlagen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="169"/>
+        <source>Cancelled</source>
+        <translation>Abgebrochen</translation>
+    </message>
+</context>
+<context>
+    <name>TransfersWindow</name>
+    <message>
+        <location filename="../transfers_window.py" line="203"/>
+        <source>Transfers – SyncAssistant</source>
+        <translation>Übertragungen – SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="204"/>
+        <location filename="../transfers_window.py" line="211"/>
+        <source>Transfers</source>
+        <translation>Übertragungen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="208"/>
+        <source>Transfer summary</source>
+        <translation>Übersicht der Übertragungen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="229"/>
+        <source>No transfers right now: every file is where it should be.</source>
+        <translation>Gerade keine Übertragungen: Jede Datei ist dort, wo sie sein soll.</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="231"/>
+        <source>No transfers</source>
+        <translation>Keine Übertragungen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="236"/>
+        <source>&amp;Cancel transfer</source>
+        <translation>Übertragung &amp;abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="237"/>
+        <source>Cancel the selected transfers</source>
+        <translation>Die ausgewählten Übertragungen abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="239"/>
+        <source>&amp;Retry</source>
+        <translation>&amp;Wiederholen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="240"/>
+        <source>Retry the selected transfers</source>
+        <translation>Die ausgewählten Übertragungen wiederholen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="247"/>
+        <source>Speed limits (all folders)</source>
+        <translation>Geschwindigkeitsbegrenzungen (alle Ordner)</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="248"/>
+        <source>Speed limits</source>
+        <translation>Geschwindigkeitsbegrenzungen</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="249"/>
+        <source>Upload limit</source>
+        <translation>Upload-Begrenzung</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="250"/>
+        <source>Download limit</source>
+        <translation>Download-Begrenzung</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="254"/>
+        <source>&amp;Upload:</source>
+        <translation>&amp;Hochladen:</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="255"/>
+        <source>&amp;Download:</source>
+        <translation>He&amp;runterladen:</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="256"/>
+        <source>Changes apply at once, also to transfers already running. Limits for one remote are in Settings → Bandwidth.</source>
+        <translation>Änderungen gelten sofort, auch für bereits laufende Übertragungen. Begrenzungen für einzelne Gegenstellen finden Sie unter Einstellungen → Bandbreite.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../transfers_window.py" line="296"/>
+        <source>%n running</source>
+        <translation>
+            <numerusform>%n läuft</numerusform>
+            <numerusform>%n laufen</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../transfers_window.py" line="298"/>
+        <source>%n waiting</source>
+        <translation>
+            <numerusform>%n wartet</numerusform>
+            <numerusform>%n warten</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../transfers_window.py" line="300"/>
+        <source>%n failed</source>
+        <translation>
+            <numerusform>%n fehlgeschlagen</numerusform>
+            <numerusform>%n fehlgeschlagen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="303"/>
+        <source>%1 left</source>
+        <translation>noch %1</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="306"/>
+        <source>%1 in total</source>
+        <translation>%1 insgesamt</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="307"/>
+        <source>Nothing is moving right now.</source>
+        <translation>Gerade wird nichts übertragen.</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="331"/>
+        <source>Speed limits need the transfer engine, which is not running for any folder.</source>
+        <translation>Geschwindigkeitsbegrenzungen brauchen die Übertragungs-Engine, die aber für keinen Ordner läuft.</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="356"/>
+        <source>That did not work: %1</source>
+        <translation>Das hat nicht geklappt: %1</translation>
+    </message>
+</context>
+<context>
+    <name>Tray</name>
+    <message>
+        <location filename="../tray.py" line="33"/>
+        <source>SyncAssistant menu</source>
+        <translation>SyncAssistant-Menü</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="37"/>
+        <location filename="../tray.py" line="38"/>
+        <source>Open folder</source>
+        <translation>Ordner öffnen</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="39"/>
+        <source>Open a synced folder</source>
+        <translation>Einen synchronisierten Ordner öffnen</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="41"/>
+        <location filename="../tray.py" line="114"/>
+        <source>Pause syncing</source>
+        <translation>Synchronisierung pausieren</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="43"/>
+        <source>Sync now</source>
+        <translation>Jetzt synchronisieren</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="46"/>
+        <source>Transfers…</source>
+        <translation>Übertragungen…</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="48"/>
+        <location filename="../tray.py" line="119"/>
+        <source>Conflicts…</source>
+        <translation>Konflikte…</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="50"/>
+        <source>Settings…</source>
+        <translation>Einstellungen…</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="53"/>
+        <source>Quit</source>
+        <translation>Beenden</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="75"/>
+        <source>SyncAssistant: %1</source>
+        <translation>SyncAssistant: %1</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="85"/>
+        <source>Show what needs attention in %1</source>
+        <translation>Anzeigen, was in %1 Aufmerksamkeit erfordert</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="97"/>
+        <source>%1: %2</source>
+        <translation>%1: %2</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="99"/>
+        <source>%1 (synced %2)</source>
+        <translation>%1 (synchronisiert %2)</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="114"/>
+        <source>Resume syncing</source>
+        <translation>Synchronisierung fortsetzen</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../tray.py" line="119"/>
+        <source>Conflicts (%n)…</source>
+        <translation>
+            <numerusform>Konflikte (%n)…</numerusform>
+            <numerusform>Konflikte (%n)…</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="124"/>
+        <source>No folders yet: add one in Settings</source>
+        <translation>Noch keine Ordner: in den Einstellungen hinzufügen</translation>
+    </message>
+</context>
+</TS>
