@@ -174,3 +174,19 @@ def test_german_qm_is_compiled_from_the_ts(tmp_path):
     subprocess.run([str(lrelease), "-silent", "-nounfinished", str(GERMAN_TS), "-qm", str(out)], check=True)
     assert out.read_bytes() == (TRANSLATIONS / "syncassistant_de.qm").read_bytes(), \
         "syncassistant_de.qm is stale: run syncassistant/ui/translations/update.sh"
+
+
+def test_relative_times_follow_the_ui_language(qapp):
+    import datetime
+
+    import humanize
+
+    for locale, text in ((QLocale(QLocale.Language.German, QLocale.Country.Germany), "vor 2 Minuten"),
+                         (QLocale(QLocale.Language.English, QLocale.Country.UnitedStates), "2 minutes ago")):
+        gen = _use_locale(qapp, locale)
+        next(gen)
+        try:
+            assert humanize.naturaltime(datetime.timedelta(minutes=2)) == text
+        finally:
+            gen.close()
+    assert humanize.naturaltime(datetime.timedelta(minutes=2)) == "2 minutes ago"

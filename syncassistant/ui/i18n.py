@@ -47,11 +47,27 @@ def install(app: QCoreApplication) -> list[QTranslator]:
     if real.load(QLocale(), "syncassistant", "_", folder):
         app.installTranslator(real)
         installed.append(real)
+        _humanize_in(QLocale().name())
     else:
         plurals = EnglishPlurals(app)
         app.installTranslator(plurals)
         installed.append(plurals)
+        _humanize_in(None)
     return list(installed)
+
+
+def _humanize_in(locale: str | None) -> None:
+    """humanize writes "vor 2 Minuten" and such in the same language as the UI (it ships its own
+    catalogues); English where it has none for the locale."""
+    import humanize
+
+    try:
+        if locale:
+            humanize.i18n.activate(locale)
+            return
+    except FileNotFoundError:
+        pass
+    humanize.i18n.deactivate()
 
 
 def tr(context: str, text: str, n: int = -1) -> str:
