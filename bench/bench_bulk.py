@@ -1,0 +1,498 @@
+#!/usr/bin/env python3
+"""Bulk content benchmarks (issue 3): syncassistant next to `git annex assistant`, same run.
+
+  bulk     1 GiB in 1,000 files (1 MiB of random data each) moved into A, until all their content
+           is in B (readable, right size, in B's tree); plus the floor: the same files already
+           added and committed in A, `git annex copy --to b` by hand (that command alone)
+  startup  the start-up scan on an N-file repository that is already in sync (content in both
+           clones, location tracking and branches synced): time from starting the two daemons
+           until they are idle, and the CPU seconds they used
+
+Each system gets its own fresh pair A <-> B (local paths, each the other's remote). The daemons,
+their start/stop and the CPU accounting are bench_sync.py's (the same harness, so numbers are
+comparable with its table).
+
+Run:  .venv/bin/python bench/bench_bulk.py [--only bulk,startup] [--files 1000 --file-kib 1024]
+                                           [--startup-files 100000] [--keep]
+Progress goes to stderr; the markdown table to stdout at the end. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_sync as bs  # the shared harness: daemons, /proc CPU, clone set-up)
+
+note, git, run = bs.note, bs.git, bs.run
+KEEP = False  # --keep: leave every scenario's clones and daemon logs in the work dir
+
+
+def done_with(base: Path) -> None:
+    """Remove a scenario's clones now (1 GiB pairs, 100,000-file pairs), unless --keep."""
+    if not KEEP:
+        bs.remove_tree(base)
+
+
+# -- bulk: 1,000 x 1 MiB from A to B -------------------------------------------------------------
+def stage_random(folder: Path, n: int, kib: int) -> None:
+    """n files of `kib` KiB of random data, written outside the repository (not timed), so that
+    they appear in A by a rename each: writing 1 GiB of random data costs CPU we do not want to
+    charge to the daemons."""
+    folder.mkdir(parents=True)
+    for i in range(n):
+        (folder / f"r{i:05d}.bin").write_bytes(os.urandom(kib * 1024))
+
+
+def count_content(folder: Path, size: int) -> int:
+    """Regular files of the expected size in `folder`: content is there (an unlocked file that
+    only has its pointer is a small file; a locked one would be a symlink)."""
+    try:
+        with os.scandir(folder) as it:
+            return sum(1 for e in it if e.is_file(follow_symlinks=False) and e.stat().st_size == size)
+    except FileNotFoundError:
+        return 0
+
+
+def annex_count(repo: Path, *args: str) -> int:
+    """How many files `git annex find ARGS` lists (one line each)."""
+    return len(git(repo, "annex", "find", "--format=${file}\\n", *args, timeout=600).splitlines())
+
+
+def wait_content(folder: Path, n: int, size: int, t0: float, deadline: float) -> tuple:
+    """Poll until n files of `size` bytes are in `folder`: (first, all) in seconds after t0, count."""
+    first, c = None, 0
+    while time.monotonic() - t0 < deadline:
+        c = count_content(folder, size)
+        if c and first is None:
+            first = time.monotonic() - t0
+        if c >= n:
+            return first, time.monotonic() - t0, c
+        time.sleep(0.25)
+    return first, None, c
+
+
+def scenario_bulk(kind: str, n: int, kib: int, deadline: float) -> dict:
+    a, b = bs.build(kind, "bulk", ["A", "B"])
+    stage = a.parent / "stage"
+    stage_random(stage, n, kib)
+    daemons = [bs.DAEMON[kind](r) for r in (a, b)]
+    res: dict = {"n": n, "kib": kib}
+    try:
+        res["startup_s"] = bs.start_all(daemons, settle_deadline=120)
+        cpu0 = sum(d.cpu() for d in daemons)
+        t0 = time.monotonic()
+        bs.drop_burst(a, stage)  # one rename per file into the new folder A/burst/
+        res["drop_s"] = time.monotonic() - t0
+        note(f"{kind} bulk: {n} files moved into A in {res['drop_s']:.2f} s; waiting for their content in B")
+        res["first_s"], res["all_s"], res["count"] = wait_content(b / "burst", n, kib * 1024, t0, deadline)
+        res["cpu_s"] = sum(d.cpu() for d in daemons) - cpu0
+        note(f"{kind} bulk: first content in B after {res['first_s']}, all after {res['all_s']} "
+             f"({res['count']}/{n}); daemons used {res['cpu_s']:.1f} CPU s")
+        if res["all_s"] is None:
+            msg = f"{kind} bulk: only {res['count']}/{n} files' content in B after {deadline:.0f} s"
+            if kind == "ours":
+                bs.anomaly(msg + "\n" + "\n".join(f"  {d.repo.name}:\n{d.log_tail()}" for d in daemons))
+            else:
+                note(msg)
+        # Cross-checks: git-annex's own view in B, and whether A has learnt where the content is
+        # (location tracking that reached A over the git-annex branch; not waited for).
+        res["annex_in_B"] = annex_count(b, "--in=here", "burst")
+        res["A_knows_B_has"] = annex_count(a, "--in=b", "burst")
+    finally:
+        bs.stop_all(daemons)
+    done_with(a.parent)  # 4 GiB per pair at full size
+    return res
+
+
+def scenario_bulk_floor(n: int, kib: int) -> dict:
+    """By hand, no daemon: add and commit in A (timed, not counted), then `git annex copy --to b`."""
+    a, b = bs.build("plain", "bulkfloor", ["A", "B"])
+    stage = a.parent / "stage"
+    stage_random(stage, n, kib)
+    bs.drop_burst(a, stage)
+    t = time.monotonic()
+    git(a, "annex", "add", "-q", "burst", timeout=3600)
+    git(a, "commit", "-q", "-m", "bulk")
+    add_s = time.monotonic() - t
+    t = time.monotonic()
+    git(a, "annex", "copy", "-q", "--to", "b", "burst", timeout=3600)
+    copy_s = time.monotonic() - t
+    have = annex_count(a, "--in=b", "burst")
+    if have != n:
+        raise RuntimeError(f"floor: B has {have}/{n} files after the copy")
+    note(f"floor bulk: add+commit {add_s:.2f} s (not counted), copy --to b {copy_s:.2f} s")
+    done_with(a.parent)
+    return {"n": n, "all_s": copy_s, "add_commit_s": add_s}
+
+
+# -- start-up: an N-file repository already in sync ----------------------------------------------
+# Making 100,000 annexed files with `git annex add` takes ~25 min on this machine (15 ms a file).
+# So the fixture's files, annex objects, commit (pointer files, one git fast-import) and location
+# logs (`git annex setpresentkey --batch`) are written directly. The index is then refreshed
+# through git-annex's clean filter (`git update-index --refresh`, ~3 ms a file), in every clone
+# after every copy: that is how git-annex records the inode caches of unlocked files. Without
+# them (we tried writing the index and the keys database by hand) `git annex assistant` re-adds
+# every file at start-up, which it does not do on clones made by `git annex add`.
+
+def pointer(key: str) -> bytes:
+    return f"/annex/objects/{key}\n".encode()
+
+
+def make_files(n: int, seed: int) -> list[tuple[str, bytes, str]]:
+    """(path, content, key) for n 64-byte text files, 1,000 per folder (a deterministic set)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        data = rng.randbytes(32).hex().encode()
+        key = f"SHA256E-s64--{hashlib.sha256(data).hexdigest()}.txt"
+        out.append((f"data/d{i // 1000:03d}/f{i:06d}.txt", data, key))
+    return out
+
+
+def object_paths(repo: Path, keys: list[str]) -> list[str]:
+    """Where git-annex keeps each key's object (its hashdirmixed layout), asked in one batch."""
+    out = subprocess.run(["git", "annex", "examinekey", "--batch", "--format=${objectpath}\\n"],
+                         cwd=repo, env=bs.ENV, input="\n".join(keys) + "\n", capture_output=True,
+                         text=True, check=True, timeout=600).stdout.splitlines()
+    if len(out) != len(keys):
+        raise RuntimeError(f"examinekey: {len(out)} paths for {len(keys)} keys")
+    return out
+
+
+def write_objects(repo: Path, files: list[tuple[str, bytes, str]], objpaths: list[str]) -> None:
+    for (path, data, _), obj in zip(files, objpaths, strict=True):
+        wt = repo / path
+        wt.parent.mkdir(parents=True, exist_ok=True)
+        wt.write_bytes(data)
+        o = repo / obj
+        o.parent.mkdir(parents=True, exist_ok=True)
+        o.write_bytes(data)
+        o.chmod(0o444)
+        o.parent.chmod(0o555)  # as git-annex leaves them: the object can't be changed by accident
+
+
+def commit_pointers(repo: Path, files: list[tuple[str, bytes, str]], message: str) -> None:
+    """One commit on master with a pointer file (an unlocked annexed file) for each path."""
+    def stream():
+        msg = message.encode()
+        yield b"commit refs/heads/master\ncommitter bench <bench@example.invalid> %d +0000\n" % time.time()
+        yield b"data %d\n%s\n" % (len(msg), msg)
+        for path, _, key in files:
+            p = pointer(key)
+            yield b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(p), p)
+        yield b"done\n"
+    subprocess.run(["git", "fast-import", "--quiet", "--done"], cwd=repo, env=bs.ENV,
+                   input=b"".join(stream()), check=True, timeout=1200)
+
+
+def refresh(repo: Path) -> None:
+    """Bring the index (git) and the inode caches (git-annex) up to date with the work tree:
+    git runs git-annex's clean filter on every file whose inode or times changed."""
+    git(repo, "reset", "-q", timeout=1800)  # the index from HEAD (a no-op after a copy)
+    git(repo, "update-index", "-q", "--refresh", timeout=3600)
+
+
+def build_synced_pair(base: Path, n: int) -> list[Path]:
+    """A and B, each the other's remote, holding the same n committed files with content in both."""
+    t = time.monotonic()
+    a, b = base / "A", base / "B"
+    run("git", "init", "-q", a)
+    git(a, "config", "annex.addunlocked", "true")
+    git(a, "config", "gc.auto", "0")  # no gc while the fixture is copied; set back below
+    git(a, "annex", "init", "-q", "A")
+    uuid_a = git(a, "config", "annex.uuid").strip()
+    uuid_b = str(uuid.uuid4())
+    files = make_files(n, seed=n)
+    objs = object_paths(a, [k for _, _, k in files])
+    write_objects(a, files, objs)
+    commit_pointers(a, files, f"{n} files")
+    refresh(a)
+    lines = "".join(f"{k} {u} 1\n" for _, _, k in files for u in (uuid_a, uuid_b))
+    subprocess.run(["git", "annex", "setpresentkey", "--batch"], cwd=a, env=bs.ENV, input=lines,
+                   text=True, capture_output=True, check=True, timeout=1800)
+    note(f"startup fixture: A with {n} files written in {time.monotonic() - t:.0f} s")
+    subprocess.run(["cp", "-a", str(a), str(b)], check=True)
+    git(b, "config", "annex.uuid", uuid_b)  # git annex init keeps a uuid that is already set
+    git(b, "annex", "init", "-q", "B", timeout=1800)
+    refresh(b)
+    git(a, "remote", "add", "b", str(b))
+    git(b, "remote", "add", "a", str(a))
+    for repo in (a, b, a):  # exchange branches, as after any sync: synced/*, git-annex merged
+        git(repo, "annex", "sync", "-q", timeout=1800)
+    for repo in (a, b):
+        git(repo, "config", "--unset", "gc.auto")
+    check_synced(a, b, n)
+    note(f"startup fixture: pair of {n}-file clones built in {time.monotonic() - t:.0f} s")
+    return [a, b]
+
+
+def check_synced(a: Path, b: Path, n: int) -> None:
+    """Clean trees, same commit, and each clone knows both have every file."""
+    for repo in (a, b):
+        if git(repo, "status", "--porcelain", timeout=1800).strip():
+            raise RuntimeError(f"{repo}: not clean")
+        for where in ("here", "a" if repo == b else "b"):
+            c = annex_count(repo, f"--in={where}")
+            if c != n:
+                raise RuntimeError(f"{repo}: git annex find --in={where} lists {c} of {n}")
+    if git(a, "rev-parse", "HEAD") != git(b, "rev-parse", "HEAD"):
+        raise RuntimeError("A and B are on different commits")
+
+
+_PAIR: dict[int, Path] = {}
+
+
+def synced_pair(kind: str, n: int) -> list[Path]:
+    """A copy of the once-per-run fixture, set up for `kind` as bench_sync.py sets up its clones."""
+    if n not in _PAIR:
+        tpl = bs.W / f"startup-template{n}"
+        tpl.mkdir()
+        build_synced_pair(tpl, n)
+        _PAIR[n] = tpl
+    base = bs.W / f"startup-{kind}"
+    subprocess.run(["cp", "-a", str(_PAIR[n]), str(base)], check=True)
+    a, b = base / "A", base / "B"
+    git(a, "remote", "set-url", "b", str(b))
+    git(b, "remote", "set-url", "a", str(a))
+    for repo in (a, b):
+        refresh(repo)  # new inodes after the copy
+        if kind == "ours":
+            run(bs.SYNCASSISTANT, "init", repo)  # adopt: idempotent
+        else:
+            git(repo, "annex", "wanted", ".", "standard")
+            git(repo, "annex", "group", ".", "client")
+    if kind == "assistant":
+        for repo in (a, b, a):
+            git(repo, "annex", "sync", "-q", timeout=1800)
+    check_synced(a, b, n)
+    return [a, b]
+
+
+def ours_idle(repo: Path) -> bool:
+    """Our daemon says it is idle (nothing to commit, push, merge, scan or transfer) and has
+    logged the end of its start-up content scan."""
+    from syncassistant.engine.control import ControlError, request
+    try:
+        st = request(repo / ".git/syncassistant", {"cmd": "status"}, timeout=10)["status"]
+    except (ControlError, OSError, KeyError):
+        return False
+    log = (repo.parent / f"ours-{repo.name}.log").read_text(errors="replace")
+    return bool(st.get("idle")) and "scan found" in log
+
+
+def readded(repo: Path) -> int:
+    """Lines `add FILE ok` in the assistant's log: files it ingested again (none for ours)."""
+    try:
+        text = (repo / ".git/annex/daemon.log").read_text(errors="replace")
+    except OSError:
+        return 0
+    return sum(1 for line in text.splitlines() if line.startswith("add ") and line.endswith(" ok"))
+
+
+def watch_startup(daemons: list, repos: list[Path], kind: str, t0: float, deadline: float) -> dict:
+    """Sample every 0.5 s until the daemons' CPU has settled (the same criterion as bench_sync.py:
+    < 0.04 CPU s per daemon over 2 s) and, for ours, until it also says it is idle. Returns the
+    seconds after t0 of each, and the CPU seconds used when settled. The assistant has no such
+    question to ask (its daemon.status keeps `scanComplete:False` here), so CPU is its only sign."""
+    threshold = 0.04 * len(daemons)
+    samples: list[tuple[float, float]] = []  # (time, CPU s of all daemons)
+    out: dict = {"marker_s": None, "settled_s": None, "cpu_s": None}
+    while time.monotonic() - t0 < deadline:
+        now, cpu = time.monotonic(), sum(d.cpu() for d in daemons)
+        samples.append((now, cpu))
+        if kind == "ours" and out["marker_s"] is None and all(ours_idle(r) for r in repos):
+            out["marker_s"] = now - t0
+        if out["settled_s"] is None:
+            window = [c for t, c in samples if now - t <= 2.0 + 1e-6]
+            if now - samples[0][0] >= 2.0 and cpu - window[0] < threshold:
+                out["settled_s"] = now - 2.0 - t0  # quiet since the start of the window
+                out["cpu_s"] = {d.repo.name: d.cpu() for d in daemons}
+        if out["settled_s"] is not None and (kind != "ours" or out["marker_s"] is not None):
+            break
+        if not all(d.alive() for d in daemons):
+            raise RuntimeError(f"{kind} daemon died during start-up")
+        time.sleep(0.5)
+    return out
+
+
+def scenario_startup(kind: str, n: int, deadline: float) -> dict:
+    repos = synced_pair(kind, n)
+    heads = [git(r, "rev-parse", "HEAD").strip() for r in repos]
+    daemons = [bs.DAEMON[kind](r) for r in repos]
+    res: dict = {"n": n}
+    try:
+        t0 = time.monotonic()
+        for d in daemons:
+            d.start()
+        for d in daemons:
+            d.wait_up(deadline=300)
+        res["up_s"] = time.monotonic() - t0
+        res.update(watch_startup(daemons, repos, kind, t0, deadline))
+        if res["cpu_s"] is None:  # not settled: what it used until the deadline
+            res["cpu_s"] = {d.repo.name: d.cpu() for d in daemons}
+        note(f"{kind} startup on {n} files: up {res['up_s']:.1f} s, idle {res['marker_s']}, "
+             f"settled {res['settled_s']}, CPU s {res['cpu_s']}")
+        if kind == "ours" and (res["marker_s"] is None or res["settled_s"] is None):
+            bs.anomaly(f"ours startup on {n} files: not idle/settled after {deadline:.0f} s\n"
+                       + "\n".join(f"  {d.repo.name}:\n{d.log_tail(40)}" for d in daemons))
+        # The assistant re-adds files at start-up; count them (its log in .git/annex/daemon.log).
+        res["readded"] = {r.name: readded(r) for r in repos}
+    finally:
+        bs.stop_all(daemons)
+    res["new_commits"] = [int(git(r, "rev-list", "--count", f"{h}..HEAD").strip()) for r, h in zip(repos, heads, strict=True)]
+    done_with(repos[0].parent)
+    return res
+
+
+# -- report --------------------------------------------------------------------------------------
+def fmt(v: float | None) -> str:
+    return bs.fmt_s(v)
+
+
+def table(results: dict, m: dict, args: argparse.Namespace) -> str:
+    out = [f"Bulk benchmark {m['date']}; {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, "
+           f"Linux {m['kernel']}; git-annex {m['git_annex']}, git {m['git']}, Python {m['python']}. "
+           f"Load average (1 min) at start {m['load_start']}, at end {bs.load_average()}.", "",
+           "| measurement | syncassistant (ours) | git annex assistant | floor (by hand) "
+           "| ours ÷ floor | assistant ÷ ours |", "|---|---|---|---|---|---|"]
+
+    def val(r: dict | None, key: str) -> tuple[str, float | None]:
+        if r is None:
+            return "not run", None
+        if "error" in r:
+            return f"error: {r['error'].splitlines()[0][:60]}", None
+        return (f"**{fmt(r[key])}**", r[key]) if r.get(key) is not None else (f"not within {args.deadline:.0f} s", None)
+
+    bu = results.get("bulk", {})
+    if bu:
+        o, ov = val(bu.get("ours"), "all_s")
+        a, av = val(bu.get("assistant"), "all_s")
+        f, fv = val(bu.get("floor"), "all_s")
+        size = args.files * args.file_kib / 1024
+        out.append(f"| {args.files:,} files × {args.file_kib:,} KiB ({size:,.0f} MiB) moved into A, until all "
+                   f"content is in B's tree | {o} | {a} | {f} | {bs.ratio(ov, fv)} | {bs.ratio(av, ov)} |")
+        thr = [f"{size / v:.1f} MiB/s" if v else "—" for v in (ov, av, fv)]
+        out.append(f"| throughput | {thr[0]} | {thr[1]} | {thr[2]} | — | — |")
+        cells = []
+        for s in ("ours", "assistant"):
+            r = bu.get(s) or {}
+            cells.append(f"{fmt(r.get('first_s'))} / {r.get('cpu_s', 0):.0f} CPU s / {r.get('A_knows_B_has', '?')}"
+                         if "all_s" in r else "—")
+        fl = bu.get("floor") or {}
+        out.append(f"| first file's content in B / daemons' CPU s / files A knew B had at the end | {cells[0]} "
+                   f"| {cells[1]} | add+commit before it: {fmt(fl.get('add_commit_s'))} | — | — |")
+    su = results.get("startup", {})
+    if su:
+        for key, label in (("settled_s", "until CPU settled (< 0.04 CPU s per daemon in 2 s)"),
+                           ("marker_s", "until idle (ours: status `idle` and start-up scan logged)")):
+            o, ov = val(su.get("ours"), key)
+            a, av = val(su.get("assistant"), key) if key == "settled_s" else ("—", None)
+            out.append(f"| start-up, {args.startup_files:,}-file clones in sync, two daemons: {label} "
+                       f"| {o} | {a} | — | — | {bs.ratio(av, ov)} |")
+        cells, tot = [], []
+        for s in ("ours", "assistant"):
+            c = (su.get(s) or {}).get("cpu_s")
+            cells.append(" / ".join(f"{v:.1f}" for v in c.values()) + " (A / B)" if c else "—")
+            tot.append(sum(c.values()) if c else None)
+        out.append(f"| start-up: CPU seconds per daemon until settled | {cells[0]} | {cells[1]} | — | — "
+                   f"| {bs.ratio(tot[1], tot[0])} |")
+        cells = []
+        for s in ("ours", "assistant"):
+            r = (su.get(s) or {}).get("readded")
+            cells.append(" / ".join(str(v) for v in r.values()) + " (A / B)" if r else "—")
+        out.append(f"| start-up: files ingested again (`add … ok` in .git/annex/daemon.log) | {cells[0]} "
+                   f"| {cells[1]} | — | — | — |")
+    if bs.ANOMALIES:
+        out += ["", f"Anomalies seen in this run: {len(bs.ANOMALIES)} (details on stderr)."]
+    return "\n".join(out)
+
+
+# -- main ----------------------------------------------------------------------------------------
+SCENARIOS = ("bulk", "startup")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated subset of " + ", ".join(SCENARIOS))
+    p.add_argument("--systems", default="ours,assistant", help="ours, assistant, or both (default)")
+    p.add_argument("--files", type=int, default=1000, help="bulk: number of files (default 1000)")
+    p.add_argument("--file-kib", type=int, default=1024, help="bulk: KiB per file (default 1024)")
+    p.add_argument("--no-floor", action="store_true", help="bulk: skip the by-hand floor")
+    p.add_argument("--startup-files", type=int, default=100_000, help="startup: files in the repository")
+    p.add_argument("--deadline", type=float, default=2400.0, help="per system and scenario, seconds")
+    p.add_argument("--workdir", help="parent of the temp dir (default: $TMPDIR)")
+    p.add_argument("--keep", action="store_true", help="keep the work dir (daemon logs)")
+    p.add_argument("--json", help="also write all results to this file")
+    args = p.parse_args()
+    global KEEP
+    KEEP = args.keep
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+
+    def on_term(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, on_term)
+    bs.W = Path(tempfile.mkdtemp(prefix="bulkbench-", dir=args.workdir))
+    bs.ENV = bs.make_env(bs.W)
+    os.environ.update({k: v for k, v in bs.ENV.items() if k.startswith(("GIT_CONFIG", "PATH"))})
+    note(f"work dir {bs.W}")
+    m = bs.machine()
+    results: dict = {s: {} for s in only}
+
+    def attempt(scenario: str, system: str, fn, *a) -> None:
+        note(f"--- {scenario}: {system} (load average {bs.load_average()})")
+        try:
+            results[scenario][system] = fn(*a)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:
+            note(f"{scenario} {system} FAILED: {str(e)[:1500]}")
+            results[scenario][system] = {"error": str(e)[:5000]}
+
+    interrupted = False
+    try:
+        if "bulk" in only:
+            for s in systems:
+                attempt("bulk", s, scenario_bulk, s, args.files, args.file_kib, args.deadline)
+            if not args.no_floor:
+                attempt("bulk", "floor", scenario_bulk_floor, args.files, args.file_kib)
+        if "startup" in only:
+            for s in systems:
+                attempt("startup", s, scenario_startup, s, args.startup_files, args.deadline)
+    except KeyboardInterrupt:
+        interrupted = True
+        note("interrupted: stopping every daemon")
+    finally:
+        bs.stop_all(list(bs.LIVE))
+        if args.keep:
+            note(f"kept {bs.W}")
+        else:
+            bs.remove_tree(bs.W)
+    m["load_end"] = bs.load_average()
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": m, "args": vars(args), "results": results,
+                                               "anomalies": bs.ANOMALIES}, indent=2, default=str))
+    if bs.ANOMALIES:
+        print("\nANOMALIES:", file=sys.stderr)
+        for a in bs.ANOMALIES:
+            print(" - " + a, file=sys.stderr)
+    print(table(results, m, args))
+    return 130 if interrupted else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
