@@ -523,7 +523,7 @@ def test_change_from_b_reaches_a_through_the_server(ssh_env, make_repo, daemons,
     for repo in (a, b):  # A and B only know the server: no direct link, no polling
         git(repo, "remote", "add", "server", ssh_url(ssh_env, server))
     da = daemons(a)
-    daemons(b)
+    db = daemons(b)
     watcher = RemoteChangeWatcher(da)
     watcher.start()
     try:
@@ -546,8 +546,8 @@ def test_change_from_b_reaches_a_through_the_server(ssh_env, make_repo, daemons,
         wait_for(lambda: all(annex(a, "find", "--in=here", "--", f"from-b-{i}.txt").strip()
                              for i in range(3)), 60,
                  lambda: f"the content in A: {annex(a, 'whereis', check=False)} / server: "
-                         f"{annex(server, 'find', '--in=here', check=False)} / transfers "
-                         f"{da.transfers.snapshot()}")
+                         f"{sorted(p.name for p in (server / 'annex' / 'objects').rglob('*') if p.is_file())} / transfers "
+                         f"{da.transfers.snapshot()} / B's transfers {db.transfers.snapshot()}")
     finally:
         watcher.stop()
 

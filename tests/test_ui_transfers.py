@@ -55,7 +55,7 @@ def test_transfers_window_shows_real_transfers_and_controls_them(qtbot, sync_app
     with open(a / "video.bin", "wb") as f:
         f.write(os.urandom(24 * MiB))
 
-    # (60 s: the engine sometimes loses a throttled attempt, "git-annex exited", and retries in 15 s)
+    # (60 s: a loaded machine may start git-annex slowly)
     qtbot.waitUntil(lambda: (r := row_of(win, "video.bin")) is not None and cell(win, r, "progress") != "Waiting"
                     and 0 < (win.model.index(r, 3).data(PROGRESS_ROLE) or 0) < 1, timeout=60000)
     qtbot.waitUntil(lambda: win.stack.currentWidget() is win.table, timeout=TIMEOUT_MS)

@@ -137,13 +137,14 @@ class Daemon:
 
     def _on_merged(self, result: MergeResult) -> None:
         self.pusher.request()
-        if result.changed_paths:
-            self._recent_paths.extend(result.changed_paths)
-            self.transfers.request_scan(result.changed_paths)
-        elif result.annex_changed and self._recent_paths:
+        if result.annex_changed and self._recent_paths:
             # Location tracking arrived after the files (a clone finished its upload after its git
-            # push): look again at what merges brought in lately, whose content may now be there.
-            self.transfers.request_scan(sorted(set(self._recent_paths)))
+            # push): look again at what merges brought in lately, whose content may now be there,
+            # also when this merge brings new files too.
+            self.transfers.request_scan(sorted(set(self._recent_paths) | set(result.changed_paths)))
+        elif result.changed_paths:
+            self.transfers.request_scan(result.changed_paths)
+        self._recent_paths.extend(result.changed_paths)
         if result.branch_changed:
             self._hook_pool.submit(self.hooks.run, "merge", result.new_head, result.changed_paths)
 

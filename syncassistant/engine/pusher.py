@@ -9,6 +9,7 @@ sign the remote is back. A push rejected as not up to date fetches, merges and p
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 PUSH_TIMEOUT = 120.0
 BACKOFF_START = 3.0
 BACKOFF_MAX = 60.0
-MAX_REJECT_ROUNDS = 3
+MAX_REJECT_ROUNDS = 5
 
 
 @dataclass
@@ -195,7 +196,11 @@ class Pusher:
     # -- one push ------------------------------------------------------------------------------
     def push_remote(self, name: str) -> PushOutcome:
         """Push to one remote; on 'not up to date' fetch, merge and push again."""
-        for _ in range(MAX_REJECT_ROUNDS):
+        for round_ in range(MAX_REJECT_ROUNDS):
+            if round_ >= 2:
+                # Two clones pushing to one server at once keep rejecting each other (each merge
+                # and push makes the other's push stale): step aside for a random moment.
+                time.sleep(random.uniform(0.05, 0.4 * round_))
             outcome = self._push_once(name)
             if not outcome.rejected:
                 return outcome
@@ -279,7 +284,9 @@ def parse_porcelain(stdout: str) -> tuple[bool, list[str], list[str]]:
         flag, refs, summary = parts[0], parts[1], parts[2]
         dst = refs.split(":", 1)[-1]
         if flag == "!":
-            if "non-fast-forward" in summary or "fetch first" in summary or "stale info" in summary:
+            if "non-fast-forward" in summary or "fetch first" in summary or "stale info" in summary \
+                    or "failed to update ref" in summary or "failed to lock" in summary:
+                # (the last two: another push was updating the same ref that very moment)
                 rejected = True
             elif dst.startswith("refs/heads/synced/"):
                 failed.append(f"{dst} {summary}")

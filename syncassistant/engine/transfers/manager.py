@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 SLOTS = 3
 STALL_SECONDS = 60.0
-RETRY_START, RETRY_MAX = 15.0, 900.0
+# A first retry comes soon (most failures are passing: a lock, a dropped connection); repeated
+# failures back off to RETRY_MAX.
+RETRY_START, RETRY_MAX = 5.0, 900.0
 HISTORY = 200
 LOCKED_RETRY = 2.0
 # A clone that commits a file uploads it at once, so the receiving clone, which learns of the file
