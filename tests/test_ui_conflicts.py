@@ -67,7 +67,9 @@ def show(qtbot, app):
     return win
 
 
-def test_window_shows_the_conflict_its_versions_and_a_diff(qtbot, sync_app, linked_pair, daemons):
+# `daemons` before `sync_app`: fixtures end in reverse order, so the app's engine has stopped
+# when the daemons fixture checks that no child process is left.
+def test_window_shows_the_conflict_its_versions_and_a_diff(qtbot, daemons, sync_app, linked_pair):
     a, b = linked_pair
     app, win = open_with_conflict(qtbot, sync_app, daemons, a, b)
     assert app.state.summary.state == "conflict"
@@ -94,7 +96,7 @@ def test_window_shows_the_conflict_its_versions_and_a_diff(qtbot, sync_app, link
         assert win.preview.currentWidget() is win.message and "another device" in win.message.text()
 
 
-def test_keep_this_one_renames_deletes_and_syncs(qtbot, sync_app, linked_pair, daemons, monkeypatch):
+def test_keep_this_one_renames_deletes_and_syncs(qtbot, daemons, sync_app, linked_pair, monkeypatch):
     a, b = linked_pair
     app, win = open_with_conflict(qtbot, sync_app, daemons, a, b)
     key, rec = win.current
@@ -120,7 +122,7 @@ def test_keep_this_one_renames_deletes_and_syncs(qtbot, sync_app, linked_pair, d
     qtbot.waitUntil(lambda: app.state.summary.state == "idle", timeout=TIMEOUT_MS)
 
 
-def test_keep_both_marks_resolved_and_leaves_the_files(qtbot, sync_app, linked_pair, daemons):
+def test_keep_both_marks_resolved_and_leaves_the_files(qtbot, daemons, sync_app, linked_pair):
     a, b = linked_pair
     app, win = open_with_conflict(qtbot, sync_app, daemons, a, b)
     key, rec = win.current
@@ -131,7 +133,7 @@ def test_keep_both_marks_resolved_and_leaves_the_files(qtbot, sync_app, linked_p
     assert variants(a) == before and len(before) == 2
 
 
-def test_open_folder_opens_the_files_folder(qtbot, sync_app, linked_pair, daemons, monkeypatch):
+def test_open_folder_opens_the_files_folder(qtbot, daemons, sync_app, linked_pair, monkeypatch):
     a, b = linked_pair
     app, win = open_with_conflict(qtbot, sync_app, daemons, a, b)
     opened = []

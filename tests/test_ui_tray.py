@@ -28,7 +28,9 @@ def test_menu_has_a_line_per_repository_and_the_actions(qtbot, sync_app, linked_
     assert [x.text() for x in app.tray.open_action.menu().actions()] == ["A", "B"]
 
 
-def test_pause_from_the_menu_stops_pushes_and_resume_syncs(qtbot, sync_app, linked_pair, daemons):
+# `daemons` before `sync_app`: fixtures end in reverse order, so the app's engine has stopped
+# when the daemons fixture checks that no child process is left.
+def test_pause_from_the_menu_stops_pushes_and_resume_syncs(qtbot, daemons, sync_app, linked_pair):
     a, b = linked_pair
     app = sync_app(a)
     daemons(b)  # the other clone runs headless, like another device
