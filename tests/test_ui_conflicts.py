@@ -29,7 +29,7 @@ def variants(repo: Path) -> list[str]:
 
 def open_with_conflict(qtbot, sync_app, daemons, a: Path, b: Path):
     """A conflict that B's daemon (in the app) finds and records; A runs headless, like another
-    device, and takes B's resolution of the merge as it is (no twin merges, see the xfail below)."""
+    device, and takes B's resolution of the merge as it is."""
     make_conflict(a, b)
     git(b, "fetch", "-q", str(a), "master:refs/heads/synced/master")  # what A's push would do
     # each clone has the other's version's content already, as content sync would bring it: no
@@ -150,9 +150,8 @@ def test_keep_one_refuses_paths_outside_the_repository(tmp_path):
     assert (tmp_path / "x.variant-1").exists()
 
 
-@pytest.mark.xfail(reason="engine: both clones merge the conflict at once (twin merge commits with one tree, "
-                          "never merged into each other); a later resolution is merged against the twin "
-                          "through a criss-cross base and the variants come back", strict=False)
+# Both clones merge the conflict at once and make twin merge commits of one tree; the Merger
+# joins twins, so a resolution made later is not undone by the other clone's twin.
 def test_resolution_survives_twin_merges(qtbot, sync_app, linked_pair, monkeypatch):
     a, b = linked_pair
     make_conflict(a, b)
