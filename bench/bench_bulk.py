@@ -87,7 +87,10 @@ def wait_content(b: Path, n: int, size: int, t0: float, deadline: float, grace: 
             r["readable_s"] = now - t0
         if r["annex_s"] is None and now - last_annex >= 2.0:
             last_annex = now
-            r["annex"] = annex_count(b, "--in=here", "burst") if (b / "burst").exists() else 0
+            try:  # fails while git does not know any file in burst/ yet
+                r["annex"] = annex_count(b, "--in=here", "burst")
+            except RuntimeError:
+                r["annex"] = 0
             if r["annex"] >= n:
                 r["annex_s"] = time.monotonic() - t0
         if r["annex_s"] is not None and (r["readable_s"] is not None or now - t0 - r["annex_s"] > grace):
