@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -36,6 +38,7 @@ from .netmap import NetMap
 from .netmap_store import _git, _remote_config, annex_branch_files, load_map, my_uuid
 
 if TYPE_CHECKING:
+    from .git import Git
     from .netmap_store import Repo
     from .transfers.model import Transfer
 
@@ -147,6 +150,34 @@ def origin_of(repo: Repo, key: str) -> str | None:
 # ---------------------------------------------------------------------------- the scanner hook
 
 
+_network_lock = threading.Lock()
+_network_cache: dict[str, tuple[tuple, tuple[str | None, NetMap, dict[str, str]]]] = {}
+
+
+def _network(git: Git) -> tuple[str | None, NetMap, dict[str, str]]:
+    """(my UUID, the map, remote name -> UUID), read again only when a ref, git's config or
+    git-annex's journal changed: every scan after a commit routes, and reading the map takes
+    several git processes, on the path from a change to its content elsewhere."""
+    def mtime(path: str) -> int | None:
+        try:
+            return os.stat(git.git_dir / path).st_mtime_ns
+        except OSError:
+            return None
+
+    stamp = (git.run("for-each-ref", "--format=%(objectname) %(refname)").stdout,
+             mtime("config"), mtime("annex/journal"))
+    key = str(git.path)
+    with _network_lock:
+        hit = _network_cache.get(key)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    value = (my_uuid(git), load_map(git),
+             {name: cfg.get("annex-uuid", "") for name, cfg in _remote_config(git).items()})
+    with _network_lock:
+        _network_cache[key] = (stamp, value)
+    return value
+
+
 def route_transfers(
     repo: Repo,
     transfers: Sequence[Transfer],
@@ -167,12 +198,11 @@ def route_transfers(
         return []
     try:
         git = _git(repo)
-        me = my_uuid(git)
-        netmap = netmap if netmap is not None else load_map(git)
+        me, known_map, uuid_of = _network(git)
+        netmap = netmap if netmap is not None else known_map
         if not me or me not in netmap.graph or netmap.graph.number_of_edges() == 0:
             return list(transfers)
         origin = origins(git, {t.key for t in transfers})
-        uuid_of = {name: cfg.get("annex-uuid", "") for name, cfg in _remote_config(git).items()}
     except Exception as e:  # routing must never stop content from moving
         log.warning("routing: falling back to flooding: %s", e)
         return list(transfers)
