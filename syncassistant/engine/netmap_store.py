@@ -592,6 +592,13 @@ def _latest(text: bytes) -> dict[str, str]:
     return {uuid: value for uuid, (_, value) in latest.items()}
 
 
+def annex_log_stamp(repo: Repo, *files: str) -> str:
+    """Changes when any of these files of the git-annex branch does (their blob ids); for caches
+    that must not be thrown away on every commit to the branch."""
+    git = _git(repo)
+    return git.run("ls-tree", "refs/heads/git-annex", "--", *files, check=False).stdout
+
+
 def repositories(repo: Repo) -> tuple[dict[str, str], set[str]]:
     """(UUID -> description from ``uuid.log``, UUIDs marked dead in ``trust.log``)."""
     git = _git(repo)

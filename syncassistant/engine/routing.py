@@ -35,7 +35,16 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .netmap import NetMap
-from .netmap_store import _git, _remote_config, annex_branch_files, load_map, my_uuid
+from .netmap_store import (
+    INCOMING_PATTERNS,
+    REF,
+    _git,
+    _remote_config,
+    annex_branch_files,
+    annex_log_stamp,
+    load_map,
+    my_uuid,
+)
 
 if TYPE_CHECKING:
     from .git import Git
@@ -155,8 +164,8 @@ _network_cache: dict[str, tuple[tuple, tuple[str | None, NetMap, dict[str, str]]
 
 
 def _network(git: Git) -> tuple[str | None, NetMap, dict[str, str]]:
-    """(my UUID, the map, remote name -> UUID), read again only when a ref, git's config or
-    git-annex's journal changed: every scan after a commit routes, and reading the map takes
+    """(my UUID, the map, remote name -> UUID), read again only when the map's refs, the
+    repositories or trust logs, or git's config changed: every scan after a commit routes, and reading the map takes
     several git processes, on the path from a change to its content elsewhere."""
     def mtime(path: str) -> int | None:
         try:
@@ -164,8 +173,10 @@ def _network(git: Git) -> tuple[str | None, NetMap, dict[str, str]]:
         except OSError:
             return None
 
-    stamp = (git.run("for-each-ref", "--format=%(objectname) %(refname)").stdout,
-             mtime("config"), mtime("annex/journal"))
+    # Not the git-annex branch itself: every commit moves it (location tracking). Only the logs
+    # the map reads (repositories, trust) and the map's own refs.
+    stamp = (git.run("for-each-ref", "--format=%(objectname) %(refname)", REF, *INCOMING_PATTERNS).stdout,
+             annex_log_stamp(git, "uuid.log", "trust.log"), mtime("config"))
     key = str(git.path)
     with _network_lock:
         hit = _network_cache.get(key)

@@ -23,6 +23,7 @@ from .. import routing
 from ..annex import annex_binary, chunk_paths
 from ..context import RepoContext
 from ..git import base_env, kill_group
+from ..netmap_store import annex_log_stamp
 from .model import Transfer
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ def _stamp(ctx: RepoContext) -> tuple:
         mtime = os.stat(ctx.git.git_dir / "config").st_mtime_ns
     except OSError:
         mtime = None
-    return (mtime, ctx.git.ref_sha("refs/heads/git-annex"))
+    # the logs preferred content is made of, not the whole branch (every commit moves that)
+    return (mtime, annex_log_stamp(ctx.git, "preferred-content.log", "group.log", "groupwanted.log",
+                                   "required-content.log"))
 
 
 def remote_infos_and_wanted(ctx: RepoContext) -> tuple[list[RemoteInfo], str]:
