@@ -76,13 +76,38 @@ def test_remote_add_local_and_refuses_bad_names(tmp_path):
     sa("remote", "add", str(a), "gone", str(tmp_path / "missing"), "--no-check")
 
 
+def start_daemon(repo: Path, log_dir: Path | None = None) -> subprocess.Popen:
+    """`syncassistant daemon --foreground`, its log (stderr) in a file (next to the repository by
+    default): a pipe that nobody reads fills up and blocks the daemon's logging, and its stop."""
+    log_path = (log_dir or repo.parent) / f"{repo.name}-daemon.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen([*SA, "daemon", "--foreground", str(repo)], stderr=log, text=True,
+                            start_new_session=True)
+    log.close()
+    proc.log_path = log_path  # type: ignore[attr-defined]
+    return proc
+
+
+def stop_daemon(proc: subprocess.Popen) -> int:
+    """SIGTERM, then the exit status; a daemon that does not stop in 60 s is killed (so it cannot
+    outlive its test and fail the next ones) and the test fails with its last log lines."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        tail = proc.log_path.read_text(errors="replace")[-3000:]  # type: ignore[attr-defined]
+        raise AssertionError(f"the daemon did not stop within 60 s of SIGTERM; its log ends:\n{tail}") from None
+
+
 def test_daemon_lifecycle_status_pause_limit_and_clean_stop(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     sa("init", str(a))
     git(tmp_path, "clone", "-q", str(a), str(b))
     sa("init", str(b))
     sa("remote", "add", str(a), "b", str(b))
-    proc = subprocess.Popen([*SA, "daemon", "--foreground", str(a)], stderr=subprocess.PIPE, text=True)
+    proc = start_daemon(a)
     try:
         sock = a / ".git/syncassistant/control.sock"
         wait_for(sock.exists, what="control socket")
@@ -103,9 +128,8 @@ def test_daemon_lifecycle_status_pause_limit_and_clean_stop(tmp_path):
         wait_for(lambda: "x.txt" in git(b, "ls-tree", "-r", "--name-only", "synced/master"), what="push to b")
         sa("sync", str(a))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(60)
-    assert rc == 0, proc.stderr.read()
+        rc = stop_daemon(proc)
+    assert rc == 0, proc.log_path.read_text()
     assert not (a / ".git/syncassistant/control.sock").exists()
     assert json.loads(sa("status", "--json", str(a)).stdout)["state"] == "not running"
 
@@ -136,13 +160,12 @@ def test_recovers_after_sigkill(tmp_path):
     # what a kill mid-commit leaves: a stale index.lock and changes never committed
     (a / ".git/index.lock").write_text("")
     (a / "left behind.txt").write_text("uncommitted")
-    proc = subprocess.Popen([*SA, "daemon", "--foreground", str(a)], stderr=subprocess.PIPE, text=True)
+    proc = start_daemon(a)
     try:
         wait_for(lambda: "left behind.txt" in git(a, "ls-files"), what="uncommitted change committed")
         assert not (a / ".git/index.lock").exists()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
+        assert stop_daemon(proc) == 0
 
 
 def test_recovers_a_half_done_merge(tmp_path, make_repo, daemons):
@@ -172,7 +195,7 @@ def test_full_disk_is_reported_and_retried(tmp_path):
     try:
         a = mnt / "a"
         sa("init", str(a))
-        proc = subprocess.Popen([*SA, "daemon", "--foreground", str(a)], stderr=subprocess.PIPE, text=True)
+        proc = start_daemon(a, log_dir=tmp_path)  # not on the small disk it fills
         try:
             wait_for((a / ".git/syncassistant/control.sock").exists)
             big = a / "big.bin"
@@ -189,8 +212,7 @@ def test_full_disk_is_reported_and_retried(tmp_path):
             sa("sync", str(a))
             wait_for(lambda: "big.bin" in git(a, "ls-files"), 60, what="commit after space came back")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
+            stop_daemon(proc)
     finally:
         subprocess.run(["umount", "-l", str(mnt)])
 
