@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -212,20 +211,52 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     return 0
 
 
+class StopSignal:
+    """SIGTERM/SIGINT, waited for without missing one.
+
+    Python runs signal handlers only in the main thread, but the kernel may deliver the signal to
+    any of the engine's threads; a main thread asleep in `Event.wait(3600)` then sleeps on (seen:
+    a daemon ignoring SIGTERM for 20 minutes). The C-level handler always writes to the wakeup
+    fd, so waiting in select() on it wakes at once, whichever thread took the signal.
+    """
+
+    def __init__(self) -> None:
+        self._r, w = os.pipe()
+        os.set_blocking(w, False)
+        os.set_blocking(self._r, False)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        self.received = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, *_: object) -> None:
+        self.received = True
+
+    def wait(self) -> None:
+        import select
+
+        stops = {int(signal.SIGTERM), int(signal.SIGINT)}
+        while not self.received:
+            select.select([self._r], [], [], 3600)
+            try:
+                while data := os.read(self._r, 512):  # the wakeup fd carries the signal numbers
+                    if stops & set(data):
+                        self.received = True
+            except BlockingIOError:
+                pass
+
+
 def run_foreground(tops: list[Path]) -> int:
     from .engine.daemon import Assistant
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = StopSignal()
     try:
         assistant = Assistant(tops)
         assistant.start()
     except AlreadyRunning as e:
         raise CLIError(str(e)) from None
     try:
-        while not stop.wait(3600):
-            pass
+        stop.wait()
     finally:
         assistant.stop()
         sshmux.close_all()  # the shared ssh connections end with the daemon
@@ -260,15 +291,12 @@ def _spawn_background(top: Path, verbose: bool) -> None:
         _setup_logging(verbose, None)
         from .engine.daemon import Assistant
 
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = StopSignal()
         assistant = Assistant([top])
         assistant.start()
         os.write(w, b"ok")
         os.close(w)
-        while not stop.wait(3600):
-            pass
+        stop.wait()
         assistant.stop()
         sshmux.close_all()  # os._exit skips atexit: end the shared ssh connections here
         os._exit(0)
