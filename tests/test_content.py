@@ -182,7 +182,8 @@ def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemon
     (a / "Docs" / "d.txt").write_bytes(b"doc")
     wait_for(lambda: readable(b, "Docs/d.txt", b"doc"), what="Docs content in B")
     wait_for(lambda: in_tree(b, "Videos/v.bin"), what="Videos listed in B")
-    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60)
+    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60,
+             what=lambda: f"both idle: A {da.busy_reasons()}, B {db.busy_reasons()}")
     assert not readable(b, "Videos/v.bin", b"video"), "excluded content was downloaded"
     # a plain git-annex clone syncing with --content honours B's rule too (it's on the git-annex branch)
     c = tmp_path / "C"

@@ -370,6 +370,23 @@ def test_route_transfers_drops_uploads_and_defers_off_tree_downloads(make_repo, 
     assert [t.not_before for t in out if t.direction == "download"] == [0.0, 0.0]
 
 
+def test_route_transfers_trusts_live_reachability_over_the_published_map(make_repo, monkeypatch):
+    # A published "origin down" while its link was cut; the link is back and its push went
+    # through, but the map is not re-published yet: the upload must still go (it was dropped,
+    # and nothing scanned again, so the content never reached the server)
+    c = fresh_clones(make_repo, "A", "S")
+    a = c["A"]
+    add_remote(a, "origin", c["S"])
+    u = {n: uuid(r) for n, r in c.items()}
+    stale = NetMap({v: k for k, v in u.items()}, [Edge(u["A"], u["S"], "origin", 100, reachable=False)])
+    monkeypatch.setattr(routing, "origins", lambda repo, keys: {k: u["A"] for k in keys})
+    ts = [Transfer("K1", "f", "upload", "origin")]
+    assert routing.route_transfers(a, ts, netmap=stale) == []  # no live view: the map decides
+    assert [t.remote for t in routing.route_transfers(a, ts, netmap=stale, down_remotes=set())] == ["origin"]
+    assert routing.route_transfers(a, ts, netmap=stale, down_remotes={"origin"}) == []
+    assert stale.with_own_reachability(u["A"], {"origin"}) is stale  # unchanged: the same map
+
+
 # ---------------------------------------------------------------- the map command
 
 

@@ -53,6 +53,22 @@ def test_changed_content_is_committed(make_repo, daemons):
     assert "f.txt" in git(a, "log", "-1", "--name-only", "--format=")
 
 
+def test_changes_on_both_sides_settle_without_ping_pong(make_repo, daemons):
+    # Each clone's merge of the other's git-annex branch makes a twin merge commit (same tree).
+    # An incoming push used to force a push to every remote, skipping the "same trees, nothing
+    # new" check, so the twins went back and forth for minutes and neither clone was idle.
+    a, b, da, db = pair(make_repo, daemons)
+    for i in range(3):
+        (a / f"a{i}.txt").write_text(f"from A {i}")
+        (b / f"b{i}.txt").write_text(f"from B {i}")
+    wait_for(lambda: same_tree(a, b) and len(tree_files(a)) == 6, what="both sides' files on both")
+    wait_for(lambda: da.is_idle() and db.is_idle(), 60,
+             what=lambda: f"both idle: A {da.busy_reasons()}, B {db.busy_reasons()}")
+    # an incoming push wakes only failing remotes; a healthy one with nothing new gets no push
+    da._on_ref_changed("refs/heads/synced/git-annex")
+    assert not da.pusher.busy(), "a healthy remote was force-pushed on an incoming push"
+
+
 def test_chain_a_to_c_through_b(make_repo, daemons):
     a = make_repo("A")
     b = make_repo("B", clone_of=a)

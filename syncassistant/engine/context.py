@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class RepoContext:
         self.state_dir.mkdir(exist_ok=True)
         self._branch: str | None = None
         self._fetch_lock = threading.Lock()
+        # This clone's remotes failing or away right now (the daemon wires in its pusher's and
+        # transfers' view); None outside a daemon.
+        self.down_remotes: Callable[[], set[str]] | None = None
 
     @property
     def branch(self) -> str:

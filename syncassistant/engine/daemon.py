@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import netmap_store, sshmux
+from . import netmap_store, routing, sshmux
 from .committer import Committer
 from .conflicts import ConflictStore
 from .context import RepoContext
@@ -72,6 +72,8 @@ class Daemon:
         self.netmap = netmap_store.Publisher(self.ctx, self.pusher.snapshot, on_change=self.pusher.request)
         self.transfers = TransferManager(self.ctx, on_location_change=self._on_location_change)
         self.pusher.on_remote_back = self._on_remote_back
+        self.ctx.down_remotes = lambda: (routing.down_remotes_from(self.pusher.snapshot())
+                                         | set(self.transfers.held()["offline"]))
         self.watcher = Watcher(self.root, self.committer.notify)
         self.refwatcher = RefWatcher(self.ctx.git.git_dir, self._on_ref_changed)
         self.control = ControlServer(self.ctx.state_dir, self.handle_request) if control else None
@@ -160,7 +162,7 @@ class Daemon:
         self.merger.ref_changed(ref)
         if ref.startswith("refs/heads/synced/"):
             # Someone reached us: the network is up, so retry failed remotes now.
-            self.pusher.retry_now()
+            self.pusher.retry_failing()
 
     def _flush_pending(self) -> None:
         """Commit every pending change now (the Merger needs a clean tree)."""
@@ -192,8 +194,20 @@ class Daemon:
         self.transfers.request_scan(None)
 
     def is_idle(self) -> bool:
-        return (self.committer.pending_count() == 0 and not self.pusher.busy()
-                and not self.merger._requested and self.transfers.idle())
+        return not self.busy_reasons()
+
+    def busy_reasons(self) -> list[str]:
+        """What keeps this daemon from being idle (empty when idle): for status and diagnosis."""
+        reasons = []
+        if pending := self.committer.pending_count():
+            reasons.append(f"{pending} change(s) to commit")
+        if self.pusher.busy():
+            reasons.append("pushing")
+        if self.merger._requested:
+            reasons.append("merge requested")
+        if not self.transfers.idle():
+            reasons.append(f"transfers {self.transfers.counts()}, scanning {self.transfers.scanning()}")
+        return reasons
 
     def status(self) -> dict[str, Any]:
         conflicts = self.conflicts.open_conflicts()

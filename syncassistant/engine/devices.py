@@ -371,9 +371,7 @@ class DeviceMonitor:
         """The network is back: retry failed remotes and transfers now (not offline drives)."""
         log.info("network is online: retrying failed remotes now")
         for d in self._daemons():
-            for st in d.pusher.snapshot():
-                if not st.get("offline") and (st.get("error") or st.get("failures")):
-                    d.pusher.retry_now(st["name"])
+            d.pusher.retry_failing()
             d.transfers.retry_all()
         for watcher in self.remote_watchers:
             watcher.reconnect_now()

@@ -64,7 +64,7 @@ import logging
 import math
 import time
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
@@ -313,6 +313,18 @@ class NetMap:
         """Build the map from edge logs keyed by the UUID each log file is named after."""
         edges = [edge for uuid, text in logs.items() for edge in parse_edges(text, src=uuid)]
         return cls(nodes, edges)
+
+    def with_own_reachability(self, me: str, down_remotes: Collection[str]) -> NetMap:
+        """This map with ``me``'s own edges reachable unless their remote is in ``down_remotes``.
+
+        A clone's published edges say how its remotes were when it last published, seconds or
+        minutes ago; its pushes know how they are now. Routing by the stale flag dropped an
+        upload to a remote that had just come back (the scan ran before the re-publish).
+        """
+        if all(e.reachable == (e.remote not in down_remotes) for e in self.edges if e.src == me):
+            return self  # keeps the cached trees
+        edges = [replace(e, reachable=e.remote not in down_remotes) if e.src == me else e for e in self.edges]
+        return NetMap(self.nodes, edges)
 
     # -- basic views
 

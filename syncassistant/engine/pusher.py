@@ -104,6 +104,15 @@ class Pusher:
     def retry_now(self, remote: str | None = None) -> None:
         self.request(None if remote is None else [remote], force=True)
 
+    def retry_failing(self) -> None:
+        """Retry now the remotes whose last push failed (not the healthy ones: a forced push
+        skips the "nothing new" check, and two clones forcing each other on every incoming push
+        sent twin merge commits back and forth for minutes)."""
+        with self._cond:
+            names = [n for n, st in self.remotes.items() if st.failures and not st.offline]
+        if names:
+            self.request(names, force=True)
+
     def set_offline(self, remote: str, offline: bool) -> None:
         with self._cond:
             st = self.remotes.get(remote)

@@ -193,7 +193,7 @@ def route_transfers(
     repo: Repo,
     transfers: Sequence[Transfer],
     *,
-    down_remotes: Collection[str] = frozenset(),
+    down_remotes: Collection[str] | None = None,
     netmap: NetMap | None = None,
     download_grace: float = 0.0,
 ) -> list[Transfer]:
@@ -202,8 +202,9 @@ def route_transfers(
     Uploads of a key go only to the remotes :func:`upload_targets` picks among that key's
     proposed uploads.  With ``download_grace`` > 0, a download from a remote that is not this
     clone's tree parent for the key gets ``not_before`` pushed back by that many seconds (see
-    the module docstring).  On any trouble reading the map the proposals are returned
-    unchanged (flooding).
+    the module docstring).  ``down_remotes``: this clone's remotes failing or away right now
+    (None: unknown, go by the reachability this clone last published).  On any trouble
+    reading the map the proposals are returned unchanged (flooding).
     """
     if not transfers:
         return []
@@ -218,9 +219,15 @@ def route_transfers(
         log.warning("routing: falling back to flooding: %s", e)
         return list(transfers)
     mine = _my_remotes(netmap, me)
-    down = frozenset((me, mine[r], r) for r in down_remotes if r in mine)
     # parents I cannot reach myself may be switched off: never wait for them
-    gone = {dst for _, dst, _ in down} | {e.dst for e in netmap.edges if e.src == me and not e.reachable}
+    gone = {mine[r] for r in down_remotes or () if r in mine} | {
+        e.dst for e in netmap.edges if e.src == me and not e.reachable}
+    if down_remotes is not None:
+        # the caller knows how our remotes are now: that, not what we last published, decides
+        netmap = netmap.with_own_reachability(me, down_remotes)
+    else:
+        down_remotes = frozenset()
+    down = frozenset((me, mine[r], r) for r in down_remotes if r in mine)
     uploads: dict[str, list[str]] = {}
     for t in transfers:
         if t.direction == "upload":

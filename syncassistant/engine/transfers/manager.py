@@ -508,6 +508,10 @@ class TransferManager:
             return {"queued": len(self._queued), "running": len(self._running), "failed": len(self._failed),
                     "done": self.completed}
 
+    def scanning(self) -> bool:
+        with self._cond:
+            return bool(self._scan_requests or self._scanning)
+
     def idle(self) -> bool:
         with self._cond:
             waiting = any(not self._held(t.remote) for t in self._queued.values())
