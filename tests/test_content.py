@@ -176,6 +176,11 @@ def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemon
     rules.add_rule(b, "Videos", "exclude")
     assert rules.list_rules(b) == [{"dir": "Videos", "action": "exclude"}]
     da, db = daemons(a), daemons(b)
+    # A learns B's rule when B's git-annex branch reaches it; a file A adds before that goes to B
+    # like any other (as with git-annex itself): this test is about a rule A knows
+    b_uuid = git(b, "config", "annex.uuid").strip()
+    wait_for(lambda: b_uuid in git(a, "cat-file", "-p", "git-annex:preferred-content.log", check=False),
+             what="B's rule in A's git-annex branch")
     (a / "Videos").mkdir()
     (a / "Docs").mkdir()
     (a / "Videos" / "v.bin").write_bytes(b"video")
@@ -194,6 +199,43 @@ def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemon
     wait_for(lambda: "sync: 1 failed" not in annex(c, "sync", "--content", check=False, timeout=300),
              timeout=120, what="git annex sync --content to succeed")
     assert "v.bin" not in annex(b, "find", "--in=here", "Videos")
+
+
+def test_excluding_a_folder_frees_its_space_once_a_copy_is_safe_elsewhere(make_repo, daemons):
+    from syncassistant.engine import rules
+
+    a, b, da, db = pair(make_repo, daemons)
+    (a / "Videos").mkdir()
+    (a / "Videos" / "v.bin").write_bytes(b"video")
+    (a / "Docs.txt").write_bytes(b"doc")
+    wait_for(lambda: readable(b, "Videos/v.bin", b"video") and readable(b, "Docs.txt", b"doc"),
+             what="both files' content in B")
+    rules.add_rule(b, "Videos", "exclude")
+    db.sync_now()  # what `syncassistant rule add` and the settings dialog ask of the daemon
+    wait_for(lambda: not readable(b, "Videos/v.bin", b"video"), what="B to drop the excluded content")
+    assert in_tree(b, "Videos/v.bin"), "the file stays listed; only its content left B"
+    assert readable(b, "Docs.txt", b"doc")
+    assert annex(a, "find", "--in=here", "Videos").strip() == "Videos/v.bin", "A's copy is untouched"
+    # A hears that B no longer has it (location tracking pushed)
+    wait_for(lambda: annex(a, "find", "--in=b", "Videos").strip() == "", what="A to learn B dropped it")
+    wait_for(lambda: da.is_idle() and db.is_idle(), 60,
+             what=lambda: f"both idle: A {da.busy_reasons()}, B {db.busy_reasons()}")
+    assert not readable(b, "Videos/v.bin", b"video"), "B fetched the excluded content again"
+
+
+def test_an_only_copy_is_never_dropped_for_a_rule(make_repo):
+    from syncassistant.engine import rules
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.transfers.dropper import drop_unwanted
+
+    c = make_repo("C")  # no remote holds a copy
+    (c / "Videos").mkdir()
+    (c / "Videos" / "only.bin").write_bytes(b"only copy")
+    git(c, "annex", "add", "Videos")
+    git(c, "commit", "-qm", "only copy")
+    rules.add_rule(c, "Videos", "exclude")
+    assert drop_unwanted(RepoContext(c)) == []
+    assert readable(c, "Videos/only.bin", b"only copy")
 
 
 def test_unreachable_remote_mid_transfer_then_queue_drains(make_repo, daemons, tmp_path):

@@ -25,6 +25,7 @@ from typing import Any
 from ..annex import annex_binary
 from ..context import RepoContext
 from ..git import base_env, kill_group
+from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
 from .scanner import scan
@@ -244,9 +245,14 @@ class TransferManager:
                 log.error("%s: content scan failed: %s", self.ctx.root, e)
                 found = []
             self.enqueue(found)
+            log.info("%s: scan found %d transfer(s)", self.ctx.root, len(found))
+            try:
+                if drop_unwanted(self.ctx, paths):
+                    self.on_location_change()  # tell the others this copy is gone
+            except Exception as e:
+                log.error("%s: dropping unwanted content failed: %s", self.ctx.root, e)
             with self._cond:
                 self._scanning = False
-            log.info("%s: scan found %d transfer(s)", self.ctx.root, len(found))
 
     # -- queue ---------------------------------------------------------------------------------
     def enqueue(self, transfers: list[Transfer]) -> int:

@@ -1,0 +1,52 @@
+"""Freeing space: content this clone does not want (a folder excluded here) is dropped here.
+
+As the git-annex assistant does: when this clone's preferred content (its per-directory rules)
+says it does not want a file it holds, `git annex drop --auto` removes the local copy, and
+git-annex itself first verifies that enough other copies exist (numcopies, required content).
+We only choose when and which paths; git-annex makes the decision that can lose data. A file
+whose only copy is here is never dropped: it is uploaded first and dropped on a later scan.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..annex import chunk_paths, parse_json_lines
+from ..context import RepoContext
+from .scanner import remote_infos_and_wanted
+
+log = logging.getLogger(__name__)
+
+DROP_TIMEOUT = 3600.0
+_WANTS_EVERYTHING = ("", "anything")
+
+
+def drop_unwanted(ctx: RepoContext, paths: list[str] | None = None) -> list[str]:
+    """Drop here the content of ``paths`` (None: the whole tree) that this clone does not want,
+    where git-annex verifies enough copies elsewhere. Returns the files dropped."""
+    if remote_infos_and_wanted(ctx)[1] in _WANTS_EVERYTHING:
+        return []  # the common case costs nothing: no rule, nothing is unwanted
+    # a local, cheap question first: most scans find nothing to drop and contact no remote
+    chunks: list[list[str] | None] = [None] if paths is None else list(chunk_paths(paths))
+    candidates: list[str] = []
+    for chunk in chunks:
+        res = ctx.annex.run("find", "--json", "--in=here", "--want-drop", *(["--", *chunk] if chunk else []),
+                            check=False, timeout=DROP_TIMEOUT)
+        candidates += [r["file"] for r in parse_json_lines(res.stdout) if r.get("file")]
+    dropped: list[str] = []
+    for chunk in chunk_paths(candidates):
+        if ctx.stopping.is_set():
+            break
+        with ctx.lock:  # it rewrites work-tree files and the index, as commits and merges do
+            res = ctx.annex.run("drop", "--auto", "--json", "--json-error-messages", "--", *chunk,
+                                check=False, timeout=DROP_TIMEOUT)
+        for rec in parse_json_lines(res.stdout):
+            if rec.get("success") and rec.get("file"):
+                dropped.append(rec["file"])
+            elif rec.get("file"):
+                log.info("%s: kept %s here: %s", ctx.root, rec["file"],
+                         "; ".join(rec.get("error-messages") or []) or "git-annex would not drop it")
+    if dropped:
+        log.info("%s: dropped %d unwanted file(s) here (copies verified elsewhere)", ctx.root, len(dropped))
+        ctx.emit("dropped", paths=dropped[:100], count=len(dropped))
+    return dropped
