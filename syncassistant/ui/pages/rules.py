@@ -212,6 +212,7 @@ class RulesPage(QWidget):
                 mod.remove_rule(d.root, rel)
             else:
                 mod.add_rule(d.root, rel, action)
+            d.sync_now()  # fetch what is now wanted, free what is not
             return mod.list_rules(d.root)
 
         def done(rules: Any, error: str | None) -> None:
