@@ -49,7 +49,7 @@ def commit_index(ctx: RepoContext, message: str) -> str:
 
 
 class Committer:
-    def __init__(self, ctx: RepoContext, on_commit: Callable[[str, list[str]], None]):
+    def __init__(self, ctx: RepoContext, on_commit: Callable[[str, list[str], dict[str, str]], None]):
         self.ctx = ctx
         self.on_commit = on_commit
         self._cond = threading.Condition()
@@ -156,12 +156,15 @@ class Committer:
             existing = [p for p in paths if os.path.lexists(ctx.root / p)]
             gone = [p for p in paths if p not in set(existing)]
             failed: list[str] = []
+            added: dict[str, str] = {}  # path -> key of content git-annex just took in
             if gone:
                 ctx.git.run("rm", "-r", "-q", "--cached", "--ignore-unmatch",
                             "--pathspec-from-file=-", "--pathspec-file-nul",
                             input="\0".join(gone) + "\0", env=LITERAL)
             if existing:
                 for rec in ctx.annex.add(existing):
+                    if rec.get("success") and rec.get("key") and rec.get("file"):
+                        added[rec["file"]] = rec["key"]
                     if not rec.get("success", False):
                         failed.append(rec.get("file", "?"))
                         log.warning("%s: could not add %s: %s", ctx.root, rec.get("file"),
@@ -191,7 +194,8 @@ class Committer:
         self.last_error = None
         log.info("%s: committed %d change(s) as %s", ctx.root, len(names), sha and sha[:8])
         ctx.emit("committed", commit=sha, paths=names[:100], count=len(names))
-        self.on_commit(sha or "", names)
+        committed = set(names)
+        self.on_commit(sha or "", names, {p: k for p, k in added.items() if p in committed})
         return sha
 
 

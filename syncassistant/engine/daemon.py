@@ -132,9 +132,12 @@ class Daemon:
         log.info("%s: daemon stopped", self.root)
 
     # -- wiring ---------------------------------------------------------------------------------
-    def _on_commit(self, sha: str, paths: list[str]) -> None:
+    def _on_commit(self, sha: str, paths: list[str], added: dict[str, str]) -> None:
         self.pusher.request()
-        self.transfers.request_scan(paths)
+        if added and self.transfers.upload_fresh(added):
+            paths = [p for p in paths if p not in added]  # (deletions, files kept in git)
+        if paths:
+            self.transfers.request_scan(paths)
         self._hook_pool.submit(self.hooks.run, "commit", sha, paths)
 
     def _on_merged(self, result: MergeResult) -> None:

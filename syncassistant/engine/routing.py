@@ -196,6 +196,7 @@ def route_transfers(
     down_remotes: Collection[str] | None = None,
     netmap: NetMap | None = None,
     download_grace: float = 0.0,
+    fresh: bool = False,
 ) -> list[Transfer]:
     """Apply routing to the scanner's proposals: uploads not on the tree are dropped.
 
@@ -203,7 +204,9 @@ def route_transfers(
     proposed uploads.  With ``download_grace`` > 0, a download from a remote that is not this
     clone's tree parent for the key gets ``not_before`` pushed back by that many seconds (see
     the module docstring).  ``down_remotes``: this clone's remotes failing or away right now
-    (None: unknown, go by the reachability this clone last published).  On any trouble
+    (None: unknown, go by the reachability this clone last published).  ``fresh``: the
+    content was just added here, so it enters the network here (no need to read where each
+    key first appeared).  On any trouble
     reading the map the proposals are returned unchanged (flooding).
     """
     if not transfers:
@@ -214,7 +217,7 @@ def route_transfers(
         netmap = netmap if netmap is not None else known_map
         if not me or me not in netmap.graph or netmap.graph.number_of_edges() == 0:
             return list(transfers)
-        origin = origins(git, {t.key for t in transfers})
+        origin = {t.key: me for t in transfers} if fresh else origins(git, {t.key for t in transfers})
     except Exception as e:  # routing must never stop content from moving
         log.warning("routing: falling back to flooding: %s", e)
         return list(transfers)

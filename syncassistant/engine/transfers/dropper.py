@@ -18,13 +18,12 @@ from .scanner import remote_infos_and_wanted
 log = logging.getLogger(__name__)
 
 DROP_TIMEOUT = 3600.0
-_WANTS_EVERYTHING = ("", "anything")
 
 
 def drop_unwanted(ctx: RepoContext, paths: list[str] | None = None) -> list[str]:
     """Drop here the content of ``paths`` (None: the whole tree) that this clone does not want,
     where git-annex verifies enough copies elsewhere. Returns the files dropped."""
-    if remote_infos_and_wanted(ctx)[1] in _WANTS_EVERYTHING:
+    if not remote_infos_and_wanted(ctx)[1]:
         return []  # the common case costs nothing: no rule, nothing is unwanted
     # a local, cheap question first: most scans find nothing to drop and contact no remote
     chunks: list[list[str] | None] = [None] if paths is None else list(chunk_paths(paths))

@@ -28,7 +28,7 @@ from ..git import base_env, kill_group
 from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
-from .scanner import scan
+from .scanner import fresh_uploads, scan
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +253,19 @@ class TransferManager:
                 log.error("%s: dropping unwanted content failed: %s", self.ctx.root, e)
             with self._cond:
                 self._scanning = False
+
+    def upload_fresh(self, added: dict[str, str]) -> bool:
+        """Queue uploads of content just added here (path -> key) without a scan, where that is
+        sound (see scanner.fresh_uploads); False when a scan must decide."""
+        try:
+            found = fresh_uploads(self.ctx, added)
+        except Exception as e:
+            log.warning("%s: no fast upload, scanning instead: %s", self.ctx.root, e)
+            return False
+        if found is None:
+            return False
+        self.enqueue(found)
+        return True
 
     # -- queue ---------------------------------------------------------------------------------
     def enqueue(self, transfers: list[Transfer]) -> int:

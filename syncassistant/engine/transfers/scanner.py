@@ -73,11 +73,30 @@ def remote_infos_and_wanted(ctx: RepoContext) -> tuple[list[RemoteInfo], str]:
     if hit and hit[0] == stamp:
         return hit[1], hit[2]
     infos, complete = _remote_infos(ctx)
-    here_wants = ctx.annex.run("wanted", "here", check=False).stdout.strip()
+    here_wants = _expression(ctx.annex.run("wanted", "here", check=False).stdout)
     if complete:  # a remote we could not probe is probed again next time
         with _cache_lock:
             _cache[str(ctx.root)] = (stamp, infos, here_wants)
     return infos, here_wants
+
+
+def _expression(text: str) -> str:
+    """A preferred-content expression, "" for one that wants everything."""
+    text = text.strip()
+    return "" if text == "anything" else text
+
+
+def fresh_uploads(ctx: RepoContext, added: dict[str, str]) -> list[Transfer] | None:
+    """Uploads of content just added here (path -> key), decided without asking git-annex
+    where it is: it is here, and everyone wants everything. None when preferred content is in
+    play (then scan). Saves the scan's git-annex process on the way from a new file to the
+    other clones."""
+    remotes, here_wants = remote_infos_and_wanted(ctx)
+    if here_wants or any(r.wanted for r in remotes):
+        return None
+    out = [Transfer(key, path, "upload", r.name, _key_size(key), r.cost)
+           for path, key in added.items() for r in remotes if r.uploads]
+    return routing.route_transfers(ctx, out, down_remotes=_down(ctx), fresh=True)
 
 
 def remote_infos(ctx: RepoContext) -> list[RemoteInfo]:
@@ -111,7 +130,7 @@ def _remote_infos(ctx: RepoContext) -> tuple[list[RemoteInfo], bool]:
             cost = float(cfg.get(p + "annex-cost", default))
         except ValueError:
             cost = default
-        out.append(RemoteInfo(n, uuid, cost, mode, res.stdout.strip()))
+        out.append(RemoteInfo(n, uuid, cost, mode, _expression(res.stdout)))
     return sorted(out, key=lambda r: (r.cost, r.name)), complete
 
 
