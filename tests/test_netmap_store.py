@@ -362,7 +362,16 @@ def test_route_transfers_drops_uploads_and_defers_off_tree_downloads(make_repo, 
     assert out[2].not_before == 0.0 and out[3].not_before == 0.0  # downloads untouched by default
     out = routing.route_transfers(a, ts, netmap=m, download_grace=routing.DOWNLOAD_GRACE)
     # K2 entered at E: A's parent in that tree is E, so the download from B waits for E
-    assert out[2].not_before == 0.0 and out[3].not_before > time.monotonic() + 200
+    assert out[2].not_before == 0.0 and out[3].not_before > time.monotonic() + 50
+    assert out[3].deferred and not out[2].deferred
+    # a deferred download is not work to do now: the queue is idle with only it in it
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.transfers.manager import TransferManager
+    queue = TransferManager(RepoContext(a), on_location_change=lambda: None)
+    queue.enqueue([out[3]])
+    assert queue.idle()
+    queue.enqueue([Transfer("K3", "h", "download", "e")])
+    assert not queue.idle()
     # ... unless A cannot reach E itself (E may be switched off)
     for t in ts:
         t.not_before = 0.0

@@ -15,13 +15,13 @@ a different (still complete) tree, never lost content.
 
 Downloads (:func:`route_transfers`): a download from a remote that is not this clone's parent
 in the tree brings the content over an edge the tree does not use (often the expensive one).
-With ``download_grace`` > 0 such downloads are *deferred* by that many seconds rather than
-dropped: if the parent delivers first, the deferred download finds the content present and
-moves nothing; if the parent never does (switched off: it cannot publish that), the download
-still happens.  The default is 0 (downloads untouched) because a deferred transfer keeps the
-queue, and so ``Daemon.is_idle()``, busy for the whole grace period; :data:`DOWNLOAD_GRACE` is
-the suggested value once idleness ignores deferred downloads.  A parent this clone's own
-published edge marks down (or in ``down_remotes``) never causes a deferral.
+With ``download_grace`` > 0 such downloads are *deferred* (marked ``deferred``) by that many
+seconds plus one second per MiB (the parent's upload takes time too) rather than dropped: if
+the parent delivers first, the deferred download finds the content present and moves nothing;
+if the parent never does (switched off: it cannot publish that), the download still happens.
+The scanner uses :data:`DOWNLOAD_GRACE`; the transfer queue does not count a deferred download
+that is not due as work in progress (idle means "nothing to do now"). A parent this clone
+cannot reach itself (down, or in ``down_remotes``) never causes a deferral.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Seconds a download over a non-tree edge waits for the tree to deliver the content first.
-DOWNLOAD_GRACE = 300.0
+DOWNLOAD_GRACE = 60.0
+MIB = 1024 * 1024
 
 
 # ---------------------------------------------------------------------------- decisions
@@ -256,7 +257,8 @@ def route_transfers(
                 parents[root] = tree_parent(netmap, me, root, down)
             parent = parents[root]
             if parent is not None and parent not in gone and uuid_of.get(t.remote) != parent:
-                t.not_before = max(t.not_before, now + download_grace)
+                t.not_before = max(t.not_before, now + download_grace + (t.size or 0) / MIB)
+                t.deferred = True
         out.append(t)
     dropped = len(transfers) - len(out)
     if dropped:

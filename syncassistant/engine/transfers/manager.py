@@ -533,7 +533,11 @@ class TransferManager:
 
     def idle(self) -> bool:
         with self._cond:
-            waiting = any(not self._held(t.remote) for t in self._queued.values())
+            now = time.monotonic()
+            # a download routing defers (the tree parent should bring the content) is not work
+            # to do now; it runs later only if the parent never delivers
+            waiting = any(not self._held(t.remote) and not (t.deferred and t.not_before > now)
+                          for t in self._queued.values())
             return not (waiting or self._running or self._scan_requests or self._scanning)
 
     # -- holds: remotes away, metered networks ----------------------------------------------------

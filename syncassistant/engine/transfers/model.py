@@ -25,6 +25,7 @@ class Transfer:
     attempts: int = 0
     best_progress: int = 0  # most bytes any attempt reached, to see whether retries progress
     not_before: float = 0.0  # monotonic time before which a retry must not start
+    deferred: bool = False  # a download routing holds back: the tree parent should bring it
     started: float | None = None
     finished: float | None = None
     queued_at: float = field(default_factory=time.time)

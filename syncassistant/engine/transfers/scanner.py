@@ -167,7 +167,8 @@ def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
             return []
     remotes, here_wants = remote_infos_and_wanted(ctx)
     if paths is not None and not here_wants and not any(r.wanted for r in remotes):
-        return routing.route_transfers(ctx, _scan_locations(ctx, remotes, paths), down_remotes=_down(ctx))
+        return routing.route_transfers(ctx, _scan_locations(ctx, remotes, paths), down_remotes=_down(ctx),
+                                       download_grace=routing.DOWNLOAD_GRACE)
     out: list[Transfer] = []
     for r in remotes:
         if not r.uploads:
@@ -190,7 +191,7 @@ def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
             seen.add(rec["key"])
             out.append(Transfer(rec["key"], rec.get("file", ""), "download", r.name, _size(rec), r.cost))
     # uploads go along the minimum-cost arborescence of the network map (flooding where unknown)
-    return routing.route_transfers(ctx, out, down_remotes=_down(ctx))
+    return routing.route_transfers(ctx, out, down_remotes=_down(ctx), download_grace=routing.DOWNLOAD_GRACE)
 
 
 def _down(ctx: RepoContext) -> set[str] | None:
