@@ -39,7 +39,7 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
-from .dbus_loop import Waiter, dispatch_pending
+from .dbus_loop import Waiter, WatcherThread, dispatch_pending
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +192,7 @@ class MountWatcher:
         self._mode: Literal["udisks2", "mountinfo"] | None = None
         # source (UDisks2 object path, or "mountinfo") -> {mount_point: MountInfo}
         self._by_source: dict[str, dict[str, MountInfo]] = {}
-        self._thread: threading.Thread | None = None
-        self._stop_event = threading.Event()
-        self._wake_fd: int | None = None
+        self._thread = WatcherThread(self._run, self.thread_name, log, "mount watcher")
         # UDisks2 state, touched only by the watcher thread
         self._objects: dict[str, dict[str, dict[str, Any]]] = {}
         self._udisks_owner: str | None = None
@@ -209,7 +207,7 @@ class MountWatcher:
 
     @property
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread.is_alive
 
     def current_mounts(self) -> dict[str, MountInfo]:
         """The user-drive mounts known right now, keyed by mount point."""
@@ -223,36 +221,15 @@ class MountWatcher:
         """Start the watcher thread and wait (up to ``timeout``) until its first snapshot is taken."""
         if self.is_running:
             raise RuntimeError("MountWatcher is already running")
-        self._stop_event = threading.Event()  # fresh events on each start
-        ready = threading.Event()
-        self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-        with self._lock:
+        with self._lock:  # nothing carries over from a previous run
             self._mode = None
             self._by_source = {}
-        self._thread = threading.Thread(
-            target=self._run, args=(self._stop_event, self._wake_fd, ready),
-            name=self.thread_name, daemon=True,
-        )
-        self._thread.start()
-        if not ready.wait(timeout):
+        if not self._thread.start(timeout):
             log.warning("mount watcher did not finish its first snapshot within %.1f s", timeout)
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop the watcher thread; True if it ended within ``timeout`` seconds."""
-        thread, wake_fd = self._thread, self._wake_fd
-        if thread is None:
-            return True
-        self._stop_event.set()
-        if wake_fd is not None:
-            os.eventfd_write(wake_fd, 1)
-        thread.join(timeout)
-        if thread.is_alive():
-            log.warning("mount watcher thread did not stop within %.1f s", timeout)
-            return False  # keep the eventfd open: the thread may still poll it
-        if wake_fd is not None:
-            os.close(wake_fd)
-        self._thread, self._wake_fd = None, None
-        return True
+        return self._thread.stop(timeout)
 
     # ---- thread body ----------------------------------------------------------------------
 

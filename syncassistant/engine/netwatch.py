@@ -15,7 +15,6 @@ short and thread-safe (the Qt adapter turns them into signals).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
-from .dbus_loop import Waiter, dispatch_pending
+from .dbus_loop import Waiter, WatcherThread, dispatch_pending
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +89,7 @@ class NetworkWatcher:
         self._reported_metered: bool | None = None
         self._nm_owner: str | None = None  # watcher thread only
 
-        self._thread: threading.Thread | None = None
-        self._stop_event = threading.Event()
-        self._wake_fd: int | None = None
+        self._thread = WatcherThread(self._run, self.thread_name, log, "network watcher")
 
     # ---- public API -----------------------------------------------------------------------
 
@@ -130,43 +127,22 @@ class NetworkWatcher:
 
     @property
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread.is_alive
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the watcher thread; wait (up to ``timeout``) until the first state is known."""
         if self.is_running:
             raise RuntimeError("NetworkWatcher is already running")
-        self._stop_event = threading.Event()
-        ready = threading.Event()
-        self._wake_fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-        with self._lock:
+        with self._lock:  # a restart must not report against the last run's state
             self._mode = None
             self._state = self._connectivity = self._metered_raw = None
             self._reported_online = self._reported_metered = None
-        self._thread = threading.Thread(
-            target=self._run, args=(self._stop_event, self._wake_fd, ready),
-            name=self.thread_name, daemon=True,
-        )
-        self._thread.start()
-        if not ready.wait(timeout):
+        if not self._thread.start(timeout):
             log.warning("network watcher did not read NetworkManager's state within %.1f s", timeout)
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Stop the watcher thread; True if it ended within ``timeout`` seconds."""
-        thread, wake_fd = self._thread, self._wake_fd
-        if thread is None:
-            return True
-        self._stop_event.set()
-        if wake_fd is not None:
-            os.eventfd_write(wake_fd, 1)
-        thread.join(timeout)
-        if thread.is_alive():
-            log.warning("network watcher thread did not stop within %.1f s", timeout)
-            return False  # keep the eventfd open: the thread may still poll it
-        if wake_fd is not None:
-            os.close(wake_fd)
-        self._thread, self._wake_fd = None, None
-        return True
+        return self._thread.stop(timeout)
 
     # ---- thread body ----------------------------------------------------------------------
 
