@@ -68,6 +68,7 @@ class RulesPage(QWidget):
         self.app = app
         self.state = app.state
         self.rules: dict[str, str] = {}
+        self._shown: tuple[str, list[str]] | None = None  # (folder, its top-level subfolders) in the tree
         self.setAccessibleName(self.tr("Rules"))
         self.mod = rules_module()
 
@@ -117,7 +118,9 @@ class RulesPage(QWidget):
     # -- reading ------------------------------------------------------------------------------------
     def reload(self) -> None:
         key = self.repo.key()
-        self.tree.clear()
+        if self._shown is None or self._shown[0] != key:
+            self.tree.clear()  # another folder (a reload of the same one keeps the tree until it is read)
+            self._shown = None
         if self.mod is None:
             self.result.setText(self.tr("Per-folder rules need a newer sync engine."))
             self._update_buttons()
@@ -139,6 +142,12 @@ class RulesPage(QWidget):
             return
         rules, top = res
         self.rules = {str(r["dir"]).strip("/"): str(r["action"]) for r in rules}
+        if self.tree.topLevelItemCount() and (key, list(top)) == self._shown:
+            # the same folders: keep the tree as the user left it (expanded, selected)
+            self._paint()
+            self._update_buttons()
+            return
+        self._shown = (key, list(top))
         self.tree.clear()
         root = QTreeWidgetItem(self.tree, [self.tr("(the whole folder)"), ""])
         root.setData(0, DIR_ROLE, "")
