@@ -4,6 +4,9 @@
   bulk     1 GiB in 1,000 files (1 MiB of random data each) moved into A, until all their content
            is in B (readable, right size, in B's tree); plus the floor: the same files already
            added and committed in A, `git annex copy --to b` by hand (that command alone)
+  small    a new 64-byte file (random bytes) renamed into A, until it is readable with the right
+           bytes in B's tree (not only listed there, as bench_sync.py's latency measures): median,
+           min and max of N trials, each with a 60 s deadline; when it was listed in B, too
   startup  the start-up scan on an N-file repository that is already in sync (content in both
            clones, location tracking and branches synced): time from starting the two daemons
            until they are idle, and the CPU seconds they used
@@ -12,8 +15,8 @@ Each system gets its own fresh pair A <-> B (local paths, each the other's remot
 their start/stop and the CPU accounting are bench_sync.py's (the same harness, so numbers are
 comparable with its table).
 
-Run:  .venv/bin/python bench/bench_bulk.py [--only bulk,startup] [--files 1000 --file-kib 1024]
-                                           [--startup-files 100000] [--keep]
+Run:  .venv/bin/python bench/bench_bulk.py [--only bulk,small,startup] [--files 1000 --file-kib 1024]
+                                           [--small-trials 10] [--startup-files 100000] [--keep]
 Progress goes to stderr; the markdown table to stdout at the end. See bench/README.md.
 """
 
@@ -25,6 +28,7 @@ import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +157,95 @@ def scenario_bulk_floor(n: int, kib: int) -> dict:
     note(f"floor bulk: add+commit {add_s:.2f} s (not counted), copy --to b {copy_s:.2f} s")
     done_with(a.parent)
     return {"n": n, "all_s": copy_s, "add_commit_s": add_s}
+
+
+# -- small: one 64-byte file from A, readable in B ------------------------------------------------
+SMALL_DEADLINE = 60.0  # per trial, seconds
+
+
+def read_or_none(p: Path) -> bytes | None:
+    try:
+        return p.read_bytes()
+    except OSError:  # not there yet, a symlink without content, being replaced
+        return None
+
+
+def tree_state(p: Path, data: bytes) -> str:
+    """What B's tree holds at `p`, in words (for a trial that missed its deadline)."""
+    got = read_or_none(p)
+    if got == data:
+        return "readable"
+    if got is None:
+        return "a symlink without content" if os.path.lexists(p) else "absent"
+    if got.startswith(b"/annex/objects/"):
+        return "a pointer file"
+    return f"{len(got)} other bytes"
+
+
+def missed_state(b: Path, name: str, data: bytes) -> dict:
+    """Where a file that did not become readable in time got to in B: its tree, B's branch, B's annex."""
+    out = {"tree": tree_state(b / name, data)}
+    try:
+        out["committed_in_B"] = bool(git(b, "ls-files", "--", name).strip())
+        if out["committed_in_B"]:
+            out["content_in_B_annex"] = annex_count(b, "--in=here", name) == 1
+    except RuntimeError as e:
+        out["error"] = str(e).splitlines()[0][:200]
+    return out
+
+
+def scenario_small(kind: str, trials: int) -> dict:
+    """bench_sync.py's latency trial (rename into A, settle between trials), timed until B's file
+    has the right bytes; when it was first listed in B is kept too."""
+    a, b = bs.build(kind, "small", ["A", "B"])
+    stage = a.parent / "stage"
+    stage.mkdir()
+    daemons = [bs.DAEMON[kind](r) for r in (a, b)]
+    res: dict = {"trials": 0, "listed": [], "readable": [], "missed": [], "unsettled_trials": 0}
+    files: dict[str, bytes] = {}
+    try:
+        res["startup_s"] = bs.start_all(daemons, settle_deadline=120)
+        for i in range(trials):
+            name = f"small{i:03d}.bin"
+            data = files[name] = os.urandom(64)
+            (stage / name).write_bytes(data)
+            target = b / name
+            listed = readable = None
+            t0 = time.monotonic()
+            os.rename(stage / name, a / name)  # appears in A atomically
+            end = t0 + SMALL_DEADLINE
+            while time.monotonic() < end:
+                if listed is None and os.path.lexists(target):
+                    listed = time.monotonic() - t0
+                if listed is not None and read_or_none(target) == data:
+                    readable = time.monotonic() - t0
+                    break
+                time.sleep(0.002)
+            res["trials"] += 1
+            if listed is not None:
+                res["listed"].append(listed)
+            if readable is not None:
+                res["readable"].append(readable)
+                note(f"{kind} small trial {i}: listed in B after {listed:.3f} s, readable after {readable:.3f} s")
+            else:
+                miss = {"trial": i, "file": name, "listed_s": listed, **missed_state(b, name, data)}
+                res["missed"].append(miss)
+                note(f"{kind} small trial {i}: NOT readable in B within {SMALL_DEADLINE:.0f} s: {miss}")
+                if kind == "ours":
+                    bs.anomaly(f"ours small trial {i}: {name} not readable in B within {SMALL_DEADLINE:.0f} s "
+                               f"({miss}); log of B:\n{daemons[1].log_tail()}")
+            # let the push-backs and git-annex branch updates of this trial finish (as bench_sync.py)
+            ok, _ = bs.settle(daemons, window=0.5, threshold=0.02 * len(daemons), deadline=8)
+            if not ok:
+                res["unsettled_trials"] += 1
+                note(f"{kind} small trial {i}: daemons still busy 8 s after it; going on")
+        # Did the missed files arrive later (during the following trials)?
+        for miss in res["missed"]:
+            miss["at_end"] = tree_state(b / miss["file"], files[miss["file"]])
+    finally:
+        bs.stop_all(daemons)
+    done_with(a.parent)
+    return res
 
 
 # -- start-up: an N-file repository already in sync ----------------------------------------------
@@ -379,6 +472,21 @@ def fmt(v: float | None) -> str:
     return bs.fmt_s(v)
 
 
+def small_cell(r: dict | None, key: str) -> tuple[str, float | None]:
+    """Median (min–max, n) of the trials that got there; the others counted as missing."""
+    if r is None:
+        return "not run", None
+    if "error" in r:
+        return f"error: {r['error'].splitlines()[0][:60]}", None
+    xs, missing = r[key], r["trials"] - len(r[key])
+    miss = f"{missing} of {r['trials']} missing (not within {SMALL_DEADLINE:.0f} s)"
+    if not xs:
+        return miss, None
+    med = statistics.median(xs)
+    return (f"**{fmt(med)}** ({fmt(min(xs))}–{fmt(max(xs))}, n={len(xs)})" + (f", {miss}" if missing else ""),
+            med)
+
+
 def table(results: dict, m: dict, args: argparse.Namespace) -> str:
     out = [f"Bulk benchmark {m['date']}; {m['nproc']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, "
            f"Linux {m['kernel']}; git-annex {m['git_annex']}, git {m['git']}, Python {m['python']}. "
@@ -420,6 +528,17 @@ def table(results: dict, m: dict, args: argparse.Namespace) -> str:
         fl = bu.get("floor") or {}
         out.append(f"| first file's content in B / daemons' CPU s / files A knew B had at the end | {cells[0]} "
                    f"| {cells[1]} | add+commit before it: {fmt(fl.get('add_commit_s'))} | — | — |")
+    sm = results.get("small", {})
+    if sm:
+        for key, label in (("readable", "readable with the right bytes in B's tree: median (min–max)"),
+                           ("listed", "… until listed in B's tree (`lexists`: a pointer file counts)")):
+            o, ov = small_cell(sm.get("ours"), key)
+            a, av = small_cell(sm.get("assistant"), key)
+            if key == "readable":
+                label = f"new 64-byte file (random bytes) renamed into A, until {label}"
+            partial = any(len(r.get(key, ())) < r.get("trials", 0) for r in sm.values())
+            out.append(f"| {label} | {o} | {a} | — | — | {bs.ratio(av, ov)}"
+                       f"{' (medians of the trials that got there)' if partial and av and ov else ''} |")
     su = results.get("startup", {})
     if su:
         for key, label in (("settled_s", "until CPU settled (< 0.04 CPU s per daemon in 2 s)"),
@@ -441,13 +560,23 @@ def table(results: dict, m: dict, args: argparse.Namespace) -> str:
             cells.append(" / ".join(str(v) for v in r.values()) + " (A / B)" if r else "—")
         out.append(f"| start-up: files ingested again (`add … ok` in .git/annex/daemon.log) | {cells[0]} "
                    f"| {cells[1]} | — | — | — |")
+    for s in ("ours", "assistant"):
+        missed = (sm.get(s) or {}).get("missed") if sm else None
+        if missed:
+            out += ["", f"{s}, 64-byte files not readable in B within {SMALL_DEADLINE:.0f} s: " + "; ".join(
+                f"trial {x['trial']}: listed in B "
+                + (f"after {fmt(x['listed_s'])}" if x["listed_s"] is not None else "never")
+                + f", at the deadline {x['tree']} in B's tree, "
+                + (x["error"] if "error" in x else "not committed in B" if not x["committed_in_B"]
+                   else f"committed in B, content in B's annex: {'yes' if x['content_in_B_annex'] else 'no'}")
+                + f", at the end of the run {x.get('at_end', '?')}" for x in missed) + "."]
     if bs.ANOMALIES:
         out += ["", f"Anomalies seen in this run: {len(bs.ANOMALIES)} (details on stderr)."]
     return "\n".join(out)
 
 
 # -- main ----------------------------------------------------------------------------------------
-SCENARIOS = ("bulk", "startup")
+SCENARIOS = ("bulk", "small", "startup")
 
 
 def main() -> int:
@@ -457,6 +586,7 @@ def main() -> int:
     p.add_argument("--files", type=int, default=1000, help="bulk: number of files (default 1000)")
     p.add_argument("--file-kib", type=int, default=1024, help="bulk: KiB per file (default 1024)")
     p.add_argument("--no-floor", action="store_true", help="bulk: skip the by-hand floor")
+    p.add_argument("--small-trials", type=int, default=10, help="small: trials per system (default 10)")
     p.add_argument("--startup-files", type=int, default=100_000, help="startup: files in the repository")
     p.add_argument("--deadline", type=float, default=2400.0, help="per system and scenario, seconds")
     p.add_argument("--workdir", help="parent of the temp dir (default: $TMPDIR)")
@@ -497,6 +627,9 @@ def main() -> int:
                 attempt("bulk", s, scenario_bulk, s, args.files, args.file_kib, args.deadline)
             if not args.no_floor:
                 attempt("bulk", "floor", scenario_bulk_floor, args.files, args.file_kib)
+        if "small" in only:
+            for s in systems:
+                attempt("small", s, scenario_small, s, args.small_trials)
         if "startup" in only:
             for s in systems:
                 attempt("startup", s, scenario_startup, s, args.startup_files, args.deadline)
