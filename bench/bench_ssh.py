@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,50 +25,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def start_sshd(d: Path, venv_bin: str) -> tuple[subprocess.Popen[bytes], int]:
-    d.mkdir(mode=0o700)
-    for key in ("host_ed25519", "id_ed25519"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
-    shutil.copy(d / "id_ed25519.pub", d / "authorized_keys")
-    os.chmod(d / "authorized_keys", 0o600)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    (d / "sshd_config").write_text(f"""Port {port}
-ListenAddress 127.0.0.1
-HostKey {d}/host_ed25519
-PidFile {d}/sshd.pid
-AuthorizedKeysFile {d}/authorized_keys
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM no
-SetEnv PATH={venv_bin}:/usr/local/bin:/usr/bin:/bin
-LogLevel VERBOSE
-""")
-    (d / "ssh_config").write_text(f"""Host *
-  User {os.environ.get('USER') or 'root'}
-  IdentityFile {d}/id_ed25519
-  IdentitiesOnly yes
-  UserKnownHostsFile {d}/known_hosts
-  StrictHostKeyChecking accept-new
-  BatchMode yes
-  ConnectTimeout 5
-""")
-    os.makedirs("/run/sshd", exist_ok=True)
-    log = open(d / "sshd.log", "w")
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while "Server listening" not in (d / "sshd.log").read_text():
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise SystemExit(f"sshd did not start: {(d / 'sshd.log').read_text()}")
-        time.sleep(0.05)
-    return proc, port
+# tests/ on the path too, for tests/sshd_server.py: the same throwaway sshd the tests use
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import sshd_server
 
 
 def on_server(server: Path, name: str) -> bool:
@@ -83,7 +41,7 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=60.0, help="give up on one trial after this many seconds")
     args = ap.parse_args()
-    if not shutil.which("sshd", path="/usr/sbin:/usr/bin"):
+    if not sshd_server.available():
         print("openssh-server is not installed (run ./setup.sh)", file=sys.stderr)
         return 1
 
@@ -93,9 +51,16 @@ def main() -> int:
     venv_bin = os.path.dirname(sys.executable)
     os.environ.update(GIT_CONFIG_GLOBAL=str(cfg), GIT_CONFIG_NOSYSTEM="1", HOME=str(work))
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ["PATH"]
-    sshd, port = start_sshd(work / "ssh", venv_bin)
-    # git-annex honours GIT_SSH_COMMAND only with GIT_ANNEX_USE_GIT_SSH (the engine sets it too)
-    os.environ.update(GIT_SSH_COMMAND=f"ssh -F {work}/ssh/ssh_config", GIT_ANNEX_USE_GIT_SSH="1")
+    port = sshd_server.free_port("127.0.0.1")
+    sshd = sshd_server.SshServer(work / "ssh", port, listen=("127.0.0.1",), bin_dir=venv_bin)
+    sshd.write_files()
+    try:
+        sshd.start()
+    except sshd_server.SshdError as e:
+        raise SystemExit(str(e)) from None
+    # GIT_SSH_COMMAND with our ssh_config, and GIT_ANNEX_USE_GIT_SSH=1: git-annex honours
+    # GIT_SSH_COMMAND only with it (the engine sets it too)
+    os.environ.update(sshd.git_env())
     from syncassistant.engine import sshmux
     from syncassistant.engine.daemon import Assistant
     from syncassistant.engine.repo import init_repo
@@ -127,7 +92,7 @@ def main() -> int:
                 raise SystemExit("notifychanges did not connect")
             time.sleep(0.05)
         settle()
-        accepted0 = (work / "ssh" / "sshd.log").read_text().count("Accepted publickey")
+        accepted0 = sshd.log_text().count("Accepted publickey")
         for i in range(args.trials):
             name = f"bridged-{i}.bin"
             t0 = time.monotonic()
@@ -145,12 +110,11 @@ def main() -> int:
                 if at_server is not None:
                     hop1.append(at_server)
             settle()  # content and location tracking done: trials do not overlap
-        accepted = (work / "ssh" / "sshd.log").read_text().count("Accepted publickey") - accepted0
+        accepted = sshd.log_text().count("Accepted publickey") - accepted0
     finally:
         assistant.stop()
         sshmux.close_all()
-        sshd.terminate()
-        sshd.wait(10)
+        sshd.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nssh bridge benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sshd_server  # tests/sshd_server.py: the throwaway sshd, shared with test_netns and bench_ssh
 
 VENV_BIN = os.path.dirname(sys.executable)
 os.environ["PATH"] = VENV_BIN + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")
@@ -162,71 +162,22 @@ def tree_files(repo: Path) -> set[str]:
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A throwaway sshd on 127.0.0.1 (key auth only, git-annex-shell on PATH)."""
-    if not shutil.which("sshd", path="/usr/sbin:/usr/bin"):
+    if not sshd_server.available():
         pytest.skip("openssh-server is not installed (run ./setup.sh)")
-    d = tmp_path_factory.mktemp("sshd")
-    os.chmod(d, 0o700)
-    for key, comment in (("host_ed25519", "host"), ("id_ed25519", "client")):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key), "-C", comment],
-                       check=True)
-    shutil.copy(d / "id_ed25519.pub", d / "authorized_keys")
-    os.chmod(d / "authorized_keys", 0o600)
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = sshd_server.free_port("127.0.0.1")
     # also on ::1 where this machine has it (for ssh://[::1]:PORT/ URLs), same port
-    ipv6 = False
-    try:
-        with socket.socket(socket.AF_INET6) as s6:
-            s6.bind(("::1", port))
-        ipv6 = True
-    except OSError:
-        pass
-    listen6 = "ListenAddress ::1\n" if ipv6 else ""
-    (d / "sshd_config").write_text(f"""Port {port}
-ListenAddress 127.0.0.1
-{listen6}HostKey {d}/host_ed25519
-PidFile {d}/sshd.pid
-AuthorizedKeysFile {d}/authorized_keys
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM no
-SetEnv PATH={VENV_BIN}:/usr/local/bin:/usr/bin:/bin
-Subsystem sftp internal-sftp
-LogLevel VERBOSE
-""")
-    (d / "ssh_config").write_text(f"""Host *
-  User {os.environ.get('USER') or 'root'}
-  IdentityFile {d}/id_ed25519
-  IdentitiesOnly yes
-  UserKnownHostsFile {d}/known_hosts
-  StrictHostKeyChecking accept-new
-  BatchMode yes
-  ConnectTimeout 5
-""")
-    os.makedirs("/run/sshd", exist_ok=True)
-    log = open(d / "sshd.log", "w")
-    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-                            stdout=log, stderr=subprocess.STDOUT)
-    wait_for(lambda: "Server listening" in (d / "sshd.log").read_text(), 10, "sshd to listen")
-    if ipv6:
-        ipv6 = bool(wait_for(lambda: "Server listening on ::1" in (d / "sshd.log").read_text(), 10,
-                             "sshd to listen on ::1"))
-    info = {"port": port, "dir": d, "ssh_command": f"ssh -F {d}/ssh_config", "proc": proc, "ipv6": ipv6}
-    yield info
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    ipv6 = sshd_server.ipv6_loopback_free(port)
+    server = sshd_server.SshServer(tmp_path_factory.mktemp("sshd"), port,
+                                   listen=("127.0.0.1", "::1") if ipv6 else ("127.0.0.1",),
+                                   bin_dir=VENV_BIN, sftp=True)
+    with server:
+        yield {"port": port, "dir": server.dir, "ssh_command": server.ssh_command, "proc": server.proc,
+               "ipv6": ipv6, "server": server}
 
 
 @pytest.fixture
 def ssh_env(sshd: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("GIT_SSH_COMMAND", sshd["ssh_command"])
-    monkeypatch.setenv("GIT_ANNEX_USE_GIT_SSH", "1")  # git-annex honours GIT_SSH_COMMAND only with this
+    for name, value in sshd["server"].git_env().items():  # GIT_SSH_COMMAND, GIT_ANNEX_USE_GIT_SSH=1
+        monkeypatch.setenv(name, value)
     gitmod.reset_env_cache()
     return sshd

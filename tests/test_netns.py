@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sshd_server
 from conftest import VENV_BIN, git, wait_for
 
 CLIENT_IP, SERVER_IP, PORT = "198.51.100.1", "198.51.100.2", 2222
@@ -70,7 +71,7 @@ def netns(tmp_path: Path) -> Iterator[dict]:
     Names carry our pid and a serial (parallel runs and leftovers never collide); interface
     names stay under the kernel's 15 characters.
     """
-    if not shutil.which("ip") or not shutil.which("sshd", path="/usr/sbin:/usr/bin"):
+    if not shutil.which("ip") or not sshd_server.available():
         pytest.skip("iproute2 and openssh-server are needed (run ./setup.sh)")
     _remove_leftovers()
     tag = f"sant{os.getpid()}x{next(_serial)}"
@@ -81,8 +82,7 @@ def netns(tmp_path: Path) -> Iterator[dict]:
     r = ip("netns", "add", cns, check=False)
     if r.returncode:
         pytest.skip(f"cannot create network namespaces here: {r.stderr.strip()}")
-    sshd: subprocess.Popen[bytes] | None = None
-    log = None
+    sshd: sshd_server.SshServer | None = None
     try:
         ip("netns", "add", sns)
         ip("link", "add", cdev, "type", "veth", "peer", "name", sdev)
@@ -94,57 +94,17 @@ def netns(tmp_path: Path) -> Iterator[dict]:
             ip("-n", ns, "link", "set", "lo", "up")
             ip("-n", ns, "link", "set", dev, "up")
 
-        d = tmp_path / "ssh"
-        d.mkdir(mode=0o700)
-        for key, comment in (("host_ed25519", "host"), ("id_ed25519", "client")):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key), "-C", comment],
-                           check=True)
-        shutil.copy(d / "id_ed25519.pub", d / "authorized_keys")
-        os.chmod(d / "authorized_keys", 0o600)
-        (d / "sshd_config").write_text(f"""Port {PORT}
-ListenAddress {SERVER_IP}
-HostKey {d}/host_ed25519
-PidFile {d}/sshd.pid
-AuthorizedKeysFile {d}/authorized_keys
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM no
-SetEnv PATH={VENV_BIN}:/usr/local/bin:/usr/bin:/bin
-LogLevel VERBOSE
-""")
         # Short timeouts: a cut link must fail a push in seconds, not minutes.
-        (d / "ssh_config").write_text(f"""Host *
-  User {os.environ.get('USER') or 'root'}
-  IdentityFile {d}/id_ed25519
-  IdentitiesOnly yes
-  UserKnownHostsFile {d}/known_hosts
-  StrictHostKeyChecking accept-new
-  BatchMode yes
-  ConnectTimeout 3
-  ServerAliveInterval 1
-  ServerAliveCountMax 3
-""")
-        os.makedirs("/run/sshd", exist_ok=True)
-        log = open(d / "sshd.log", "w")
-        # `ip netns exec` execs sshd itself, so this pid is sshd's
-        sshd = subprocess.Popen(["ip", "netns", "exec", sns, "/usr/sbin/sshd", "-D", "-e", "-f",
-                                 str(d / "sshd_config")], stdout=log, stderr=subprocess.STDOUT)
-        wait_for(lambda: "Server listening" in (d / "sshd.log").read_text() or sshd.poll() is not None,
-                 10, "sshd to listen")
-        assert sshd.poll() is None, (d / "sshd.log").read_text()
-        yield {"client": cns, "server": sns, "client_dev": cdev, "server_dev": sdev, "dir": d,
-               "ssh_command": f"ssh -F {d}/ssh_config", "sshd_log": d / "sshd.log"}
+        sshd = sshd_server.SshServer(
+            tmp_path / "ssh", PORT, listen=(SERVER_IP,), wrapper=("ip", "netns", "exec", sns), bin_dir=VENV_BIN,
+            client_options={"ConnectTimeout": 3, "ServerAliveInterval": 1, "ServerAliveCountMax": 3})
+        sshd.write_files()
+        sshd.start()
+        yield {"client": cns, "server": sns, "client_dev": cdev, "server_dev": sdev, "dir": sshd.dir,
+               "ssh_command": sshd.ssh_command, "sshd_log": sshd.log_path, "git_env": sshd.git_env()}
     finally:
         if sshd is not None:
-            sshd.terminate()
-            try:
-                sshd.wait(10)
-            except subprocess.TimeoutExpired:
-                sshd.kill()
-                sshd.wait(10)
+            sshd.stop()
         for ns in (cns, sns):  # anything still running in there belongs to this test
             for pid in netns_pids(ns):
                 try:
@@ -152,8 +112,6 @@ LogLevel VERBOSE
                 except ProcessLookupError:
                     pass
             ip("netns", "del", ns, check=False)  # takes its end of the veth pair with it
-        if log is not None:
-            log.close()
 
 
 def in_client(ns: dict, *argv: str, timeout: float = 60, env: dict[str, str] | None = None
@@ -198,9 +156,9 @@ def test_link_cut_mid_sync_and_restored(netns, make_repo, tmp_path: Path):
     a = make_repo("A", clone_of=server)
     url = f"ssh://{SERVER_IP}:{PORT}{server}"
     git(a, "remote", "set-url", "origin", url)
-    env = {**os.environ, "GIT_SSH_COMMAND": netns["ssh_command"],
-           # git-annex honours GIT_SSH_COMMAND only with this (and the sshd wants our -F config)
-           "GIT_ANNEX_USE_GIT_SSH": "1"}
+    # GIT_SSH_COMMAND with our -F config (the sshd wants our key), and GIT_ANNEX_USE_GIT_SSH=1
+    # (git-annex honours GIT_SSH_COMMAND only with it)
+    env = {**os.environ, **netns["git_env"]}
     # the link works, from inside the client namespace
     probe = in_client(netns, "git", "ls-remote", url, env=env)
     assert probe.returncode == 0, probe.stderr
