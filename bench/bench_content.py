@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timeline import Timeline
 
 
 def main() -> int:
@@ -55,39 +57,13 @@ def main() -> int:
 
         settle()
         lat = []
-        # Where the time goes: the first time each stage is seen after the file lands in A.
-        stages: dict[str, list[float]] = {}
-        seen: dict[str, float] = {}
-        watching = {"name": ""}
-
-        def on_event(ev) -> None:
-            name = watching["name"]
-            if not name:
-                return
-            side = "A" if ev.repo == str(a) else "B"
-            data = ev.data
-            if ev.kind == "committed" and name in data.get("paths", []):
-                label = f"{side} committed"
-            elif ev.kind == "pushed":
-                label = f"{side} pushed"
-            elif ev.kind == "merged" and name in data.get("paths", []):
-                label = f"{side} merged"
-            elif ev.kind == "transfer" and data.get("path") == name:
-                label = f"{side} {data.get('direction')} {data.get('state')}"
-            else:
-                return
-            seen.setdefault(label, time.time())
-
-        da.ctx.events.subscribe(on_event)
-        db.ctx.events.subscribe(on_event)
+        timeline = Timeline({"A": da, "B": db})
         for i in range(args.trials):
             data = os.urandom(64)
             name = f"small-{i}.bin"
             tmp = work / name
             tmp.write_bytes(data)
-            seen.clear()
-            watching["name"] = name
-            wall0 = time.time()
+            timeline.begin(name)
             t0 = time.monotonic()
             os.rename(tmp, a / name)
             end = t0 + 60
@@ -100,14 +76,10 @@ def main() -> int:
                 time.sleep(0.002)
             lat.append(time.monotonic() - t0)
             settle()
-            watching["name"] = ""
-            for label, when in seen.items():
-                stages.setdefault(label, []).append(when - wall0)
+            timeline.end()
         rows.append(("64-byte file made in A readable in B", f"median {statistics.median(lat):.3f} s "
                      f"(min {min(lat):.3f}, max {max(lat):.3f}, n={len(lat)})"))
-        for label, times in sorted(stages.items(), key=lambda kv: statistics.median(kv[1])):
-            rows.append((f"... {label}", f"median {statistics.median(times):.3f} s after the file landed "
-                         f"(n={len(times)})"))
+        rows += timeline.rows()
 
         rate = int(args.rate_mib * 1024 * 1024)
         da.transfers.set_limit(upload=rate)

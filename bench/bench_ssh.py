@@ -27,7 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # tests/ on the path too, for tests/sshd_server.py: the same throwaway sshd the tests use
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sshd_server
+from timeline import Timeline
 
 
 def on_server(server: Path, name: str) -> bool:
@@ -93,8 +95,10 @@ def main() -> int:
             time.sleep(0.05)
         settle()
         accepted0 = sshd.log_text().count("Accepted publickey")
+        timeline = Timeline({"A": da, "B": db})
         for i in range(args.trials):
             name = f"bridged-{i}.bin"
+            timeline.begin(name)
             t0 = time.monotonic()
             (a / name).write_bytes(os.urandom(64))
             at_server = None
@@ -110,6 +114,7 @@ def main() -> int:
                 if at_server is not None:
                     hop1.append(at_server)
             settle()  # content and location tracking done: trials do not overlap
+            timeline.end()
         accepted = sshd.log_text().count("Accepted publickey") - accepted0
     finally:
         assistant.stop()
@@ -125,6 +130,8 @@ def main() -> int:
         print(f"| min / max | {min(lat):.2f} s / {max(lat):.2f} s |")
     if hop1:
         print(f"| of which A -> server's synced/master, median ({len(hop1)} seen) | {statistics.median(hop1):.2f} s |")
+    for label, value in timeline.rows():
+        print(f"| {label} | {value} |")
     print(f"| trials that timed out (> {args.timeout:.0f} s) | {failed} |")
     print(f"| ssh connections accepted during the trials (A and B) | {accepted} |")
     return 0 if lat and not failed else 1
