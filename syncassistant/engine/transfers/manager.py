@@ -194,6 +194,7 @@ class TransferManager:
         self._requeue: set[str] = set()  # running transfers interrupted by a hold: back to the queue
         self._scan_requests: list[list[str] | None] = []
         self._scanning = False
+        self._closing = 0  # workers closing their batch processes (committing the journal)
         self._threads = [threading.Thread(target=self._worker, name=f"syncassistant-transfer-{i}", daemon=True)
                          for i in range(slots)]
         self._scanner = threading.Thread(target=self._scan_loop, name="syncassistant-scanner", daemon=True)
@@ -313,8 +314,12 @@ class TransferManager:
                         t = self._next()
                         if t is not None:
                             break
-                    if batches and all(self._held(q.remote) for q in self._queued.values()):
-                        break  # idle: close batch processes below, committing the journal
+                    if batches:
+                        # nothing to do now (what is queued is held or not due: a deferred or a
+                        # graced download): close the batch processes below, which commits
+                        # git-annex's journal, so location tracking goes out now, not later
+                        self._closing += 1
+                        break
                     waits = [q.not_before - time.monotonic()
                              for q in (*self._queued.values(), *self._failed.values()) if not self._held(q.remote)]
                     self._cond.wait(max(0.05, min(waits)) if waits and not self.ctx.paused.is_set() else None)
@@ -332,10 +337,15 @@ class TransferManager:
             b.kill()
 
     def _close_all(self, batches: dict[tuple[str, str], _Batch]) -> None:
-        for b in batches.values():
-            b.close()
-        batches.clear()
-        self.on_location_change()
+        try:
+            for b in batches.values():
+                b.close()
+            batches.clear()
+            self.on_location_change()
+        finally:
+            with self._cond:
+                self._closing -= 1  # idle only now: the location push has been asked for
+                self._cond.notify_all()
 
     def _run(self, t: Transfer, batches: dict[tuple[str, str], _Batch]) -> None:
         key = (t.direction, t.remote)
@@ -538,7 +548,7 @@ class TransferManager:
             # to do now; it runs later only if the parent never delivers
             waiting = any(not self._held(t.remote) and not (t.deferred and t.not_before > now)
                           for t in self._queued.values())
-            return not (waiting or self._running or self._scan_requests or self._scanning)
+            return not (waiting or self._running or self._scan_requests or self._scanning or self._closing)
 
     # -- holds: remotes away, metered networks ----------------------------------------------------
     def _held(self, remote: str) -> bool:
