@@ -149,7 +149,9 @@ def test_publisher_follows_push_results(make_repo):
         state[0]["error"] = "ssh: connect to host: Connection refused"
         ctx.emit("push-failed", remote="b", error=state[0]["error"])
         wait_for(lambda: not store.published_edges(c["A"])[0].reachable, 10, "b published as down")
-        assert len(changes) == 2 and pub.publishes == 2
+        # the ref moves first; the counter and the callback follow on the publisher's thread
+        wait_for(lambda: len(changes) == 2, 10, "the second on_change")
+        assert pub.publishes == 2
     finally:
         pub.stop()
     assert not pub._thread.is_alive()
