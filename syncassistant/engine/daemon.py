@@ -65,7 +65,7 @@ class Daemon:
         self.conflicts = ConflictStore(self.ctx.state_dir)
         self.hooks = HookRunner(self.ctx)
         self._hook_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncassistant-hook")
-        self.committer = Committer(self.ctx, self._on_commit)
+        self.committer = Committer(self.ctx, self._on_commit, on_journal=self._on_location_change)
         self.merger = Merger(self.ctx, self.conflicts, self._flush_pending, self._on_merged)
         self.pusher = Pusher(self.ctx, self.merger.fetch_and_merge,
                              remote_filter=lambda n: syncable_remote(self.ctx, n))
@@ -154,7 +154,8 @@ class Daemon:
             self._hook_pool.submit(self.hooks.run, "merge", result.new_head, result.changed_paths)
 
     def _on_location_change(self) -> None:
-        """Transfers finished a batch: git-annex committed location tracking; carry it on."""
+        """A git-annex batch process (transfers, add) closed and committed location tracking:
+        carry it on."""
         self.pusher.request()
 
     def _on_remote_back(self, remote: str) -> None:
@@ -204,6 +205,8 @@ class Daemon:
         reasons = []
         if pending := self.committer.pending_count():
             reasons.append(f"{pending} change(s) to commit")
+        if self.committer.closing():
+            reasons.append("committing location tracking")
         if self.pusher.busy():
             reasons.append("pushing")
         if self.merger._requested:

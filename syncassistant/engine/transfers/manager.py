@@ -14,21 +14,19 @@ import collections
 import json
 import logging
 import os
-import select
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from ..annex import annex_binary
+from ..annex_batch import AnnexBatch, WarmPool
 from ..context import RepoContext
-from ..git import base_env, kill_group
 from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
-from .scanner import fresh_uploads, scan
+from .scanner import fresh_uploads, remote_infos, scan
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +42,8 @@ LOCKED_RETRY = 2.0
 # avoids racing it for git-annex's transfer lock (and moving the bytes twice); a download that is
 # no longer needed then finishes at once (git-annex skips content that is present).
 DOWNLOAD_GRACE = 1.0
+# Processes kept started for the next transfer (see annex_batch); each idle one holds ~45 MB.
+WARM_TRANSFERS = 2
 
 
 DEFAULT_DISKRESERVE = 100 * 1000 * 1000  # git-annex's annex.diskreserve default
@@ -83,96 +83,15 @@ def disk_space_problem(ctx: RepoContext, t: Transfer) -> str | None:
             "git-annex keeps in reserve (annex.diskreserve)")
 
 
-class _Batch:
-    """One long-lived git-annex batch process for one direction and remote."""
+def transfer_batch(root: str | Path, direction: str, remote: str) -> AnnexBatch:
+    """A `git annex copy --to` or `get --from` process for one remote, fed keys, reporting progress.
 
-    def __init__(self, ctx: RepoContext, direction: str, remote: str, single: str | None = None):
-        cmd = ["copy", "--to", remote] if direction == "upload" else ["get", "--from", remote]
-        # Batch input is newline-separated: with -z git-annex reads ahead and waits for more
-        # input before answering. A name with a newline gets a process of its own (`single`).
-        tail = ["--", single] if single is not None else ["--batch"]
-        self.single = single is not None
-        self.proc = subprocess.Popen(
-            [annex_binary(), *cmd, "--json", "--json-progress", "--json-error-messages", *tail],
-            cwd=ctx.root, env=base_env(), stdin=subprocess.DEVNULL if self.single else subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        self._buf = b""
-        self.cancelled = threading.Event()  # set to end a pacing pause early
-        # git-annex puts the reason of many failures (disk full, remote unreachable) on stderr
-        self.stderr_lines: collections.deque[str] = collections.deque(maxlen=50)
-        self.stderr_count = 0
-        threading.Thread(target=self._drain_stderr, name="syncassistant-annex-stderr", daemon=True).start()
-
-    def _drain_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            line = raw.decode(errors="replace").strip()
-            if line:
-                self.stderr_lines.append(line)
-                self.stderr_count += 1
-
-    def stderr_since(self, mark: int) -> str:
-        new = list(self.stderr_lines)[-max(0, min(len(self.stderr_lines), self.stderr_count - mark)):]
-        return " ".join(new[-3:]) if self.stderr_count > mark else ""
-
-    def send(self, path: str) -> None:
-        if self.single:
-            return
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(path.encode(errors="surrogateescape") + b"\n")
-        self.proc.stdin.flush()
-
-    def read_line(self, timeout: float) -> bytes | None:
-        """One output line; b"" at EOF; None if nothing came within timeout."""
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buf:
-            left = max(0.0, deadline - time.monotonic())  # timeout 0: only what is already there
-            r, _, _ = select.select([fd], [], [], left)
-            if not r:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                out, self._buf = self._buf, b""
-                return out
-            self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
-        return line + b"\n"
-
-    def signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def close(self) -> None:
-        """Close stdin so git-annex finishes and commits its journal; kill if it lingers."""
-        try:
-            if self.proc.stdin:
-                self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            kill_group(self.proc)
-            self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
-
-    def terminate(self) -> None:
-        """Ask the process group to end (from any thread); the reading thread sees EOF."""
-        self.cancelled.set()
-        self.signal(signal.SIGCONT)
-        self.signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        self.signal(signal.SIGCONT)
-        kill_group(self.proc, grace=1.0)
-        self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
+    Keys, not file names: a long-lived process given names looks them up in a view of the
+    index that it does not always refresh, and answers "skipped" (a blank line) for files
+    added after it started; with --batch that happened from the third new file on.
+    Keys also never hold a newline."""
+    cmd = ["copy", "--to", remote] if direction == "upload" else ["get", "--from", remote]
+    return AnnexBatch(root, [*cmd, "--json-progress"], keys=True)
 
 
 class TransferManager:
@@ -188,7 +107,7 @@ class TransferManager:
         self._history: collections.deque[Transfer] = collections.deque(maxlen=HISTORY)
         self._cancel: set[str] = set()
         self._last_dir = "download"
-        self._batches: dict[str, _Batch] = {}  # transfer id -> its batch process while running
+        self._batches: dict[str, AnnexBatch] = {}  # transfer id -> its batch process while running
         self._offline: set[str] = set()  # remotes known to be away (an unplugged drive)
         self._holds: dict[str, set[str] | None] = {}  # pause reason -> remotes it holds (None: all)
         self._requeue: set[str] = set()  # running transfers interrupted by a hold: back to the queue
@@ -201,6 +120,8 @@ class TransferManager:
         self.completed = 0
         self.bytes_moved = 0
         self.stall_seconds = STALL_SECONDS
+        self._warm = WarmPool(ctx.root, lambda key: transfer_batch(ctx.root, *key), limit=WARM_TRANSFERS)
+        self._prewarmed = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -217,6 +138,7 @@ class TransferManager:
             b.terminate()
         for t in [*self._threads, self._scanner]:
             t.join(30)
+        self._warm.close()
 
     # -- scanning ------------------------------------------------------------------------------
     def request_scan(self, paths: list[str] | None = None) -> None:
@@ -254,6 +176,19 @@ class TransferManager:
                 log.error("%s: dropping unwanted content failed: %s", self.ctx.root, e)
             with self._cond:
                 self._scanning = False
+            if not self._prewarmed:
+                self._prewarmed = True
+                self._prewarm()
+
+    def _prewarm(self) -> None:
+        """Start upload processes to the cheapest remotes, so the first new file goes out
+        without waiting for git-annex to start."""
+        try:
+            keys = [("upload", r.name) for r in remote_infos(self.ctx) if r.uploads]
+        except Exception as e:  # a remote that cannot be asked: no warm process, no harm
+            log.debug("%s: no warm transfer processes: %s", self.ctx.root, e)
+            return
+        self._warm.fill(keys[:WARM_TRANSFERS])
 
     def upload_fresh(self, added: dict[str, str]) -> bool:
         """Queue uploads of content just added here (path -> key) without a scan, where that is
@@ -305,7 +240,7 @@ class TransferManager:
         return t
 
     def _worker(self) -> None:
-        batches: dict[tuple[str, str], _Batch] = {}
+        batches: dict[tuple[str, str], AnnexBatch] = {}
         while True:
             with self._cond:
                 t = None
@@ -336,7 +271,8 @@ class TransferManager:
         for b in batches.values():
             b.kill()
 
-    def _close_all(self, batches: dict[tuple[str, str], _Batch]) -> None:
+    def _close_all(self, batches: dict[tuple[str, str], AnnexBatch]) -> None:
+        used = list(batches)
         try:
             for b in batches.values():
                 b.close()
@@ -346,19 +282,19 @@ class TransferManager:
             with self._cond:
                 self._closing -= 1  # idle only now: the location push has been asked for
                 self._cond.notify_all()
+        # the next file most likely goes the same way: have a process ready for it
+        if not self.ctx.stopping.is_set():
+            self._warm.fill(sorted(used, key=lambda k: k[0] != "upload"))
 
-    def _run(self, t: Transfer, batches: dict[tuple[str, str], _Batch]) -> None:
+    def _run(self, t: Transfer, batches: dict[tuple[str, str], AnnexBatch]) -> None:
         key = (t.direction, t.remote)
         # Keep one process per slot: switching remote or direction closes the old one.
         for k in [k for k in batches if k != key]:
             batches.pop(k).close()
             self.on_location_change()
-        if "\n" in t.path:
-            batch = _Batch(self.ctx, t.direction, t.remote, single=t.path)
-        else:
-            if key not in batches:
-                batches[key] = _Batch(self.ctx, t.direction, t.remote)
-            batch = batches[key]
+        if key not in batches:
+            batches[key] = self._warm.take(key) or transfer_batch(self.ctx.root, t.direction, t.remote)
+        batch = batches[key]
         with self._cond:
             self._batches[t.id] = batch
             if t.id in self._cancel:  # cancelled while the process was starting
@@ -367,7 +303,7 @@ class TransferManager:
         ok, error = False, None
         mark = batch.stderr_count
         try:
-            batch.send(t.path)
+            batch.send(t.key)
             ok, error = self._follow(t, batch)
         except (OSError, ValueError) as e:
             error = f"git-annex batch process failed: {e}"
@@ -376,9 +312,7 @@ class TransferManager:
             detail = batch.stderr_since(mark) or disk_space_problem(self.ctx, t)
             if detail and detail not in (error or ""):
                 error = f"{error}: {detail}" if error else detail
-        if batch.single:
-            batch.close()
-        elif not ok:
+        if not ok:
             batch.kill()
             batches.pop(key, None)
         with self._cond:
@@ -418,7 +352,7 @@ class TransferManager:
             self._cond.notify_all()
         self._emit(t)
 
-    def _follow(self, t: Transfer, batch: _Batch) -> tuple[bool, str | None]:
+    def _follow(self, t: Transfer, batch: AnnexBatch) -> tuple[bool, str | None]:
         """Read progress until git-annex reports the result for this file."""
         last_bytes, last_time = 0, time.monotonic()
         while True:

@@ -1,0 +1,198 @@
+"""Long-lived `git annex <command> --batch` processes, and a pool of them started ahead of need.
+
+A git-annex process spends 150-250 ms starting (reading its branch, the remotes, the keys
+database) before it touches the first file; a running `--batch` process answers in 10-20 ms.
+So the committer and the transfer slots keep one ready: `WarmPool` starts a process before
+the change it will serve arrives, and the first file of a burst skips the start-up.
+
+A used process is closed when its burst ends: closing is what makes git-annex commit its
+journal (location tracking) and its keys database, so other processes and clones see them.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+from .annex import annex_binary
+from .git import base_env, kill_group
+
+
+class AnnexBatch:
+    """One git-annex process, fed paths (or keys) on stdin one per line, answering JSON lines.
+
+    Input is newline-separated: with -z git-annex reads ahead and waits for more input before
+    answering. A path holding a newline cannot be sent (the caller takes another way)."""
+
+    def __init__(self, root: str | Path, args: list[str], keys: bool = False,
+                 config: dict[str, str] | None = None) -> None:
+        self.root = Path(root)
+        opts = [a for k, v in (config or {}).items() for a in ("-c", f"{k}={v}")]
+        self.started = time.time()
+        self.proc = subprocess.Popen(
+            [annex_binary(), *args, *opts, "--json", "--json-error-messages",
+             "--batch-keys" if keys else "--batch"],
+            cwd=self.root, env=base_env(), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self._buf = b""
+        self.cancelled = threading.Event()  # set to end a pacing pause early
+        # git-annex puts the reason of many failures (disk full, remote unreachable) on stderr
+        self.stderr_lines: collections.deque[str] = collections.deque(maxlen=50)
+        self.stderr_count = 0
+        threading.Thread(target=self._drain_stderr, name="syncassistant-annex-stderr", daemon=True).start()
+
+    def _drain_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            line = raw.decode(errors="replace").strip()
+            if line:
+                self.stderr_lines.append(line)
+                self.stderr_count += 1
+
+    def stderr_since(self, mark: int) -> str:
+        new = list(self.stderr_lines)[-max(0, min(len(self.stderr_lines), self.stderr_count - mark)):]
+        return " ".join(new[-3:]) if self.stderr_count > mark else ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def send(self, path: str) -> None:
+        if "\n" in path:
+            raise ValueError(f"a batch input line cannot hold a newline: {path!r}")
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(path.encode(errors="surrogateescape") + b"\n")
+        self.proc.stdin.flush()
+
+    def read_line(self, timeout: float) -> bytes | None:
+        """One output line; b"" at EOF; None if nothing came within timeout."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = max(0.0, deadline - time.monotonic())  # timeout 0: only what is already there
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                out, self._buf = self._buf, b""
+                return out
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return line + b"\n"
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def close(self, timeout: float = 60) -> None:
+        """Close stdin so git-annex finishes and commits its journal; kill if it lingers."""
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(self.proc)
+            self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def terminate(self) -> None:
+        """Ask the process group to end (from any thread); the reading thread sees EOF."""
+        self.cancelled.set()
+        self.signal(signal.SIGCONT)
+        self.signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGCONT)
+        kill_group(self.proc, grace=1.0)
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+class WarmPool:
+    """Batch processes started before they are needed, one per key, handed out once each.
+
+    A warm process read the repository's configuration when it started; one older than the
+    last change to `.git/config` (a remote added, its URL changed) is closed, not handed out.
+    An unused process has nothing in its journal, so closing it is instant and loses nothing.
+    """
+
+    def __init__(self, root: str | Path, factory: Callable[[Hashable], AnnexBatch], limit: int = 3) -> None:
+        self.root = Path(root)
+        self.factory = factory
+        self.limit = limit
+        self._ready: dict[Hashable, AnnexBatch] = {}
+        self._starting: set[Hashable] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _config_changed_since(self, when: float) -> bool:
+        try:
+            return (self.root / ".git" / "config").stat().st_mtime >= when - 1.0
+        except OSError:
+            return True
+
+    def take(self, key: Hashable) -> AnnexBatch | None:
+        with self._lock:
+            batch = self._ready.pop(key, None)
+        if batch is None:
+            return None
+        if not batch.alive() or self._config_changed_since(batch.started):
+            batch.kill()
+            return None
+        return batch
+
+    def fill(self, keys: list[Hashable]) -> None:
+        """Start a process for each key that has none (up to `limit` in all)."""
+        for key in keys:
+            with self._lock:
+                if (self._closed or key in self._ready or key in self._starting
+                        or len(self._ready) + len(self._starting) >= self.limit):
+                    continue
+                self._starting.add(key)
+            try:
+                batch: AnnexBatch | None = self.factory(key)
+            except OSError:
+                batch = None
+            with self._lock:
+                self._starting.discard(key)
+                if batch is not None and not self._closed and key not in self._ready:
+                    self._ready[key], batch = batch, None
+            if batch is not None:  # the pool closed while it started
+                batch.kill()
+
+    def keys(self) -> list[Hashable]:
+        with self._lock:
+            return list(self._ready)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            batches, self._ready = list(self._ready.values()), {}
+        for b in batches:
+            b.kill()
+
+
+def close_in_background(batch: AnnexBatch, then: Callable[[], None] = lambda: None) -> threading.Thread:
+    """Close a used process off the caller's path (git-annex commits its journal on the way
+    out), then run `then` (e.g. ask for a push of the git-annex branch)."""
+    def run() -> None:
+        batch.close()
+        then()
+    th = threading.Thread(target=run, name="syncassistant-annex-close", daemon=True)
+    th.start()
+    return th
