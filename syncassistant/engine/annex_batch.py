@@ -142,7 +142,8 @@ class WarmPool:
 
     def _config_changed_since(self, when: float) -> bool:
         try:
-            return (self.root / ".git" / "config").stat().st_mtime >= when - 1.0
+            # file times come from the kernel's coarse clock, a few ms behind time.time()
+            return (self.root / ".git" / "config").stat().st_mtime >= when - 0.05
         except OSError:
             return True
 

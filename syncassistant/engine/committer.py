@@ -83,6 +83,7 @@ class Committer:
         self._used: list[AnnexBatch] = []
         self._closing = 0  # used add processes still closing: their journal is not committed yet
         self._closers: list[threading.Thread] = []
+        self._rounds = 0  # a round taken from _pending and not yet committed
         self._cond = threading.Condition()
         self._pending: dict[str, tuple[float, bool]] = {}  # path -> (last event, still writing)
         self._first_event = 0.0
@@ -165,6 +166,7 @@ class Committer:
                         continue
                     ready, wait = self._take_ready()
                     if ready:
+                        self._rounds += 1  # (in the same hold of the lock: never seen as idle)
                         break
                     self._cond.wait(wait)
                 else:
@@ -176,6 +178,9 @@ class Committer:
                 log.error("%s: commit failed, will retry in %.0f s: %s", self.ctx.root, RETRY_AFTER, e)
                 self.ctx.emit("error", where="commit", message=str(e))
                 self._defer(ready)
+            finally:
+                with self._cond:
+                    self._rounds -= 1
 
     def _defer(self, paths: list[str]) -> None:
         """Put paths that failed back in the queue, to be retried after RETRY_AFTER."""
@@ -250,6 +255,7 @@ class Committer:
             return self.ctx.annex.add(paths)
         with self._cond:
             self._used.append(batch)
+            self._closing += 1  # busy from now until its journal is committed (see _retire)
         records: list[dict] = []
         rest = list(paths)
         try:
@@ -273,17 +279,23 @@ class Committer:
             with self._cond:
                 self._closing -= 1
 
-    def closing(self) -> bool:
-        """An add process is still committing git-annex's journal (location tracking)."""
+    def busy(self) -> str | None:
+        """What the committer is doing, if anything: changes waiting, a round being added and
+        committed, or an add process still committing git-annex's journal (location tracking)."""
         with self._cond:
-            return self._closing > 0
+            if self._pending:
+                return f"{len(self._pending)} change(s) to commit"
+            if self._rounds:
+                return "committing"
+            if self._closing:
+                return "committing location tracking"
+            return None
 
     def _retire(self) -> None:
         """Close the add processes this round used (in the background: closing commits the
         journal), and start a fresh one for the next round."""
         with self._cond:
             used, self._used = self._used, []
-            self._closing += len(used)
         self._closers = [th for th in self._closers if th.is_alive()]
         for batch in used:
             self._closers.append(close_in_background(batch, self._journal_committed))

@@ -203,10 +203,8 @@ class Daemon:
     def busy_reasons(self) -> list[str]:
         """What keeps this daemon from being idle (empty when idle): for status and diagnosis."""
         reasons = []
-        if pending := self.committer.pending_count():
-            reasons.append(f"{pending} change(s) to commit")
-        if self.committer.closing():
-            reasons.append("committing location tracking")
+        if committing := self.committer.busy():
+            reasons.append(committing)
         if self.pusher.busy():
             reasons.append("pushing")
         if self.merger._requested:
