@@ -95,6 +95,7 @@ def daemons() -> Iterator[Callable[[Path], Daemon]]:
         started.append(d)
         return d
 
+    start.started = started  # type: ignore[attr-defined]  # for fixtures that end them sooner
     yield start
     for d in reversed(started):
         if d._started:

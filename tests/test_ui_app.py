@@ -40,8 +40,11 @@ class FakeNotifier:
 
 
 @pytest.fixture
-def sync_app(qtbot, tmp_path: Path) -> Iterator[Callable[..., SyncApp]]:
-    """Factory: a SyncApp on the given repositories (config in tmp), stopped at teardown."""
+def sync_app(qtbot, tmp_path: Path, daemons) -> Iterator[Callable[..., SyncApp]]:
+    """Factory: a SyncApp on the given repositories (config in tmp), stopped at teardown.
+
+    Daemons a test started beside the app are stopped too before looking for processes left
+    behind: a running daemon keeps git-annex processes ready (engine/annex_batch.py)."""
     apps: list[SyncApp] = []
 
     def make(*repos: Path, wait: bool = True) -> SyncApp:
@@ -60,6 +63,9 @@ def sync_app(qtbot, tmp_path: Path) -> Iterator[Callable[..., SyncApp]]:
         app.shutdown()
         for w in app.windows.values():
             w.deleteLater()
+    for d in reversed(daemons.started):
+        if d._started:
+            d.stop()
     wait_background()
     assert_no_children()
 
