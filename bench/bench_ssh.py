@@ -42,6 +42,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--timeout", type=float, default=60.0, help="give up on one trial after this many seconds")
+    ap.add_argument("--shell-rc", choices=("empty", "user"), default="empty",
+                    help="the server's sessions see an empty ~/.bashrc (default; root only) or the "
+                         "user's own, whose start-up every ssh session pays")
     args = ap.parse_args()
     if not sshd_server.available():
         print("openssh-server is not installed (run ./setup.sh)", file=sys.stderr)
@@ -54,7 +57,8 @@ def main() -> int:
     os.environ.update(GIT_CONFIG_GLOBAL=str(cfg), GIT_CONFIG_NOSYSTEM="1", HOME=str(work))
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ["PATH"]
     port = sshd_server.free_port("127.0.0.1")
-    sshd = sshd_server.SshServer(work / "ssh", port, listen=("127.0.0.1",), bin_dir=venv_bin)
+    sshd = sshd_server.SshServer(work / "ssh", port, listen=("127.0.0.1",), bin_dir=venv_bin,
+                                 plain_shell=args.shell_rc == "empty")
     sshd.write_files()
     try:
         sshd.start()
@@ -134,6 +138,7 @@ def main() -> int:
         print(f"| {label} | {value} |")
     print(f"| trials that timed out (> {args.timeout:.0f} s) | {failed} |")
     print(f"| ssh connections accepted during the trials (A and B) | {accepted} |")
+    print(f"| server's shell start-up (~/.bashrc) | {'empty' if sshd.wrapper else 'the user own'} |")
     return 0 if lat and not failed else 1
 
 

@@ -11,6 +11,7 @@ benchmark can use it too. Every process is started from an argument list, never 
 from __future__ import annotations
 
 import os
+import pwd
 import shlex
 import shutil
 import socket
@@ -59,16 +60,26 @@ class SshServer:
     start sshd under (["ip", "netns", "exec", NS]: it must exec sshd, so our pid is sshd's);
     `bin_dir` goes first on the PATH the server gives sessions (where git-annex-shell is);
     `client_options` become ssh_config lines after the fixed ones; `sftp` adds the
-    internal-sftp subsystem.
+    internal-sftp subsystem. `plain_shell` (root only): sessions see an empty ~/.bashrc, in a
+    private mount namespace. bash sources ~/.bashrc even for `ssh host cmd`, and this
+    machine's runs `pyenv init` (~150 ms a session); a server's usually returns at once for a
+    non-interactive shell, and a benchmark should time our work, not that.
     """
 
     def __init__(self, d: Path, port: int, *, listen: Sequence[str] = ("127.0.0.1",),
                  wrapper: Sequence[str] = (), bin_dir: str | None = None,
-                 client_options: Mapping[str, object] = DEFAULT_CLIENT_OPTIONS, sftp: bool = False) -> None:
+                 client_options: Mapping[str, object] = DEFAULT_CLIENT_OPTIONS, sftp: bool = False,
+                 plain_shell: bool = False) -> None:
         self.dir = d
         self.port = port
         self.listen = tuple(listen)
         self.wrapper = tuple(wrapper)
+        bashrc = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".bashrc"  # sshd's, not $HOME's
+        if plain_shell and os.geteuid() == 0 and bashrc.is_file() and shutil.which("unshare"):
+            # unshare and sh exec: sshd keeps the pid we started
+            self.wrapper = ("unshare", "-m", "--propagation", "private", "sh", "-c",
+                            'mount --bind /dev/null "$1" && shift && exec "$@"', "sh", str(bashrc),
+                            *self.wrapper)
         self.bin_dir = bin_dir or os.path.dirname(sys.executable)
         self.client_options = dict(client_options)
         self.sftp = sftp

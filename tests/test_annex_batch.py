@@ -100,3 +100,23 @@ def test_location_tracking_of_an_added_file_is_committed_once_idle(make_repo, da
     uuid_a = git(a, "config", "annex.uuid").strip()
     key = annex(a, "lookupkey", "new.txt").strip()
     assert uuid_a in annex(a, "whereis", "--json", "--key", key)
+
+
+def test_download_grace_only_for_peers_that_may_be_uploading(make_repo, tmp_path):
+    # a clone with a work tree may be sending us the content right now (its daemon uploads on
+    # commit): wait a moment before downloading from it; a bare repository or an ssh server
+    # sends nothing by itself: download at once
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.transfers.manager import TransferManager
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(a, "remote", "add", "peer", str(b))
+    git(a, "remote", "add", "server", str(bare))
+    git(a, "remote", "add", "far", "ssh://user@example.invalid/srv/annex")
+    queue = TransferManager(RepoContext(a), on_location_change=lambda: None)
+    assert queue._peer_may_upload("peer")
+    assert not queue._peer_may_upload("server")
+    assert not queue._peer_may_upload("far")
+    assert not queue._peer_may_upload("missing")

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..annex_batch import AnnexBatch, WarmPool
 from ..context import RepoContext
+from ..urls import BadURL, parse_remote_url
 from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
@@ -39,8 +40,9 @@ HISTORY = 200
 LOCKED_RETRY = 2.0
 # A clone that commits a file uploads it at once, so the receiving clone, which learns of the file
 # by merging, usually finds the upload already under way. Waiting this long before downloading
-# avoids racing it for git-annex's transfer lock (and moving the bytes twice); a download that is
-# no longer needed then finishes at once (git-annex skips content that is present).
+# from such a peer avoids racing it for git-annex's transfer lock (and moving the bytes twice); a
+# download that is no longer needed then finishes at once (git-annex skips content that is
+# present). A bare repository or an ssh server uploads nothing by itself: no wait for those.
 DOWNLOAD_GRACE = 1.0
 # Processes kept started for the next transfer (see annex_batch); each idle one holds ~45 MB.
 WARM_TRANSFERS = 2
@@ -206,6 +208,7 @@ class TransferManager:
     # -- queue ---------------------------------------------------------------------------------
     def enqueue(self, transfers: list[Transfer]) -> int:
         added = 0
+        peers = {r: self._peer_may_upload(r) for r in {t.remote for t in transfers if t.direction == "download"}}
         with self._cond:
             for t in transfers:
                 if t.id in self._queued or t.id in self._running:
@@ -213,7 +216,7 @@ class TransferManager:
                 old = self._failed.pop(t.id, None)
                 if old is not None:  # keep its back-off
                     t.attempts, t.best_progress, t.not_before = old.attempts, old.best_progress, old.not_before
-                if t.direction == "download" and not t.attempts:
+                if t.direction == "download" and not t.attempts and peers[t.remote]:
                     t.not_before = max(t.not_before, time.monotonic() + DOWNLOAD_GRACE)
                 self._queued[t.id] = t
                 added += 1
@@ -221,6 +224,20 @@ class TransferManager:
         for t in transfers[:50]:
             self._emit(t)
         return added
+
+    def _peer_may_upload(self, remote: str) -> bool:
+        """The remote may be a clone with its own daemon or assistant sending us content now:
+        a non-bare repository on a local path. Not a bare one, nor an ssh server (whose clone
+        would reach us over ssh only if we were its remote: rare, and a clash costs a retry)."""
+        url = self.ctx.git.config_get(f"remote.{remote}.url") or ""
+        try:
+            parsed = parse_remote_url(url, base=self.ctx.root)
+        except BadURL:
+            return False
+        if parsed.kind != "local":
+            return False
+        path = Path(parsed.path)
+        return (path if path.is_absolute() else self.ctx.root / path).joinpath(".git").exists()
 
     def _next(self) -> Transfer | None:
         now = time.monotonic()
