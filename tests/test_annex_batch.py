@@ -120,3 +120,20 @@ def test_download_grace_only_for_peers_that_may_be_uploading(make_repo, tmp_path
     assert not queue._peer_may_upload("server")
     assert not queue._peer_may_upload("far")
     assert not queue._peer_may_upload("missing")
+
+
+def test_warm_pool_gives_back_a_process_left_unused(make_repo):
+    a = make_repo("A")
+    config = a / ".git" / "config"
+    past = config.stat().st_mtime - 60
+    os.utime(config, (past, past))
+    pool = WarmPool(a, lambda _key: add_batch(a), limit=1, max_idle=0.5)
+    try:
+        pool.fill(["add"])
+        [batch] = pool._ready.values()
+        wait_for(lambda: not batch.alive() and not pool.keys(), 30, what="the unused process closed")
+        assert pool.take("add") is None
+        pool.fill(["add"])  # the next round starts one again
+        assert pool.keys() == ["add"]
+    finally:
+        pool.close()
