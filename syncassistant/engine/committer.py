@@ -116,7 +116,8 @@ class Committer:
             return len(self._pending)
 
     def start(self) -> None:
-        self._warm.fill(["add"])
+        # no add process yet: the first round starts one for the next (a daemon that never sees
+        # a change, as many do, costs no git-annex process)
         self._thread.start()
 
     def stop(self) -> None:

@@ -27,7 +27,7 @@ from ..urls import BadURL, parse_remote_url
 from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
-from .scanner import fresh_uploads, remote_infos, scan
+from .scanner import fresh_uploads, scan
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,6 @@ class TransferManager:
         self.bytes_moved = 0
         self.stall_seconds = STALL_SECONDS
         self._warm = WarmPool(ctx.root, lambda key: transfer_batch(ctx.root, *key), limit=WARM_TRANSFERS)
-        self._prewarmed = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -178,19 +177,6 @@ class TransferManager:
                 log.error("%s: dropping unwanted content failed: %s", self.ctx.root, e)
             with self._cond:
                 self._scanning = False
-            if not self._prewarmed:
-                self._prewarmed = True
-                self._prewarm()
-
-    def _prewarm(self) -> None:
-        """Start upload processes to the cheapest remotes, so the first new file goes out
-        without waiting for git-annex to start."""
-        try:
-            keys = [("upload", r.name) for r in remote_infos(self.ctx) if r.uploads]
-        except Exception as e:  # a remote that cannot be asked: no warm process, no harm
-            log.debug("%s: no warm transfer processes: %s", self.ctx.root, e)
-            return
-        self._warm.fill(keys[:WARM_TRANSFERS])
 
     def upload_fresh(self, added: dict[str, str]) -> bool:
         """Queue uploads of content just added here (path -> key) without a scan, where that is
