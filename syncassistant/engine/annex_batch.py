@@ -12,6 +12,7 @@ journal (location tracking) and its keys database, so other processes and clones
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import select
 import signal
@@ -89,18 +90,14 @@ class AnnexBatch:
         return line + b"\n"
 
     def signal(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it has ended already
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def close(self, timeout: float = 60) -> None:
         """Close stdin so git-annex finishes and commits its journal; kill if it lingers."""
-        try:
+        with contextlib.suppress(OSError):  # a pipe already broken: the process is gone anyway
             if self.proc.stdin:
                 self.proc.stdin.close()
-        except OSError:
-            pass
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -126,7 +126,9 @@ class Committer:
         self._thread.join(30)
         self._warm.close()
         self._retire()
-        for th in self._closers:
+        with self._cond:
+            closers = list(self._closers)
+        for th in closers:
             th.join(60)
 
     def wake(self) -> None:
@@ -246,7 +248,6 @@ class Committer:
         self.on_commit(sha or "", names, {p: k for p, k in added.items() if p in committed})
         return sha
 
-
     def _add(self, paths: list[str]) -> list[dict]:
         """git-annex add these existing paths: per-file records, as `Annex.add` gives them."""
         batch = None
@@ -297,9 +298,10 @@ class Committer:
         journal), and start a fresh one for the next round."""
         with self._cond:
             used, self._used = self._used, []
-        self._closers = [th for th in self._closers if th.is_alive()]
-        for batch in used:
-            self._closers.append(close_in_background(batch, self._journal_committed))
+            self._closers = [th for th in self._closers if th.is_alive()]
+        closers = [close_in_background(batch, self._journal_committed) for batch in used]
+        with self._cond:
+            self._closers += closers
         if not self.ctx.stopping.is_set():
             self._warm.fill(["add"])  # a no-op when one is ready
 

@@ -1,10 +1,12 @@
 """The transfer queue and its worker slots.
 
 Queue: one entry per (direction, remote, key), cheapest remote first, uploads and downloads
-taking turns. Slots: SLOTS threads, each keeping long-lived `git annex copy --to R --batch` /
-`git annex get --from R --batch` processes with `--json-progress`, fed one file at a time; a
+taking turns. Slots: SLOTS threads, each keeping long-lived `git annex copy --to R --batch-keys` /
+`git annex get --from R --batch-keys` processes with `--json-progress`, fed one key at a time; a
 process is closed when its queue runs dry, which commits git-annex's journal, and then the
-Pusher carries the location-tracking update to the other clones (batched, not per file).
+Pusher carries the location-tracking update to the other clones (batched, not per file). A
+process for the same remote and direction is started again at once, ready for the next file
+(annex_batch.WarmPool).
 Progress feeds the speed limits (SIGSTOP/SIGCONT pacing) and stall detection.
 """
 
