@@ -23,7 +23,7 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 
 from .annex import annex_binary
-from .git import base_env, kill_group
+from .git import Git, base_env, kill_group
 
 
 class AnnexBatch:
@@ -133,6 +133,8 @@ class WarmPool:
     def __init__(self, root: str | Path, factory: Callable[[Hashable], AnnexBatch], limit: int = 3,
                  max_idle: float = 600.0) -> None:
         self.root = Path(root)
+        # (git_dir, not root / ".git": in a worktree or a --separate-git-dir clone that is a file)
+        self.config = Git(self.root).git_dir / "config"
         self.factory = factory
         self.limit = limit
         self.max_idle = max_idle
@@ -145,7 +147,7 @@ class WarmPool:
     def _config_changed_since(self, when: float) -> bool:
         try:
             # file times come from the kernel's coarse clock, a few ms behind time.time()
-            return (self.root / ".git" / "config").stat().st_mtime >= when - 0.05
+            return self.config.stat().st_mtime >= when - 0.05
         except OSError:
             return True
 
