@@ -59,6 +59,23 @@ def test_many_small_files_and_a_large_one(make_repo, daemons):
              what=lambda: f"idle: {da.status()} {db.status()}")
 
 
+def test_a_duplicate_of_a_queued_transfer_is_not_announced(make_repo):
+    # The event stream tells the UI each transfer's state. A duplicate announced as "queued" after
+    # the original reported "done" left the tray saying "Syncing 1 file" for ever.
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.transfers.manager import TransferManager
+    from syncassistant.engine.transfers.model import Transfer
+
+    ctx = RepoContext(make_repo("a"))
+    seen = []
+    ctx.events.subscribe(lambda ev: seen.append(ev.data["id"]) if ev.kind == "transfer" else None)
+    queue = TransferManager(ctx, on_location_change=lambda: None)  # not started: nothing runs
+    first = Transfer("SHA256E-s1--00", "f", "upload", "b")
+    assert queue.enqueue([first]) == 1 and seen == [first.id]
+    assert queue.enqueue([Transfer("SHA256E-s1--00", "f", "upload", "b")]) == 0
+    assert seen == [first.id]
+
+
 def test_parse_rate():
     assert parse_rate("500KiB/s") == 500 * 1024
     assert parse_rate("4MB/s") == 4_000_000

@@ -280,3 +280,20 @@ def test_git_annex_branch_reaches_other_clone(make_repo, daemons):
     wait_for(lambda: uuid_a in subprocess.run(["git", "annex", "whereis", "--json", "loc.txt"], cwd=b,
                                               capture_output=True, text=True).stdout,
              what="B to know A has the content")
+
+
+def test_a_failure_is_cleared_by_a_later_success_with_nothing_to_do(make_repo):
+    # A commit retried after a failure may find nothing left to commit, a merge nothing to merge:
+    # both are successes, and the error shown in status (and in the tray) must go, with an event
+    # so that status readers look again.
+    from syncassistant.engine.daemon import Daemon
+
+    d = Daemon(make_repo("A"))  # not started: the test drives the steps
+    seen = []
+    d.ctx.events.subscribe(lambda ev: seen.append(ev.data.get("where")) if ev.kind == "recovered" else None)
+    d.committer.last_error = "could not add 1 file(s)"
+    d.merger.last_error = "merge failed"
+    assert set(d.status()["errors"]) == {"commit", "merge"}
+    assert d.committer.commit_paths([]) is None
+    d.merger.merge_all()
+    assert d.status()["errors"] == {} and seen == ["commit", "merge"]

@@ -119,7 +119,12 @@ def test_keep_this_one_renames_deletes_and_syncs(qtbot, daemons, sync_app, linke
     qtbot.waitUntil(lambda: not any(v.conflicts for v in app.state.ordered()), timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: win.right.currentWidget() is win.empty, timeout=TIMEOUT_MS)
     assert "Kept notes.txt" in win.result.text()
-    qtbot.waitUntil(lambda: app.state.summary.state == "idle", timeout=TIMEOUT_MS)
+
+    def up_to_date() -> None:  # an assertion, so that a time-out says what was left
+        view = app.state.views[key]
+        assert app.state.summary.state == "idle", (app.state.summary, daemon.busy_reasons(),
+                                                   view.failing_remotes(), (view.status or {}).get("errors"))
+    qtbot.waitUntil(up_to_date, timeout=TIMEOUT_MS)
 
 
 def test_keep_both_marks_resolved_and_leaves_the_files(qtbot, daemons, sync_app, linked_pair):

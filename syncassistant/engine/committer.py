@@ -192,6 +192,12 @@ class Committer:
             for p in paths:
                 self._pending.setdefault(p, (time.monotonic(), False))
 
+    def _recovered(self) -> None:
+        """Clear a reported failure, and say so: status readers must not show it for ever."""
+        if self.last_error is not None:
+            self.last_error = None
+            self.ctx.emit("recovered", where="commit")
+
     # -- the work -------------------------------------------------------------------------------
     def commit_paths(self, paths: list[str]) -> str | None:
         """Stage `paths` (added, changed or gone) and commit; return the new commit or None."""
@@ -235,13 +241,14 @@ class Committer:
                 if failed:
                     raise GitError(["git-annex", "add"], 1, "",
                                    f"could not add {len(failed)} file(s), e.g. {failed[0]!r}")
+                self._recovered()  # a retry with nothing left to commit has succeeded too
                 return None
             sha = commit_index(ctx, commit_message(names, gone))
         self.commits += 1
         if self.commits % MAINTENANCE_EVERY == 0:
             # `git commit` would have run this after each commit; it is cheap when there is nothing to do
             ctx.git.run("maintenance", "run", "--auto", "--quiet", check=False, timeout=600)
-        self.last_error = None
+        self._recovered()
         log.info("%s: committed %d change(s) as %s", ctx.root, len(names), sha and sha[:8])
         ctx.emit("committed", commit=sha, paths=names[:100], count=len(names))
         committed = set(names)

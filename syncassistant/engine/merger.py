@@ -122,9 +122,11 @@ class Merger:
             result.new_head = git.rev("HEAD")
             if result.branch_changed and result.old_head and result.new_head:
                 result.changed_paths = git.changed_paths(result.old_head, result.new_head)
+        if self.last_error is not None:  # merged, or nothing to merge: no longer failing
+            self.last_error = None
+            ctx.emit("recovered", where="merge")
         if result.branch_changed or result.annex_changed:
             self.merges += 1
-            self.last_error = None
             log.info("%s: merged (%d paths changed, %d conflicts)", ctx.root,
                      len(result.changed_paths), len(result.conflicts))
             ctx.emit("merged", head=result.new_head, paths=result.changed_paths[:100],

@@ -195,7 +195,7 @@ class TransferManager:
 
     # -- queue ---------------------------------------------------------------------------------
     def enqueue(self, transfers: list[Transfer]) -> int:
-        added = 0
+        added: list[Transfer] = []
         peers = {r: self._peer_may_upload(r) for r in {t.remote for t in transfers if t.direction == "download"}}
         with self._cond:
             for t in transfers:
@@ -207,11 +207,13 @@ class TransferManager:
                 if t.direction == "download" and not t.attempts and peers[t.remote]:
                     t.not_before = max(t.not_before, time.monotonic() + DOWNLOAD_GRACE)
                 self._queued[t.id] = t
-                added += 1
+                added.append(t)
             self._cond.notify_all()
-        for t in transfers[:50]:
+        # Only what was queued here: a duplicate of a running transfer, announced as "queued"
+        # after the running one reported "done", would show as waiting forever.
+        for t in added[:50]:
             self._emit(t)
-        return added
+        return len(added)
 
     def _peer_may_upload(self, remote: str) -> bool:
         """The remote may be a clone with its own daemon or assistant sending us content now:
