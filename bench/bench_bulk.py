@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -252,10 +251,15 @@ def scenario_small(kind: str, trials: int) -> dict:
 # Making 100,000 annexed files with `git annex add` takes ~25 min on this machine (15 ms a file).
 # So the fixture's files, annex objects, commit (pointer files, one git fast-import) and location
 # logs (`git annex setpresentkey --batch`) are written directly. The index is then refreshed
-# through git-annex's clean filter (`git update-index --refresh`, ~3 ms a file), in every clone
-# after every copy: that is how git-annex records the inode caches of unlocked files. Without
-# them (we tried writing the index and the keys database by hand) `git annex assistant` re-adds
-# every file at start-up, which it does not do on clones made by `git annex add`.
+# through git-annex's clean filter (`git update-index --refresh`, 3-6 ms a file): that is how
+# git-annex records the inode caches of unlocked files. Without them (we tried writing the index
+# and the keys database by hand) `git annex assistant` re-adds every file at start-up, which it
+# does not do on clones made by `git annex add`. A copy (`cp -a`) gets new inodes and needs that
+# refresh again, so every clone is written in place, not copied: both clones of a pair are built
+# side by side (the same commit, made with a fixed time), one refresh each, in parallel.
+
+FIXTURE_TIME = 1_700_000_000  # the fixture commit's time: both clones make the very same commit
+
 
 def pointer(key: str) -> bytes:
     return f"/annex/objects/{key}\n".encode()
@@ -298,7 +302,7 @@ def commit_pointers(repo: Path, files: list[tuple[str, bytes, str]], message: st
     """One commit on master with a pointer file (an unlocked annexed file) for each path."""
     def stream():
         msg = message.encode()
-        yield b"commit refs/heads/master\ncommitter bench <bench@example.invalid> %d +0000\n" % time.time()
+        yield b"commit refs/heads/master\ncommitter bench <bench@example.invalid> %d +0000\n" % FIXTURE_TIME
         yield b"data %d\n%s\n" % (len(msg), msg)
         for path, _, key in files:
             p = pointer(key)
@@ -311,39 +315,46 @@ def commit_pointers(repo: Path, files: list[tuple[str, bytes, str]], message: st
 def refresh(repo: Path) -> None:
     """Bring the index (git) and the inode caches (git-annex) up to date with the work tree:
     git runs git-annex's clean filter on every file whose inode or times changed."""
-    git(repo, "reset", "-q", timeout=1800)  # the index from HEAD (a no-op after a copy)
+    git(repo, "reset", "-q", timeout=1800)  # the index from HEAD
     git(repo, "update-index", "-q", "--refresh", timeout=3600)
 
 
+def build_clone(repo: Path, name: str, files: list[tuple[str, bytes, str]]) -> None:
+    """One clone with every file committed and its content present, index refreshed."""
+    run("git", "init", "-q", repo)
+    git(repo, "config", "annex.addunlocked", "true")
+    git(repo, "annex", "init", "-q", name)
+    write_objects(repo, files, object_paths(repo, [k for _, _, k in files]))
+    commit_pointers(repo, files, f"{len(files)} files")
+    refresh(repo)
+
+
+def in_parallel(*calls) -> None:
+    """Run (function, args...) tuples in threads (their work is in subprocesses); re-raise the first error."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(calls)) as pool:
+        for f in [pool.submit(fn, *a) for fn, *a in calls]:
+            f.result()
+
+
 def build_synced_pair(base: Path, n: int) -> list[Path]:
-    """A and B, each the other's remote, holding the same n committed files with content in both."""
+    """A and B, each the other's remote, holding the same n committed files with content in both,
+    location tracking saying so, and branches exchanged (as after any sync)."""
     t = time.monotonic()
     a, b = base / "A", base / "B"
-    run("git", "init", "-q", a)
-    git(a, "config", "annex.addunlocked", "true")
-    git(a, "config", "gc.auto", "0")  # no gc while the fixture is copied; set back below
-    git(a, "annex", "init", "-q", "A")
-    uuid_a = git(a, "config", "annex.uuid").strip()
-    uuid_b = str(uuid.uuid4())
     files = make_files(n, seed=n)
-    objs = object_paths(a, [k for _, _, k in files])
-    write_objects(a, files, objs)
-    commit_pointers(a, files, f"{n} files")
-    refresh(a)
-    lines = "".join(f"{k} {u} 1\n" for _, _, k in files for u in (uuid_a, uuid_b))
+    in_parallel((build_clone, a, "A", files), (build_clone, b, "B", files))
+    if git(a, "rev-parse", "HEAD") != git(b, "rev-parse", "HEAD"):
+        raise RuntimeError("fixture: A and B made different commits")
+    note(f"startup fixture: A and B with {n} files each written in {time.monotonic() - t:.0f} s")
+    uuids = [git(r, "config", "annex.uuid").strip() for r in (a, b)]
+    lines = "".join(f"{k} {u} 1\n" for _, _, k in files for u in uuids)
     subprocess.run(["git", "annex", "setpresentkey", "--batch"], cwd=a, env=bs.ENV, input=lines,
                    text=True, capture_output=True, check=True, timeout=1800)
-    note(f"startup fixture: A with {n} files written in {time.monotonic() - t:.0f} s")
-    subprocess.run(["cp", "-a", str(a), str(b)], check=True)
-    git(b, "config", "annex.uuid", uuid_b)  # git annex init keeps a uuid that is already set
-    git(b, "annex", "init", "-q", "B", timeout=1800)
-    refresh(b)
     git(a, "remote", "add", "b", str(b))
     git(b, "remote", "add", "a", str(a))
     for repo in (a, b, a):  # exchange branches, as after any sync: synced/*, git-annex merged
         git(repo, "annex", "sync", "-q", timeout=1800)
-    for repo in (a, b):
-        git(repo, "config", "--unset", "gc.auto")
     check_synced(a, b, n)
     note(f"startup fixture: pair of {n}-file clones built in {time.monotonic() - t:.0f} s")
     return [a, b]
@@ -362,23 +373,12 @@ def check_synced(a: Path, b: Path, n: int) -> None:
         raise RuntimeError("A and B are on different commits")
 
 
-_PAIR: dict[int, Path] = {}
-
-
 def synced_pair(kind: str, n: int) -> list[Path]:
-    """A copy of the once-per-run fixture, set up for `kind` as bench_sync.py sets up its clones."""
-    if n not in _PAIR:
-        tpl = bs.W / f"startup-template{n}"
-        tpl.mkdir()
-        build_synced_pair(tpl, n)
-        _PAIR[n] = tpl
+    """A fresh pair for `kind`, set up as bench_sync.py sets up its clones."""
     base = bs.W / f"startup-{kind}"
-    subprocess.run(["cp", "-a", str(_PAIR[n]), str(base)], check=True)
-    a, b = base / "A", base / "B"
-    git(a, "remote", "set-url", "b", str(b))
-    git(b, "remote", "set-url", "a", str(a))
+    base.mkdir()
+    a, b = build_synced_pair(base, n)
     for repo in (a, b):
-        refresh(repo)  # new inodes after the copy
         if kind == "ours":
             run(bs.SYNCASSISTANT, "init", repo)  # adopt: idempotent
         else:
