@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
+
+from .fswatch import REF_UPDATES, observer
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,13 @@ class RefWatcher:
     def __init__(self, git_dir: Path, on_change: Callable[[str], None]):
         self.git_dir = Path(git_dir)
         self.on_change = on_change
-        self._observer = Observer()
-        self._observer.name = f"syncassistant-refs-{self.git_dir.parent.name}"
+        self._observer = observer(f"syncassistant-refs-{self.git_dir.parent.name}")
 
     def start(self) -> None:
         handler = _Handler(self)
         (self.git_dir / "refs").mkdir(exist_ok=True)
-        self._observer.schedule(handler, str(self.git_dir / "refs"), recursive=True)
-        self._observer.schedule(handler, str(self.git_dir), recursive=False)
+        self._observer.schedule(handler, str(self.git_dir / "refs"), recursive=True, event_filter=REF_UPDATES)
+        self._observer.schedule(handler, str(self.git_dir), recursive=False, event_filter=REF_UPDATES)
         self._observer.start()
 
     def stop(self) -> None:

@@ -23,7 +23,8 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
+
+from .fswatch import CHANGES, observer
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,13 @@ class Watcher:
     def __init__(self, root: Path, on_change: Callable[[str, bool], None]):
         self.root = Path(root)
         self.on_change = on_change
-        self._observer = Observer()
-        self._observer.name = f"syncassistant-watch-{self.root.name}"
+        self._observer = observer(f"syncassistant-watch-{self.root.name}")
         self._handler = _Handler(self)
         self._watched: dict[str, object] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        self._observer.schedule(self._handler, str(self.root), recursive=False)
+        self._observer.schedule(self._handler, str(self.root), recursive=False, event_filter=CHANGES)
         with os.scandir(self.root) as it:
             for entry in it:
                 if entry.name != ".git" and entry.is_dir(follow_symlinks=False):
@@ -77,7 +77,7 @@ class Watcher:
                 return
             try:
                 self._watched[name] = self._observer.schedule(
-                    self._handler, str(self.root / name), recursive=True)
+                    self._handler, str(self.root / name), recursive=True, event_filter=CHANGES)
             except OSError as e:  # vanished already, or out of inotify watches
                 log.warning("cannot watch %s: %s", name, e)
 
