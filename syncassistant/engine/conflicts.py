@@ -116,6 +116,11 @@ def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[
         groups.setdefault(path, [])
     for path, variants in sorted(groups.items()):
         keep = [path] if (ctx.root / path).exists() and path in after else []
+        if not keep and not variants:
+            # Nothing to choose between: the versions were there before this merge (merging a
+            # twin of a resolution both clones made at once). A record would show an empty choice.
+            log.info("%s: merge conflict on %s left no new version: nothing to record", ctx.root, path)
+            continue
         records.append({
             "path": path,
             "variants": sorted(set(keep + variants)),

@@ -224,32 +224,37 @@ class Pusher:
     def _push_once(self, name: str) -> PushOutcome:
         ctx = self.ctx
         branch = ctx.branch
-        heads = ctx.git.refs(f"refs/heads/{branch}", "refs/heads/git-annex")
-        b_sha = heads.get(f"refs/heads/{branch}")
-        a_sha = heads.get("refs/heads/git-annex")
+        # One git call for the refs and their trees, one for the remote's settings: this runs
+        # before every push, on the path from a commit to the other device.
+        heads = self._heads(f"refs/heads/{branch}", "refs/heads/git-annex", netmap_store.REF)
+        b_sha, b_tree = heads.get(f"refs/heads/{branch}", (None, None))
+        a_sha, a_tree = heads.get("refs/heads/git-annex", (None, None))
+        n_sha, n_tree = heads.get(netmap_store.REF, (None, None))
         # Compare trees, not commits: two clones that merge each other's pushes at the same
         # moment make different merge commits of the same tree, and pushing those back and forth
         # would repeat forever. Same trees = nothing new for the remote.
-        trees = (*tuple(self._tree(s) for s in (b_sha, a_sha)), netmap_store.tree_id(ctx.git))
+        trees = (b_tree, a_tree, n_tree)
         with self._cond:
             st = self.remotes.get(name)
             if st and st.pushed == trees and st.last_error is None and name not in self._force:
                 return PushOutcome(True)
+        conf = ctx.git.config_get_regexp(r"^remote\.")  # (exact keys below: names need no escaping)
+        url = conf.get(f"remote.{name}.url", "")
         refspecs = []
         if b_sha:
             refspecs.append(f"{b_sha}:refs/heads/synced/{branch}")
         if a_sha:
             refspecs.append(f"{a_sha}:refs/heads/synced/git-annex")
-        refspecs += netmap_store.refspecs(ctx.git)
-        if b_sha and self._is_local_bare(name):
+        if n_sha:
+            refspecs.append(f"{n_sha}:{netmap_store.SYNCED_REF}")
+        if b_sha and self._is_local_bare(url):
             refspecs.append(f"{b_sha}:refs/heads/{branch}")
         if not refspecs:
             return PushOutcome(True)
         t0 = time.monotonic()
         # ssh remotes: open the host's shared connection first (or find it open), one caller at
         # a time, so pushes, fetches and transfers starting together do not each open one
-        url = ctx.git.config_get(f"remote.{name}.pushurl") or ctx.git.remote_url(name) or ""
-        error = sshmux.connect(url, base_env())
+        error = sshmux.connect(conf.get(f"remote.{name}.pushurl") or url, base_env())
         if error:
             return PushOutcome(False, error=error)
         try:
@@ -272,11 +277,17 @@ class Pusher:
         log.debug("%s: pushed to %s in %.0f ms: %s", ctx.root, name, (time.monotonic() - t0) * 1000, done)
         return PushOutcome(True, refs=done)
 
-    def _tree(self, sha: str | None) -> str | None:
-        return self.ctx.git.ref_sha(f"{sha}^{{tree}}") if sha else None
+    def _heads(self, *refs: str) -> dict[str, tuple[str, str]]:
+        """ref -> (commit, its tree) for those of `refs` that exist."""
+        r = self.ctx.git.run("for-each-ref", "--format=%(objectname) %(tree) %(refname)", *refs)
+        out = {}
+        for line in r.stdout.splitlines():
+            sha, tree, ref = line.split(" ", 2)
+            if ref in refs:  # (for-each-ref patterns match prefixes too)
+                out[ref] = (sha, tree)
+        return out
 
-    def _is_local_bare(self, name: str) -> bool:
-        url = self.ctx.git.remote_url(name) or ""
+    def _is_local_bare(self, url: str) -> bool:
         path = Path(url[7:] if url.startswith("file://") else url)
         if not path.is_absolute():
             path = self.ctx.root / path
