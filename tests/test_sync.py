@@ -282,13 +282,12 @@ def test_git_annex_branch_reaches_other_clone(make_repo, daemons):
              what="B to know A has the content")
 
 
-def test_a_failure_is_cleared_by_a_later_success_with_nothing_to_do(make_repo):
+def test_a_failure_is_cleared_by_a_later_success_with_nothing_to_do(make_repo, daemons):
     # A commit retried after a failure may find nothing left to commit, a merge nothing to merge:
     # both are successes, and the error shown in status (and in the tray) must go, with an event
     # so that status readers look again.
-    from syncassistant.engine.daemon import Daemon
-
-    d = Daemon(make_repo("A"))  # not started: the test drives the steps
+    d = daemons(make_repo("A"))
+    wait_for(d.is_idle, what="idle after start-up")
     seen = []
     d.ctx.events.subscribe(lambda ev: seen.append(ev.data.get("where")) if ev.kind == "recovered" else None)
     d.committer.last_error = "could not add 1 file(s)"
