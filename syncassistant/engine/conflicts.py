@@ -9,6 +9,7 @@ Each conflict is recorded in `.git/syncassistant/conflicts.json` for the conflic
 
 from __future__ import annotations
 
+import filecmp
 import json
 import logging
 import os
@@ -169,19 +170,32 @@ def _restore_lone_variants(ctx: RepoContext, before: set[str]) -> None:
     """
     git = ctx.git
     groups: dict[str, list[str]] = {}
-    for p in git.run("ls-files", "-z").stdout.split("\0"):
-        base = variant_base(p) if p and p not in before else None
+    tracked = {p for p in git.run("ls-files", "-z").stdout.split("\0") if p}
+    for p in tracked:
+        base = variant_base(p) if p not in before else None
         if base:
             groups.setdefault(base, []).append(p)
     renames = [(v[0], base) for base, v in groups.items()
-               if len(v) == 1 and not os.path.lexists(ctx.root / base)
+               if len(v) == 1 and (not os.path.lexists(ctx.root / base) or _leftover_copy(ctx, base, v[0], tracked))
                and not any(q.startswith(base + "/") for q in before)]
     if not renames:
         return
     lit = {"GIT_LITERAL_PATHSPECS": "1"}
     for old, new in renames:
+        if os.path.lexists(ctx.root / new):
+            os.unlink(ctx.root / new)  # the leftover copy: the same bytes stay in `old`
         git.run("mv", "-k", "--", old, new, env=lit)
     git.run("commit", "-q", "--no-verify", "-m", "Keep the edited file under its own name")
+
+
+def _leftover_copy(ctx: RepoContext, base: str, variant: str, tracked: set[str]) -> bool:
+    """`base` is an untracked regular file with exactly the variant's bytes: the edit git wrote
+    there in the modify/delete conflict, left behind when git-annex renamed it. Replacing it with
+    the variant loses nothing (seen once in CI: both clones then kept two copies)."""
+    b, v = ctx.root / base, ctx.root / variant
+    if base in tracked or b.is_symlink() or not b.is_file() or v.is_symlink() or not v.is_file():
+        return False
+    return filecmp.cmp(b, v, shallow=False)
 
 
 def _tree_paths(ctx: RepoContext, rev: str) -> list[str]:
