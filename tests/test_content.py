@@ -67,13 +67,19 @@ def test_a_duplicate_of_a_queued_transfer_is_not_announced(make_repo):
     from syncassistant.engine.transfers.model import Transfer
 
     ctx = RepoContext(make_repo("a"))
-    seen = []
-    ctx.events.subscribe(lambda ev: seen.append(ev.data["id"]) if ev.kind == "transfer" else None)
+    seen, stamps = [], []
+    ctx.events.subscribe(lambda ev: (seen.append(ev.data["id"]), stamps.append(ev.data["seq"]))
+                         if ev.kind == "transfer" else None)
     queue = TransferManager(ctx, on_location_change=lambda: None)  # not started: nothing runs
     first = Transfer("SHA256E-s1--00", "f", "upload", "b")
     assert queue.enqueue([first]) == 1 and seen == [first.id]
     assert queue.enqueue([Transfer("SHA256E-s1--00", "f", "upload", "b")]) == 0
     assert seen == [first.id]
+    # every report and snapshot is stamped in the order it was taken, so that a listener that gets
+    # them out of order (reports come from several threads) can keep the newest
+    queue.cancel(first.id)
+    (snap,) = queue.snapshot()
+    assert stamps[0] < stamps[1] < snap["seq"] and snap["state"] == "cancelled"
 
 
 def test_parse_rate():

@@ -7,7 +7,7 @@ from test_ui_app import TIMEOUT_MS
 
 from syncassistant.ui import app as app_module
 from syncassistant.ui import i18n
-from syncassistant.ui.state import RepoView, Summary, overall_summary, repo_summary
+from syncassistant.ui.state import AppState, RepoView, Summary, overall_summary, repo_summary
 
 pytest_plugins = ("test_ui_app",)  # the UI fixtures: sync_app, linked_pair
 
@@ -99,3 +99,30 @@ def test_summary_states_and_tooltips(qapp):
     assert overall_summary([v]) == Summary("conflict", "2 conflicts to resolve")
     v.status = {**running, "errors": {"commit": "disk full"}}
     assert repo_summary(v).state == "error" and "disk full" in repo_summary(v).text
+
+
+def test_a_transfer_report_that_arrives_late_does_not_undo_a_newer_one(qapp):
+    """Engine threads report one transfer out of order at times: enqueue's "queued" can reach the
+    GUI thread after the worker's "done" (the tray said "Syncing 1 file" for ever, CI of session 5).
+    The sequence number the engine stamps on each report keeps the newest."""
+    i18n.install(qapp)
+    state = AppState()
+    key = "/x/Docs"
+    state.add(key)
+    state.set_status(key, {"state": "running", "idle": True, "remotes": [{"name": "b", "last_sync": 1.0}],
+                           "conflicts": [], "errors": {}})
+    row = {"id": "upload:b:K", "path": "notes.txt", "size": 26, "bytes_done": 0}
+    state.update_transfer(key, {**row, "state": "running", "seq": 2})
+    state.update_transfer(key, {**row, "state": "done", "bytes_done": 26, "seq": 3})
+    state.update_transfer(key, {**row, "state": "queued", "seq": 1})  # the late one
+    assert state.views[key].transfers["upload:b:K"]["state"] == "done"
+    assert state.summary == Summary("idle", "Everything is up to date")
+    # a snapshot taken before the last report, delivered after it, does not undo it either
+    other = {"id": "upload:b:L", "path": "x", "size": 5, "bytes_done": 0}
+    state.update_transfer(key, {**other, "state": "done", "bytes_done": 5, "seq": 5})
+    state.set_transfers(key, [{**row, "state": "done", "seq": 4}, {**other, "state": "running", "seq": 4}], None, True)
+    assert state.views[key].transfers["upload:b:L"]["state"] == "done"
+    assert state.summary.state == "idle"
+    # a newer snapshot replaces what came before
+    state.set_transfers(key, [{**other, "state": "running", "seq": 6}], None, True)
+    assert list(state.views[key].transfers) == ["upload:b:L"] and state.summary.state == "syncing"

@@ -212,7 +212,13 @@ class AppState(QObject):
         if view is None:
             return
         view.has_transfers = available
-        view.transfers = {t["id"]: dict(t) for t in transfers}
+        fresh = {t["id"]: dict(t) for t in transfers}
+        # A report sent after the snapshot was taken may have arrived before it: keep it.
+        newest = max((t.get("seq", 0) for t in transfers), default=0)
+        for tid, t in view.transfers.items():
+            if t.get("seq", 0) > newest or (tid in fresh and t.get("seq", 0) > fresh[tid].get("seq", 0)):
+                fresh[tid] = t
+        view.transfers = fresh
         self.transfersReset.emit(key)
         if limits is not None:
             self.set_limits(key, limits)
@@ -223,6 +229,8 @@ class AppState(QObject):
         if view is None or "id" not in transfer:
             return
         old = view.transfers.get(transfer["id"])
+        if old is not None and old.get("seq", 0) > transfer.get("seq", 0):
+            return  # an older report that lost the race to the GUI thread (see TransferManager._emit)
         transfer = dict(transfer)
         self._measure(key, transfer)
         view.transfers[transfer["id"]] = transfer

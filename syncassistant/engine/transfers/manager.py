@@ -13,6 +13,7 @@ Progress feeds the speed limits (SIGSTOP/SIGCONT pacing) and stall detection.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import logging
 import os
@@ -104,7 +105,8 @@ class TransferManager:
         self.on_location_change = on_location_change
         self.limits = Limits()
         self.slots = slots
-        self._cond = threading.Condition()
+        self._cond = threading.Condition()  # an RLock inside: _emit may run with it held
+        self._seq = itertools.count(1)  # orders transfer reports (see _emit)
         self._queued: dict[str, Transfer] = {}
         self._running: dict[str, Transfer] = {}
         self._failed: dict[str, Transfer] = {}
@@ -471,7 +473,8 @@ class TransferManager:
         with self._cond:
             items = [*self._running.values(), *sorted(self._queued.values(), key=lambda t: (t.cost, t.queued_at))[:500],
                      *self._failed.values(), *list(self._history)[-history:]]
-            return [t.as_dict() for t in items]
+            seq = next(self._seq)  # newer than every report sent before, older than any after
+            return [{**t.as_dict(), "seq": seq} for t in items]
 
     def counts(self) -> dict[str, int]:
         with self._cond:
@@ -538,4 +541,10 @@ class TransferManager:
                     "holds": {k: (None if v is None else sorted(v)) for k, v in self._holds.items()}}
 
     def _emit(self, t: Transfer) -> None:
-        self.ctx.emit("transfer", **t.as_dict())
+        # Taken under the lock with a sequence number, sent outside it: threads' reports of one
+        # transfer can reach a listener out of order (enqueue's "queued" after the worker's
+        # "done"), and the number lets the listener keep the newest.
+        with self._cond:
+            d = t.as_dict()
+            d["seq"] = next(self._seq)
+        self.ctx.emit("transfer", **d)
