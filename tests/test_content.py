@@ -82,6 +82,24 @@ def test_a_duplicate_of_a_queued_transfer_is_not_announced(make_repo):
     assert stamps[0] < stamps[1] < snap["seq"] and snap["state"] == "cancelled"
 
 
+def test_a_transfer_with_nothing_to_move_is_done_but_not_counted(make_repo, daemons):
+    # A deferred download that comes due after the tree parent delivered finds the content here:
+    # git-annex skips it. It is done, shown as such, and not counted as a file or bytes moved.
+    from syncassistant.engine.transfers.model import Transfer
+
+    a, b, da, db = pair(make_repo, daemons)
+    (a / "here.txt").write_text("already on both")
+    wait_for(lambda: readable(b, "here.txt", b"already on both"), timeout=60, what="here.txt in B")
+    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60, what="idle")
+    key = annex(b, "lookupkey", "here.txt").strip()
+    counted = (db.transfers.completed, db.transfers.bytes_moved)
+    again = Transfer(key, "here.txt", "download", "a", size=15)
+    assert db.transfers.enqueue([again]) == 1
+    done = wait_for(lambda: [t for t in db.transfers.snapshot() if t["id"] == again.id and t["state"] == "done"],
+                    timeout=60, what="the download done")
+    assert done[0]["skipped"] and (db.transfers.completed, db.transfers.bytes_moved) == counted
+
+
 def test_parse_rate():
     assert parse_rate("500KiB/s") == 500 * 1024
     assert parse_rate("4MB/s") == 4_000_000

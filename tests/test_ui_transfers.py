@@ -107,3 +107,10 @@ def test_limit_changed_in_the_window_reaches_the_engine_and_shows_engine_changes
     # a change made elsewhere (the CLI's `syncassistant limit`) shows up here through the engine's event
     app.handles[str(a.resolve())].submit(lambda d: d.transfers.set_limit(upload=750_000))
     qtbot.waitUntil(lambda: win.upload_limit.edit.text() == "750 kB/s", timeout=TIMEOUT_MS)
+
+
+def test_a_transfer_that_moved_nothing_says_so(qapp):
+    text = TransfersModel.progress_text
+    assert text({"state": "done", "direction": "download", "size": 9, "bytes_done": 9}) == "Done"
+    assert text({"state": "done", "direction": "download", "skipped": True}) == "Already here"
+    assert text({"state": "done", "direction": "upload", "skipped": True}) == "Already there"

@@ -165,6 +165,8 @@ class TransfersModel(QAbstractTableModel):
             if size:
                 return _ctx("%1 of %2").replace("%1", format_size(done)).replace("%2", format_size(size))
             return format_size(done)
+        if state == "done" and t.get("skipped"):  # nothing moved: it got there another way meanwhile
+            return _ctx("Already here") if t.get("direction") == "download" else _ctx("Already there")
         return {"queued": _ctx("Waiting"), "done": _ctx("Done"), "failed": _ctx("Failed"),
                 "cancelled": _ctx("Cancelled")}.get(state, state)
 

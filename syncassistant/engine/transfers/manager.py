@@ -338,8 +338,9 @@ class TransferManager:
                 self._queued[t.id] = t
             elif ok:
                 t.state, t.error = "done", None
-                self.completed += 1
-                self.bytes_moved += t.size or t.bytes_done
+                if not t.skipped:  # e.g. a deferred download the tree parent delivered meanwhile
+                    self.completed += 1
+                    self.bytes_moved += t.size or t.bytes_done
                 self._history.append(t)
             elif cancelled:
                 t.state, t.error = "cancelled", "cancelled"
@@ -379,6 +380,7 @@ class TransferManager:
                     return False, "git-annex exited" if t.id not in self._cancel else "cancelled"
                 line = line.strip()
                 if not line:  # git-annex skipped the file (nothing to do): fine
+                    t.skipped = True
                     return True, None
                 try:
                     rec = json.loads(line)

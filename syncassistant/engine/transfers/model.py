@@ -26,6 +26,7 @@ class Transfer:
     best_progress: int = 0  # most bytes any attempt reached, to see whether retries progress
     not_before: float = 0.0  # monotonic time before which a retry must not start
     deferred: bool = False  # a download routing holds back: the tree parent should bring it
+    skipped: bool = False  # done with nothing moved: git-annex found the content already there
     started: float | None = None
     finished: float | None = None
     queued_at: float = field(default_factory=time.time)

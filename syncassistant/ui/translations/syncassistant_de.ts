@@ -1028,118 +1028,118 @@
 <context>
     <name>RulesPage</name>
     <message>
-        <location filename="../pages/rules.py" line="71"/>
-        <location filename="../pages/rules.py" line="107"/>
+        <location filename="../pages/rules.py" line="72"/>
+        <location filename="../pages/rules.py" line="108"/>
         <source>Rules</source>
         <translation>Regeln</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="77"/>
+        <location filename="../pages/rules.py" line="78"/>
         <source>Folders and their content rules</source>
         <translation>Ordner und ihre Inhaltsregeln</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="78"/>
+        <location filename="../pages/rules.py" line="79"/>
         <source>Folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="78"/>
+        <location filename="../pages/rules.py" line="79"/>
         <source>Content on this device</source>
         <translation>Inhalt auf diesem Gerät</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="85"/>
+        <location filename="../pages/rules.py" line="86"/>
         <source>&amp;Include</source>
         <translation>&amp;Einbeziehen</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="86"/>
+        <location filename="../pages/rules.py" line="87"/>
         <source>Keep the selected folder&apos;s content on this device</source>
         <translation>Den Inhalt des ausgewählten Ordners auf diesem Gerät behalten</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="88"/>
+        <location filename="../pages/rules.py" line="89"/>
         <source>&amp;Exclude</source>
         <translation>&amp;Ausschließen</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="89"/>
+        <location filename="../pages/rules.py" line="90"/>
         <source>Do not keep the selected folder&apos;s content here</source>
         <translation>Den Inhalt des ausgewählten Ordners hier nicht behalten</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="91"/>
+        <location filename="../pages/rules.py" line="92"/>
         <source>&amp;Remove rule</source>
         <translation>&amp;Regel entfernen</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="92"/>
+        <location filename="../pages/rules.py" line="93"/>
         <source>Remove the selected folder&apos;s own rule</source>
         <translation>Die eigene Regel des ausgewählten Ordners entfernen</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="96"/>
+        <location filename="../pages/rules.py" line="97"/>
         <source>Result</source>
         <translation>Ergebnis</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="104"/>
+        <location filename="../pages/rules.py" line="105"/>
         <source>Folder:</source>
         <translation>Ordner:</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="108"/>
+        <location filename="../pages/rules.py" line="109"/>
         <source>Choose which folders&apos; content is kept on this device. Files in an excluded folder still show up by name; their content stays on your other devices. Once you include a folder, only included folders are kept here; an exclude always wins.</source>
         <translation>Wählen Sie, welche Ordnerinhalte auf diesem Gerät behalten werden. Dateien in einem ausgeschlossenen Ordner erscheinen weiterhin mit ihrem Namen; ihr Inhalt bleibt auf Ihren anderen Geräten. Sobald Sie einen Ordner einbeziehen, werden nur noch einbezogene Ordner hier behalten; ein Ausschluss hat immer Vorrang.</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="122"/>
+        <location filename="../pages/rules.py" line="125"/>
         <source>Per-folder rules need a newer sync engine.</source>
         <translation>Regeln pro Ordner brauchen eine neuere Sync-Engine.</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="138"/>
+        <location filename="../pages/rules.py" line="141"/>
         <source>Cannot read the rules: %1</source>
         <translation>Die Regeln können nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="143"/>
+        <location filename="../pages/rules.py" line="152"/>
         <source>(the whole folder)</source>
         <translation>(der ganze Ordner)</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="177"/>
+        <location filename="../pages/rules.py" line="186"/>
         <source>Everything not excluded</source>
         <translation>Alles, was nicht ausgeschlossen ist</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="178"/>
+        <location filename="../pages/rules.py" line="187"/>
         <source>Only included folders</source>
         <translation>Nur einbezogene Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="182"/>
+        <location filename="../pages/rules.py" line="191"/>
         <source>Included</source>
         <translation>Einbezogen</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="182"/>
+        <location filename="../pages/rules.py" line="191"/>
         <source>Excluded</source>
         <translation>Ausgeschlossen</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="184"/>
+        <location filename="../pages/rules.py" line="193"/>
         <source>%1 (follows the rules above)</source>
         <translation>%1 (folgt den Regeln darüber)</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="219"/>
+        <location filename="../pages/rules.py" line="229"/>
         <source>Not changed: %1</source>
         <translation>Nicht geändert: %1</translation>
     </message>
     <message>
-        <location filename="../pages/rules.py" line="222"/>
+        <location filename="../pages/rules.py" line="232"/>
         <source>Saved. Content follows the new rule as it syncs.</source>
         <translation>Gespeichert. Die Inhalte folgen beim Synchronisieren der neuen Regel.</translation>
     </message>
@@ -1272,7 +1272,7 @@
         <translation>Alles ist aktuell</translation>
     </message>
     <message>
-        <location filename="../state.py" line="286"/>
+        <location filename="../state.py" line="294"/>
         <source>never</source>
         <translation>nie</translation>
     </message>
@@ -1330,22 +1330,32 @@
         <translation>%1 von %2</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="168"/>
+        <location filename="../transfers_window.py" line="169"/>
+        <source>Already here</source>
+        <translation>Schon hier</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="169"/>
+        <source>Already there</source>
+        <translation>Schon dort</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="170"/>
         <source>Waiting</source>
         <translation>Wartet</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="168"/>
+        <location filename="../transfers_window.py" line="170"/>
         <source>Done</source>
         <translation>Fertig</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="168"/>
+        <location filename="../transfers_window.py" line="170"/>
         <source>Failed</source>
         <translation>Fehlgeschlagen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="169"/>
+        <location filename="../transfers_window.py" line="171"/>
         <source>Cancelled</source>
         <translation>Abgebrochen</translation>
     </message>
@@ -1353,88 +1363,88 @@
 <context>
     <name>TransfersWindow</name>
     <message>
-        <location filename="../transfers_window.py" line="203"/>
+        <location filename="../transfers_window.py" line="205"/>
         <source>Transfers – SyncAssistant</source>
         <translation>Übertragungen – SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="204"/>
-        <location filename="../transfers_window.py" line="211"/>
+        <location filename="../transfers_window.py" line="206"/>
+        <location filename="../transfers_window.py" line="213"/>
         <source>Transfers</source>
         <translation>Übertragungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="208"/>
+        <location filename="../transfers_window.py" line="210"/>
         <source>Transfer summary</source>
         <translation>Übersicht der Übertragungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="229"/>
+        <location filename="../transfers_window.py" line="231"/>
         <source>No transfers right now: every file is where it should be.</source>
         <translation>Gerade keine Übertragungen: Jede Datei ist dort, wo sie sein soll.</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="231"/>
+        <location filename="../transfers_window.py" line="233"/>
         <source>No transfers</source>
         <translation>Keine Übertragungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="236"/>
+        <location filename="../transfers_window.py" line="238"/>
         <source>&amp;Cancel transfer</source>
         <translation>Übertragung &amp;abbrechen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="237"/>
+        <location filename="../transfers_window.py" line="239"/>
         <source>Cancel the selected transfers</source>
         <translation>Die ausgewählten Übertragungen abbrechen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="239"/>
+        <location filename="../transfers_window.py" line="241"/>
         <source>&amp;Retry</source>
         <translation>&amp;Wiederholen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="240"/>
+        <location filename="../transfers_window.py" line="242"/>
         <source>Retry the selected transfers</source>
         <translation>Die ausgewählten Übertragungen wiederholen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="247"/>
+        <location filename="../transfers_window.py" line="249"/>
         <source>Speed limits (all folders)</source>
         <translation>Geschwindigkeitsbegrenzungen (alle Ordner)</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="248"/>
+        <location filename="../transfers_window.py" line="250"/>
         <source>Speed limits</source>
         <translation>Geschwindigkeitsbegrenzungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="249"/>
+        <location filename="../transfers_window.py" line="251"/>
         <source>Upload limit</source>
         <translation>Upload-Begrenzung</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="250"/>
+        <location filename="../transfers_window.py" line="252"/>
         <source>Download limit</source>
         <translation>Download-Begrenzung</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="254"/>
+        <location filename="../transfers_window.py" line="256"/>
         <source>&amp;Upload:</source>
         <translation>&amp;Hochladen:</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="255"/>
+        <location filename="../transfers_window.py" line="257"/>
         <source>&amp;Download:</source>
         <translation>He&amp;runterladen:</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="256"/>
+        <location filename="../transfers_window.py" line="258"/>
         <source>Changes apply at once, also to transfers already running. Limits for one remote are in Settings → Bandwidth.</source>
         <translation>Änderungen gelten sofort, auch für bereits laufende Übertragungen. Begrenzungen für einzelne Gegenstellen finden Sie unter Einstellungen → Bandbreite.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../transfers_window.py" line="296"/>
+        <location filename="../transfers_window.py" line="298"/>
         <source>%n running</source>
         <translation>
             <numerusform>%n läuft</numerusform>
@@ -1442,7 +1452,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../transfers_window.py" line="298"/>
+        <location filename="../transfers_window.py" line="300"/>
         <source>%n waiting</source>
         <translation>
             <numerusform>%n wartet</numerusform>
@@ -1450,7 +1460,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../transfers_window.py" line="300"/>
+        <location filename="../transfers_window.py" line="302"/>
         <source>%n failed</source>
         <translation>
             <numerusform>%n fehlgeschlagen</numerusform>
@@ -1458,27 +1468,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="303"/>
+        <location filename="../transfers_window.py" line="305"/>
         <source>%1 left</source>
         <translation>noch %1</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="306"/>
+        <location filename="../transfers_window.py" line="308"/>
         <source>%1 in total</source>
         <translation>%1 insgesamt</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="307"/>
+        <location filename="../transfers_window.py" line="309"/>
         <source>Nothing is moving right now.</source>
         <translation>Gerade wird nichts übertragen.</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="331"/>
+        <location filename="../transfers_window.py" line="333"/>
         <source>Speed limits need the transfer engine, which is not running for any folder.</source>
         <translation>Geschwindigkeitsbegrenzungen brauchen die Übertragungs-Engine, die aber für keinen Ordner läuft.</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="356"/>
+        <location filename="../transfers_window.py" line="358"/>
         <source>That did not work: %1</source>
         <translation>Das hat nicht geklappt: %1</translation>
     </message>
