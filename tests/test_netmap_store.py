@@ -547,3 +547,23 @@ def test_five_clones_flooding_pays_more(five_clones):
     assert len(expensive) == 2 * len(keys)  # twice the expensive traffic of the tree
     for repo in c.values():
         assert present_keys(repo) >= keys
+
+
+def test_download_grace_follows_the_tree_paths_measured_speeds():
+    # A -> B -> C is the tree (cheap, slow LAN hops); A -> C the expensive direct link. C waits
+    # for B as long as the two hops should take, not a fixed second per MiB
+    mib = routing.MIB
+    edges = [Edge("A", "B", "b", 100, measured_bps=100 * 1024), Edge("B", "C", "c", 100, measured_bps=10 * mib),
+             Edge("A", "C", "c", 1000, measured_bps=10 * mib)]
+    m = NetMap({n: n for n in "ABC"}, edges)
+    assert routing.tree_parent(m, "C", "A") == "B"
+    size = 10 * mib
+    assert routing.delivery_time(m, "A", "C", size) == pytest.approx(102.4 + 1)  # 100 KiB/s, then 10 MiB/s
+    assert routing.grace_for(m, "A", "C", size, 60) == pytest.approx(60 + routing.DELIVERY_SLACK * 103.4)
+    # unmeasured hops: 1 MiB/s each, two hops
+    plain = NetMap(m.nodes, [Edge(e.src, e.dst, e.remote, e.cost) for e in edges])
+    assert routing.delivery_time(plain, "A", "C", size) == pytest.approx(20)
+    # never longer than MAX_GRACE, however slow the path
+    assert routing.grace_for(m, "A", "C", 10**12, 60) == routing.MAX_GRACE
+    # C off the tree (its in-edges down): the plain rate, no path to follow
+    assert routing.delivery_time(m, "A", "C", size, {("B", "C", "c"), ("A", "C", "c")}) == pytest.approx(10)

@@ -16,7 +16,8 @@ a different (still complete) tree, never lost content.
 Downloads (:func:`route_transfers`): a download from a remote that is not this clone's parent
 in the tree brings the content over an edge the tree does not use (often the expensive one).
 With ``download_grace`` > 0 such downloads are *deferred* (marked ``deferred``) by that many
-seconds plus one second per MiB (the parent's upload takes time too) rather than dropped: if
+seconds plus the time the tree path should need for the bytes (each hop at its measured
+throughput, 1 MiB/s where none is known yet; :func:`grace_for`) rather than dropped: if
 the parent delivers first, the deferred download finds the content present and moves nothing;
 if the parent never does (switched off: it cannot publish that), the download still happens.
 The scanner uses :data:`DOWNLOAD_GRACE`; the transfer queue does not count a deferred download
@@ -33,6 +34,8 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
+
+import networkx as nx
 
 from .netmap import NetMap
 from .netmap_store import (
@@ -53,9 +56,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Seconds a download over a non-tree edge waits for the tree to deliver the content first.
+#: Seconds a download over a non-tree edge waits for the tree to deliver the content first,
+#: on top of the time the tree path should need for the bytes (:func:`delivery_time`).
 DOWNLOAD_GRACE = 60.0
 MIB = 1024 * 1024
+#: Speed assumed for a tree edge nobody has measured yet (the old fixed rule: 1 s per MiB).
+UNMEASURED_BPS = float(MIB)
+#: The tree path's expected time is stretched by this: links share, and speeds vary.
+DELIVERY_SLACK = 1.5
+#: However slow the path, a deferred download runs after this long: the parent may be gone.
+MAX_GRACE = 6 * 3600.0
 
 
 # ---------------------------------------------------------------------------- decisions
@@ -104,6 +114,28 @@ def tree_parent(netmap: NetMap, me_uuid: str, origin_uuid: str,
         return None
     parents = list(tree.predecessors(me_uuid))
     return parents[0] if parents else None
+
+
+def delivery_time(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int,
+                  down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
+    """Seconds the tree should need to bring ``size`` bytes from ``origin_uuid`` to ``me_uuid``.
+
+    Content is stored and forwarded hop by hop, so the hops' times add up; each hop at its
+    measured throughput (the publisher's own measurement), or :data:`UNMEASURED_BPS`.
+    """
+    tree = netmap.arborescence(origin_uuid, down_edges)
+    if me_uuid not in tree or origin_uuid not in tree:
+        return size / UNMEASURED_BPS
+    path = nx.shortest_path(tree, origin_uuid, me_uuid)
+    return sum(size / (tree.edges[u, v].get("measured_bps") or UNMEASURED_BPS) for u, v in nx.utils.pairwise(path))
+
+
+def grace_for(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int, base: float,
+                   down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
+    """How long a download off the tree waits for the tree parent to deliver (see the module
+    docstring): ``base`` plus the tree path's expected time, with slack, at most MAX_GRACE."""
+    expected = delivery_time(netmap, origin_uuid, me_uuid, size, down_edges)
+    return min(MAX_GRACE, base + DELIVERY_SLACK * expected)
 
 
 # ---------------------------------------------------------------------------- origins
@@ -257,7 +289,8 @@ def route_transfers(
                 parents[root] = tree_parent(netmap, me, root, down)
             parent = parents[root]
             if parent is not None and parent not in gone and uuid_of.get(t.remote) != parent:
-                t.not_before = max(t.not_before, now + download_grace + (t.size or 0) / MIB)
+                wait = grace_for(netmap, root, me, t.size or 0, download_grace, down)
+                t.not_before = max(t.not_before, now + wait)
                 t.deferred = True
         out.append(t)
     dropped = len(transfers) - len(out)
