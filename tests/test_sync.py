@@ -36,9 +36,41 @@ def test_add_change_move_delete_propagate_both_ways(make_repo, daemons):
     wait_for(lambda: in_tree(a, "docs/note.md"), what="B's folder in A")
     os.rename(a / "hello.txt", a / "docs" / "moved.txt")
     wait_for(lambda: in_tree(b, "docs/moved.txt") and not in_tree(b, "hello.txt"), what="move in B")
+    # B had the content: the moved file is filled in (git-annex's post-merge work), not a pointer
+    wait_for(lambda: (b / "docs" / "moved.txt").read_bytes() == b"hello", what="moved file's content in B")
     (b / "docs" / "note.md").unlink()
     wait_for(lambda: not in_tree(a, "docs/note.md"), what="delete in A")
     assert tree_files(a) == tree_files(b)
+
+
+def test_a_merge_fills_in_files_whose_content_is_here(make_repo):
+    # git merge writes an unlocked file as a pointer; git-annex's post-merge hook fills it in from
+    # the annex. The Merger skips that hook (when it is git-annex's stock one) and does the same
+    # work itself, beside the git-annex branch merge: it must be done when the merge returns.
+    # Left to the committer, the pointer's add fails ("changed while it was being added").
+    from syncassistant.engine.conflicts import ConflictStore
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.hooks_install import hookless_merge_dir
+    from syncassistant.engine.merger import Merger
+
+    a = make_repo("A")
+    (a / "hello.txt").write_text("hello")
+    git(a, "annex", "add", "hello.txt")
+    git(a, "commit", "-qm", "hello")
+    b = make_repo("B", clone_of=a)
+    git(b, "annex", "get", "hello.txt")
+    git(a, "mv", "hello.txt", "moved.txt")
+    git(a, "commit", "-qm", "move")
+    git(b, "fetch", "-q", "origin")
+    assert hookless_merge_dir(b / ".git") is not None  # the stock hook: the Merger does its work
+    ctx = RepoContext(b)
+    merger = Merger(ctx, ConflictStore(ctx.state_dir), flush_pending=lambda: None, on_merged=lambda r: None)
+    result = merger.merge_all()
+    assert result.changed_paths == ["hello.txt", "moved.txt"]
+    assert (b / "moved.txt").read_bytes() == b"hello"
+    # a hook of the user's own is left to run as it is
+    (b / ".git" / "hooks" / "prepare-commit-msg").write_text("#!/bin/sh\n")
+    assert hookless_merge_dir(b / ".git") is None
 
 
 def test_changed_content_is_committed(make_repo, daemons):

@@ -46,3 +46,37 @@ def adjust_post_receive(git_dir: Path) -> bool:
     os.replace(tmp, hook)
     log.info("%s: post-receive hook now skips while the daemon runs", hook)
     return True
+
+
+# -- post-merge: run git-annex's work-tree update ourselves, alongside the branch merge ----------
+
+STOCK_POST_MERGE = """#!/bin/sh
+# automatically configured by git-annex
+git annex smudge --update
+"""
+
+# Hooks `git merge --no-verify` would still run; any of them (but a stock post-merge) means we
+# leave the merge to the hooks as they are.
+_MERGE_HOOKS = ("prepare-commit-msg", "reference-transaction")
+
+
+def hookless_merge_dir(git_dir: Path) -> Path | None:
+    """An empty hooks folder to merge with (`-c core.hooksPath=...`) when the only hook a merge
+    would run is git-annex's stock post-merge, which the Merger then runs itself (as
+    `git annex smudge --update`, at the same time as the git-annex branch merge); else None.
+
+    Checked on every merge, so a hook the user adds later is honoured."""
+    hooks = Path(git_dir) / "hooks"
+    if any((hooks / name).exists() for name in _MERGE_HOOKS):
+        return None
+    try:
+        if (hooks / "post-merge").read_text() != STOCK_POST_MERGE:
+            return None
+    except OSError:
+        return None
+    empty = Path(git_dir) / "syncassistant" / "no-hooks"
+    try:
+        empty.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return empty if not any(empty.iterdir()) else None
