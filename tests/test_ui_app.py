@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from conftest import assert_no_children, git, link, wait_for
 from syncassistant.engine import control
 from syncassistant.ui.app import SingleInstance, SyncApp
 from syncassistant.ui.config import AppConfig, autostart_file, set_start_at_login, start_at_login_enabled
+from syncassistant.ui.state import AppState
 from syncassistant.ui.workers import wait_background
 
 # A deadline, not a wait: passing tests end as soon as the condition holds. Generous, because
@@ -98,14 +100,21 @@ def test_app_shows_the_state_of_real_daemons(qtbot, sync_app, linked_pair):
     assert app.tray.icon.toolTip() == "SyncAssistant: Everything is up to date"
 
 
-def test_a_folder_that_cannot_start_says_why(qtbot, sync_app, tmp_path):
+def test_a_folder_that_cannot_start_says_why(qtbot, sync_app, tmp_path, monkeypatch):
     plain = tmp_path / "plain"
     plain.mkdir()
+    # AppState belongs to the GUI thread: the workers' reports must reach it there (a lambda
+    # connected to a worker's signal ran in the worker's thread)
+    threads = []
+    set_running = AppState.set_running
+    monkeypatch.setattr(AppState, "set_running", lambda self, *a, **k: (
+        threads.append(threading.current_thread() is threading.main_thread()), set_running(self, *a, **k)))
     app = sync_app(plain, wait=False)
     view = app.state.views[str(plain.resolve())]
     qtbot.waitUntil(lambda: view.problem is not None, timeout=TIMEOUT_MS)
     assert "not a git repository" in view.problem
     assert app.state.summary.state == "error"
+    assert threads and all(threads)
     app.tray.refresh()
     assert "Not syncing" in next(iter(app.tray._status_actions.values())).text()
 

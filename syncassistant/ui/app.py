@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -176,9 +176,12 @@ class SyncApp(QObject):
             return self.handles[key]
         handle = RepoHandle(path, self.hub, self.control, self)
         w = handle.worker
-        w.started.connect(lambda k: self.state.set_running(k, True))
-        w.startFailed.connect(lambda k, msg: self.state.set_running(k, False, msg))
-        w.stopped.connect(lambda k: self.state.set_running(k, False))
+        # Methods of this GUI-thread object, not lambdas: PySide6 runs a lambda in the thread of
+        # the sender (here the worker's), so AppState was changed from the worker thread, and a
+        # test saw the problem set before the summary was (CI, test_a_folder_that_cannot_start).
+        w.started.connect(self._on_started)
+        w.startFailed.connect(self._on_start_failed)
+        w.stopped.connect(self._on_stopped)
         w.statusReady.connect(self.state.set_status)
         w.transfersReady.connect(self.state.set_transfers)
         w.transfersReady.connect(self._apply_saved_limits)
@@ -186,6 +189,18 @@ class SyncApp(QObject):
         self.state.add(key)
         handle.start()
         return handle
+
+    @Slot(str)
+    def _on_started(self, key: str) -> None:
+        self.state.set_running(key, True)
+
+    @Slot(str, str)
+    def _on_start_failed(self, key: str, message: str) -> None:
+        self.state.set_running(key, False, message)
+
+    @Slot(str)
+    def _on_stopped(self, key: str) -> None:
+        self.state.set_running(key, False)
 
     def add_repository(self, path: str) -> str:
         """Remember and start an initialised repository; returns its key."""
