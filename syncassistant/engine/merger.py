@@ -165,7 +165,13 @@ class Merger:
         self._smudge_needed = False
 
         def smudge() -> None:
-            res = self.ctx.annex.run("smudge", "--update", check=False, timeout=600)
+            # a failure leaves pointer files where content could be: as a failed hook would,
+            # it does not fail the merge (the next merge's update catches up)
+            try:
+                res = self.ctx.annex.run("smudge", "--update", check=False, timeout=600)
+            except GitError as e:  # timed out
+                log.warning("%s: git annex smudge --update: %s", self.ctx.root, e)
+                return
             if res.returncode != 0:
                 log.warning("%s: git annex smudge --update failed: %s", self.ctx.root, res.stderr.strip()[:500])
 

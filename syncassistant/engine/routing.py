@@ -131,7 +131,7 @@ def delivery_time(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int,
 
 
 def grace_for(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int, base: float,
-                   down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
+              down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
     """How long a download off the tree waits for the tree parent to deliver (see the module
     docstring): ``base`` plus the tree path's expected time, with slack, at most MAX_GRACE."""
     expected = delivery_time(netmap, origin_uuid, me_uuid, size, down_edges)
