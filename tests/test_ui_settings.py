@@ -109,6 +109,10 @@ def test_adding_a_folder_initialises_it_and_syncs_it(qtbot, settings, tmp_path):
         QMessageBox.question = monkey  # type: ignore[method-assign]
     assert key not in app.state.views and str(new) not in app.config.repositories
     assert (new / "cat.txt").read_text() == "meow"
+    # its daemon may still be stopping (a commit under way): quitting waits for it, so no git
+    # process is cut off (CI once found a `git commit-tree` still running after the app stopped)
+    app.shutdown()
+    assert app._retired and all(h.thread.isFinished() for h in app._retired)
 
 
 def test_malformed_ssh_input_is_refused_next_to_its_field(qtbot, settings):

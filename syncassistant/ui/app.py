@@ -144,6 +144,7 @@ class SyncApp(QObject):
         self.state = AppState(self)
         self.handles: dict[str, RepoHandle] = {}
         self.windows: dict[str, QWidget] = {}
+        self._retired: list[RepoHandle] = []  # removed repositories whose daemon is still stopping
         self._shut_down = False
 
         self.bridge.transfer.connect(lambda repo, t: self.state.update_transfer(repo_key(repo), t))
@@ -212,11 +213,20 @@ class SyncApp(QObject):
         handle = self.handles.pop(key, None)
         if handle is not None:
             self.config.remove_repository(handle.path)
+            # still stopping (a commit may be under way): shutdown() waits for it too, so no git
+            # process is cut off when the app quits right after
+            self._retired.append(handle)
+            handle.thread.finished.connect(self._retired_stopped)
             handle.stop()
-            handle.thread.finished.connect(handle.deleteLater)
         else:
             self.config.remove_repository(key)
         self.state.remove(key)
+
+    @Slot()
+    def _retired_stopped(self) -> None:
+        for h in [h for h in self._retired if h.thread.isFinished()]:
+            self._retired.remove(h)
+            h.deleteLater()
 
     def handle(self, key: str) -> RepoHandle | None:
         return self.handles.get(key)
@@ -350,7 +360,7 @@ class SyncApp(QObject):
             win.close()
         for h in self.handles.values():
             h.stop()
-        for h in self.handles.values():
+        for h in [*self.handles.values(), *self._retired]:
             if not h.wait(STOP_TIMEOUT_MS):
                 log.warning("%s: the daemon did not stop in time", h.path)
         self.bridge.close()
