@@ -52,9 +52,17 @@ def test_many_small_files_and_a_large_one(make_repo, daemons):
         for _ in range(100):
             f.write(os.urandom(1024 * 1024))
     wait_for(lambda: all(readable(b, r, d) for r, d in files.items()), timeout=120, what="200 files in B")
+    def large_state() -> str:  # what a time-out reports: which half was missing, and why
+        size = (b / "large.bin").stat().st_size if (b / "large.bin").exists() else None
+        return (f"100 MiB file in B: work-tree size {size}, in B's annex: "
+                f"{annex(b, 'find', '--in=here', 'large.bin').strip() == 'large.bin'}, "
+                f"A's transfers {[t for t in da.transfers.snapshot() if t['path'] == 'large.bin']}, "
+                f"B's transfers {[t for t in db.transfers.snapshot() if t['path'] == 'large.bin']}, "
+                f"busy A {da.busy_reasons()} B {db.busy_reasons()}")
+
     wait_for(lambda: (b / "large.bin").exists() and (b / "large.bin").stat().st_size == 100 * 1024 * 1024
              and annex(b, "find", "--in=here", "large.bin").strip() == "large.bin", timeout=180,
-             what="100 MiB file in B")
+             what=large_state)
     wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60,
              what=lambda: f"idle: {da.status()} {db.status()}")
 
@@ -98,6 +106,28 @@ def test_a_transfer_with_nothing_to_move_is_done_but_not_counted(make_repo, daem
     done = wait_for(lambda: [t for t in db.transfers.snapshot() if t["id"] == again.id and t["state"] == "done"],
                     timeout=60, what="the download done")
     assert done[0]["skipped"] and (db.transfers.completed, db.transfers.bytes_moved) == counted
+
+
+def test_a_file_left_as_a_pointer_with_its_content_here_is_filled_in(make_repo):
+    # Content arriving while the merge that brings its file runs can leave the file a pointer
+    # file (git-annex queues its key-database writes, so each side may miss the other); nothing
+    # else would look again. A scan of the path fills it in.
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.transfers import pointers
+    from syncassistant.engine.transfers.scanner import scan
+
+    a = make_repo("A")
+    (a / "photo.jpg").write_bytes(b"jpeg bytes")
+    git(a, "annex", "add", "photo.jpg")
+    git(a, "commit", "-qm", "photo")
+    pointer = git(a, "cat-file", "-p", ":photo.jpg").encode()
+    assert pointer.startswith(pointers.POINTER_PREFIX)
+    (a / "photo.jpg").write_bytes(pointer)  # what such a race leaves: the pointer, content here
+    ctx = RepoContext(a)
+    assert pointers.left_as_pointers(ctx, ["photo.jpg"]) == ["photo.jpg"]
+    scan(ctx, ["photo.jpg"])
+    assert (a / "photo.jpg").read_bytes() == b"jpeg bytes"
+    assert pointers.left_as_pointers(ctx, ["photo.jpg"]) == []
 
 
 def test_parse_rate():

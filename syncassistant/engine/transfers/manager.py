@@ -27,6 +27,7 @@ from typing import Any
 from ..annex_batch import AnnexBatch, WarmPool
 from ..context import RepoContext
 from ..urls import BadURL, parse_remote_url
+from . import pointers
 from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
@@ -324,6 +325,8 @@ class TransferManager:
         if not ok:
             batch.kill()
             batches.pop(key, None)
+        elif t.direction == "download" and not t.skipped:
+            pointers.fill_in(self.ctx, pointers.left_as_pointers(self.ctx, [t.path]))
         with self._cond:
             self._batches.pop(t.id, None)
             self._running.pop(t.id, None)

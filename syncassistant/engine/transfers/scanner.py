@@ -24,6 +24,7 @@ from ..annex import annex_binary, chunk_paths
 from ..context import RepoContext
 from ..git import base_env, kill_group
 from ..netmap_store import annex_log_stamp
+from . import pointers
 from .model import Transfer
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def _scan_locations(ctx: RepoContext, remotes: list[RemoteInfo], paths: list[str
     to send and what to fetch (instead of two `find`s per remote)."""
     out: list[Transfer] = []
     seen: set[str] = set()
+    here_paths: list[str] = []
     for chunk in chunk_paths(paths):
         argv = [annex_binary(), "whereis", "--json", "--json-error-messages", "--", *chunk]
         proc = subprocess.run(argv, cwd=ctx.root, env=base_env(), capture_output=True,
@@ -220,12 +222,14 @@ def _scan_locations(ctx: RepoContext, remotes: list[RemoteInfo], paths: list[str
             here = any(w.get("here") for w in rec.get("whereis") or [])
             size, path = _key_size(key), rec.get("file", "")
             if here:
+                here_paths.append(path)
                 out += [Transfer(key, path, "upload", r.name, size, r.cost)
                         for r in remotes if r.uploads and r.uuid not in at]
             else:
                 source = next((r for r in remotes if r.downloads and r.uuid in at), None)
                 if source is not None:
                     out.append(Transfer(key, path, "download", source.name, size, source.cost))
+    pointers.fill_in(ctx, pointers.left_as_pointers(ctx, here_paths))
     return out
 
 
