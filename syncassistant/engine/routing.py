@@ -116,26 +116,36 @@ def tree_parent(netmap: NetMap, me_uuid: str, origin_uuid: str,
     return parents[0] if parents else None
 
 
-def delivery_time(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int,
-                  down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
-    """Seconds the tree should need to bring ``size`` bytes from ``origin_uuid`` to ``me_uuid``.
+def seconds_per_byte(netmap: NetMap, origin_uuid: str, me_uuid: str,
+                     down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
+    """What each byte costs in time on the tree path from ``origin_uuid`` to ``me_uuid``.
 
     Content is stored and forwarded hop by hop, so the hops' times add up; each hop at its
     measured throughput (the publisher's own measurement), or :data:`UNMEASURED_BPS`.
     """
     tree = netmap.arborescence(origin_uuid, down_edges)
     if me_uuid not in tree or origin_uuid not in tree:
-        return size / UNMEASURED_BPS
+        return 1 / UNMEASURED_BPS
     path = nx.shortest_path(tree, origin_uuid, me_uuid)
-    return sum(size / (tree.edges[u, v].get("measured_bps") or UNMEASURED_BPS) for u, v in nx.utils.pairwise(path))
+    return sum(1 / (tree.edges[u, v].get("measured_bps") or UNMEASURED_BPS) for u, v in nx.utils.pairwise(path))
+
+
+def delivery_time(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int,
+                  down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
+    """Seconds the tree should need to bring ``size`` bytes from ``origin_uuid`` to ``me_uuid``."""
+    return size * seconds_per_byte(netmap, origin_uuid, me_uuid, down_edges)
+
+
+def grace(size: int, per_byte: float, base: float) -> float:
+    """How long a download off the tree waits for the tree parent to deliver (see the module
+    docstring): ``base`` plus the tree path's expected time, with slack, at most MAX_GRACE."""
+    return min(MAX_GRACE, base + DELIVERY_SLACK * size * per_byte)
 
 
 def grace_for(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int, base: float,
               down_edges: Collection[tuple[str, str, str]] = frozenset()) -> float:
-    """How long a download off the tree waits for the tree parent to deliver (see the module
-    docstring): ``base`` plus the tree path's expected time, with slack, at most MAX_GRACE."""
-    expected = delivery_time(netmap, origin_uuid, me_uuid, size, down_edges)
-    return min(MAX_GRACE, base + DELIVERY_SLACK * expected)
+    """:func:`grace` for one download (route_transfers works the path out once per origin)."""
+    return grace(size, seconds_per_byte(netmap, origin_uuid, me_uuid, down_edges), base)
 
 
 # ---------------------------------------------------------------------------- origins
@@ -276,6 +286,7 @@ def route_transfers(
             decided[memo] = set(upload_targets(netmap, me, memo[0], remotes, down_remotes))
         chosen[key] = decided[memo]
     parents: dict[str, str | None] = {}
+    per_byte: dict[str, float] = {}  # origin -> its tree path's seconds per byte (many keys share one)
     out: list[Transfer] = []
     now = time.monotonic()
     for t in transfers:
@@ -289,8 +300,9 @@ def route_transfers(
                 parents[root] = tree_parent(netmap, me, root, down)
             parent = parents[root]
             if parent is not None and parent not in gone and uuid_of.get(t.remote) != parent:
-                wait = grace_for(netmap, root, me, t.size or 0, download_grace, down)
-                t.not_before = max(t.not_before, now + wait)
+                if root not in per_byte:
+                    per_byte[root] = seconds_per_byte(netmap, root, me, down)
+                t.not_before = max(t.not_before, now + grace(t.size or 0, per_byte[root], download_grace))
                 t.deferred = True
         out.append(t)
     dropped = len(transfers) - len(out)
