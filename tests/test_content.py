@@ -98,7 +98,8 @@ def test_a_transfer_with_nothing_to_move_is_done_but_not_counted(make_repo, daem
     a, b, da, db = pair(make_repo, daemons)
     (a / "here.txt").write_text("already on both")
     wait_for(lambda: readable(b, "here.txt", b"already on both"), timeout=60, what="here.txt in B")
-    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60, what="idle")
+    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60,
+             what=lambda: f"both idle: A {da.busy_reasons()}, B {db.busy_reasons()}")
     key = annex(b, "lookupkey", "here.txt").strip()
     counted = (db.transfers.completed, db.transfers.bytes_moved)
     again = Transfer(key, "here.txt", "download", "a", size=15)

@@ -81,7 +81,7 @@ def test_changed_content_is_committed(make_repo, daemons):
     before = git(b, "rev-parse", "HEAD")
     f.write_text("two")
     wait_for(lambda: git(b, "rev-parse", "HEAD") != before, what="change to arrive")
-    wait_for(lambda: da.is_idle(), 60)
+    wait_for(da.is_idle, 60, what=lambda: f"A idle: {da.busy_reasons()}")
     assert "f.txt" in git(a, "log", "-1", "--name-only", "--format=")
 
 

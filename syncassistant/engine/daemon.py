@@ -207,8 +207,8 @@ class Daemon:
             reasons.append(committing)
         if self.pusher.busy():
             reasons.append("pushing")
-        if self.merger._requested:
-            reasons.append("merge requested")
+        if merging := self.merger.busy():
+            reasons.append(merging)
         if not self.transfers.idle():
             reasons.append(f"transfers {self.transfers.counts()}, scanning {self.transfers.scanning()}")
         return reasons

@@ -47,6 +47,7 @@ class Merger:
         self.on_merged = on_merged
         self._cond = threading.Condition()
         self._requested = False
+        self._merging = False
         self._thread = threading.Thread(target=self._loop, name=f"syncassistant-merge-{ctx.root.name}",
                                         daemon=True)
         self.merges = 0
@@ -83,12 +84,21 @@ class Merger:
                 if self.ctx.stopping.is_set():
                     return
                 self._requested = False
+                self._merging = True
             try:
                 self.merge_all()
             except GitError as e:
                 self.last_error = str(e)
                 log.error("%s: merge failed: %s", self.ctx.root, e)
                 self.ctx.emit("error", where="merge", message=str(e))
+            finally:
+                with self._cond:
+                    self._merging = False
+
+    def busy(self) -> str | None:
+        """Why the merger is not idle: a merge asked for or under way (None when idle)."""
+        with self._cond:
+            return "merging" if self._merging else "merge requested" if self._requested else None
 
     # -- the work -------------------------------------------------------------------------------
     def fetch_and_merge(self, remote: str) -> MergeResult:
