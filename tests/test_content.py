@@ -109,6 +109,30 @@ def test_a_transfer_with_nothing_to_move_is_done_but_not_counted(make_repo, daem
     assert done[0]["skipped"] and (db.transfers.completed, db.transfers.bytes_moved) == counted
 
 
+def test_a_deferred_download_the_parent_delivered_is_settled_by_the_next_scan(make_repo, daemons):
+    # Routing holds a download back while the tree parent brings the content. Once it has, the
+    # scan that the location update triggers settles it (done, nothing moved), rather than it
+    # waiting out its grace (a minute or more) in the queue.
+    from syncassistant.engine.transfers.model import Transfer
+
+    a, b, da, db = pair(make_repo, daemons)
+    (a / "here.txt").write_text("already on both")
+    wait_for(lambda: readable(b, "here.txt", b"already on both"), timeout=60, what="here.txt in B")
+    wait_for(lambda: da.is_idle() and db.is_idle(), timeout=60,
+             what=lambda: f"both idle: A {da.busy_reasons()}, B {db.busy_reasons()}")
+    key = annex(b, "lookupkey", "here.txt").strip()
+    counted = (db.transfers.completed, db.transfers.bytes_moved)
+    held = Transfer(key, "here.txt", "download", "a", size=15, deferred=True,
+                    not_before=time.monotonic() + 3600)
+    assert db.transfers.enqueue([held]) == 1
+    assert db.is_idle()  # held back: no work for now
+    db.transfers.request_scan(["here.txt"])
+    done = wait_for(lambda: [t for t in db.transfers.snapshot() if t["id"] == held.id and t["state"] == "done"],
+                    timeout=60, what=lambda: f"settled: {db.transfers.snapshot()}")
+    assert done[0]["skipped"] and (db.transfers.completed, db.transfers.bytes_moved) == counted
+    assert db.transfers.counts()["queued"] == 0
+
+
 def test_a_file_left_as_a_pointer_with_its_content_here_is_filled_in(make_repo):
     # Content arriving while the merge that brings its file runs can leave the file a pointer
     # file (git-annex queues its key-database writes, so each side may miss the other); nothing

@@ -114,3 +114,6 @@ def test_a_transfer_that_moved_nothing_says_so(qapp):
     assert text({"state": "done", "direction": "download", "size": 9, "bytes_done": 9}) == "Done"
     assert text({"state": "done", "direction": "download", "skipped": True}) == "Already here"
     assert text({"state": "done", "direction": "upload", "skipped": True}) == "Already there"
+    # a download routing holds back: the tree parent is to bring it
+    assert text({"state": "queued", "direction": "download", "deferred": True}) == "Another device brings it"
+    assert text({"state": "queued", "direction": "download"}) == "Waiting"

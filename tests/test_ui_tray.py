@@ -90,6 +90,9 @@ def test_summary_states_and_tooltips(qapp):
     assert overall_summary([v]) == Summary("syncing", "Syncing 3 files, 12 MB left")
     v.transfers = {"1": {"id": "1", "state": "running", "size": 10, "bytes_done": 0}}
     assert overall_summary([v]).text == "Syncing 1 file, 10 Bytes left"
+    # a download routing holds back (a nearer device brings it) is no work for now
+    v.transfers = {"1": {"id": "1", "state": "queued", "deferred": True, "size": 10, "bytes_done": 0}}
+    assert overall_summary([v]) == Summary("idle", "Everything is up to date")
     v.transfers = {}
     v.status = {**running, "remotes": [{"name": "usb", "error": "not mounted", "offline": True}]}
     assert repo_summary(v) == Summary("offline", "Can't reach usb")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import os
 import select
 import signal
@@ -25,6 +26,8 @@ from pathlib import Path
 from .annex import annex_binary
 from .git import Git, base_env, kill_group
 
+log = logging.getLogger(__name__)
+
 
 class AnnexBatch:
     """One git-annex process, fed paths (or keys) on stdin one per line, answering JSON lines.
@@ -35,6 +38,7 @@ class AnnexBatch:
     def __init__(self, root: str | Path, args: list[str], keys: bool = False,
                  config: dict[str, str] | None = None) -> None:
         self.root = Path(root)
+        self.args = args
         opts = [a for k, v in (config or {}).items() for a in ("-c", f"{k}={v}")]
         self.started = time.time()
         self.proc = subprocess.Popen(
@@ -101,6 +105,9 @@ class AnnexBatch:
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            log.warning("%s: git annex %s still running %.0f s after its input ended; killed. "
+                        "Its processes: %s; it last said: %s", self.root, " ".join(self.args), timeout,
+                        group_state(self.proc.pid), " | ".join(list(self.stderr_lines)[-3:]) or "nothing")
             kill_group(self.proc)
             self.proc.wait()
         if self.proc.stdout:
@@ -208,6 +215,22 @@ class WarmPool:
             t.cancel()
         for b in batches:
             b.kill()
+
+
+def group_state(pgid: int) -> str:
+    """The processes of a process group, each with what it waits in (for a hang's diagnosis)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+        except (OSError, ValueError, IndexError):
+            continue
+        found.append(f"[{pid} {cmd.strip()[:200]}: state {fields[0]}, waits in {wchan.strip() or '-'}]")
+    return " ".join(found) or "none"
 
 
 def close_in_background(batch: AnnexBatch, then: Callable[[], None] = lambda: None) -> threading.Thread:

@@ -71,10 +71,17 @@ class RepoView:
         return list((self.status or {}).get("conflicts") or [])
 
     def active_transfers(self) -> list[dict[str, Any]]:
-        return [t for t in self.transfers.values() if t.get("state") in ACTIVE]
+        """Transfers under way or due: not a download routing holds back (its tree parent
+        brings the content; it runs only if that never happens), which is no work for now."""
+        return [t for t in self.transfers.values() if t.get("state") in ACTIVE and not held_back(t)]
 
     def failing_remotes(self) -> list[dict[str, Any]]:
         return [r for r in (self.status or {}).get("remotes") or [] if r.get("error") or r.get("offline")]
+
+
+def held_back(t: dict[str, Any]) -> bool:
+    """A queued download that routing defers: another device is expected to bring it."""
+    return t.get("state") == "queued" and bool(t.get("deferred"))
 
 
 @dataclass(frozen=True)

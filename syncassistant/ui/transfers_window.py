@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from .i18n import tr
-from .state import ACTIVE, AppState, bytes_left
+from .state import ACTIVE, AppState, bytes_left, held_back
 from .units import format_rate, format_size
 from .widgets import RateField, add_row, note
 
@@ -167,6 +167,8 @@ class TransfersModel(QAbstractTableModel):
             return format_size(done)
         if state == "done" and t.get("skipped"):  # nothing moved: it got there another way meanwhile
             return _ctx("Already here") if t.get("direction") == "download" else _ctx("Already there")
+        if held_back(t):  # routing: a nearer device should bring it; fetched only if it does not
+            return _ctx("Another device brings it")
         return {"queued": _ctx("Waiting"), "done": _ctx("Done"), "failed": _ctx("Failed"),
                 "cancelled": _ctx("Cancelled")}.get(state, state)
 
@@ -290,7 +292,7 @@ class TransfersWindow(QWidget):
         rows = [self.model.transfer(r) for r in range(self.model.rowCount())]
         transfers = [t for kt in rows if kt for t in (kt[1],)]
         self.stack.setCurrentWidget(self.table if transfers else self.empty)
-        active = [t for t in transfers if t.get("state") in ACTIVE]
+        active = [t for t in transfers if t.get("state") in ACTIVE and not held_back(t)]
         counts = {s: sum(1 for t in transfers if t.get("state") == s)
                   for s in ("running", "queued", "failed")}
         parts = []

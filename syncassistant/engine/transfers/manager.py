@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..annex_batch import AnnexBatch, WarmPool
+from ..annex_batch import AnnexBatch, WarmPool, group_state
 from ..context import RepoContext
 from ..urls import BadURL, parse_remote_url
 from . import pointers
@@ -174,6 +174,7 @@ class TransferManager:
                 log.error("%s: content scan failed: %s", self.ctx.root, e)
                 found = []
             self.enqueue(found)
+            self._settle_delivered(paths, found)
             log.info("%s: scan found %d transfer(s)", self.ctx.root, len(found))
             try:
                 if drop_unwanted(self.ctx, paths):
@@ -182,6 +183,28 @@ class TransferManager:
                 log.error("%s: dropping unwanted content failed: %s", self.ctx.root, e)
             with self._cond:
                 self._scanning = False
+
+    def _settle_delivered(self, paths: list[str] | None, found: list[Transfer]) -> None:
+        """A deferred download whose content the tree parent has brought meanwhile is done:
+        the scan of its path no longer asks for it, and its file is filled in. Without this it
+        would wait out its grace (a minute or more) in the queue, then run for nothing."""
+        scanned = None if paths is None else set(paths)
+        asked = {t.id for t in found}
+        with self._cond:
+            waiting = [t for t in self._queued.values() if t.deferred and t.id not in asked
+                       and (scanned is None or t.path in scanned)]
+        delivered = [t for t in waiting if pointers.populated(self.ctx, t.path)]
+        settled = []
+        with self._cond:
+            for t in delivered:
+                if self._queued.get(t.id) is t:
+                    del self._queued[t.id]
+                    t.state, t.skipped, t.finished = "done", True, time.time()
+                    self._history.append(t)
+                    settled.append(t)
+            self._cond.notify_all()
+        for t in settled:
+            self._emit(t)
 
     def upload_fresh(self, added: dict[str, str]) -> bool:
         """Queue uploads of content just added here (path -> key) without a scan, where that is
@@ -371,6 +394,8 @@ class TransferManager:
         while True:
             line = batch.read_line(self.stall_seconds)
             if line is None:
+                log.warning("%s: %s of %s via %s stalled; its processes: %s", self.ctx.root, t.direction,
+                            t.path, t.remote, group_state(batch.proc.pid))
                 return False, f"stalled: no progress for {self.stall_seconds:.0f} s"
             # git-annex runs ahead of what we have read: the pipe holds older reports. Take all
             # that are already there, so pacing works on where the transfer really is.

@@ -44,6 +44,21 @@ def left_as_pointers(ctx: RepoContext, paths: Iterable[str]) -> list[str]:
     return out
 
 
+def populated(ctx: RepoContext, path: str) -> bool:
+    """The work-tree file holds its content: a symlink that resolves (a locked file) or a regular
+    file that is not a pointer file (an unlocked one)."""
+    full = ctx.root / path
+    try:
+        st = os.lstat(full)
+        if stat.S_ISLNK(st.st_mode):
+            return full.exists()
+        if not stat.S_ISREG(st.st_mode):
+            return False
+    except OSError:
+        return False
+    return not left_as_pointers(ctx, [path])
+
+
 def fill_in(ctx: RepoContext, paths: list[str]) -> None:
     """`git annex fix` the files whose content is here but which are still pointer files."""
     if not paths:

@@ -1195,12 +1195,12 @@
 <context>
     <name>Summary</name>
     <message>
-        <location filename="../state.py" line="92"/>
+        <location filename="../state.py" line="99"/>
         <source>Syncing changes…</source>
         <translation>Änderungen werden synchronisiert…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../state.py" line="94"/>
+        <location filename="../state.py" line="101"/>
         <source>Syncing %n file(s)</source>
         <translation>
             <numerusform>%n Datei wird synchronisiert</numerusform>
@@ -1208,28 +1208,28 @@
         </translation>
     </message>
     <message>
-        <location filename="../state.py" line="96"/>
+        <location filename="../state.py" line="103"/>
         <source>%1, %2 left</source>
         <translation>%1, noch %2</translation>
     </message>
     <message>
-        <location filename="../state.py" line="104"/>
+        <location filename="../state.py" line="111"/>
         <source>Not syncing: %1</source>
         <translation>Keine Synchronisierung: %1</translation>
     </message>
     <message>
-        <location filename="../state.py" line="106"/>
+        <location filename="../state.py" line="113"/>
         <source>Starting…</source>
         <translation>Wird gestartet…</translation>
     </message>
     <message>
-        <location filename="../state.py" line="110"/>
+        <location filename="../state.py" line="117"/>
         <source>Problem while syncing (%1): %2</source>
         <translation>Problem beim Synchronisieren (%1): %2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../state.py" line="113"/>
-        <location filename="../state.py" line="139"/>
+        <location filename="../state.py" line="120"/>
+        <location filename="../state.py" line="146"/>
         <source>%n conflict(s) to resolve</source>
         <translation>
             <numerusform>%n ungelöster Konflikt</numerusform>
@@ -1237,42 +1237,42 @@
         </translation>
     </message>
     <message>
-        <location filename="../state.py" line="115"/>
+        <location filename="../state.py" line="122"/>
         <source>Paused</source>
         <translation>Pausiert</translation>
     </message>
     <message>
-        <location filename="../state.py" line="122"/>
+        <location filename="../state.py" line="129"/>
         <source>Can&apos;t reach %1</source>
         <translation>%1 nicht erreichbar</translation>
     </message>
     <message>
-        <location filename="../state.py" line="124"/>
+        <location filename="../state.py" line="131"/>
         <source>Up to date (no other devices yet)</source>
         <translation>Aktuell (noch keine anderen Geräte)</translation>
     </message>
     <message>
-        <location filename="../state.py" line="125"/>
+        <location filename="../state.py" line="132"/>
         <source>Up to date</source>
         <translation>Aktuell</translation>
     </message>
     <message>
-        <location filename="../state.py" line="131"/>
+        <location filename="../state.py" line="138"/>
         <source>No folders set up yet</source>
         <translation>Noch keine Ordner eingerichtet</translation>
     </message>
     <message>
-        <location filename="../state.py" line="141"/>
+        <location filename="../state.py" line="148"/>
         <source>Syncing is paused</source>
         <translation>Synchronisierung ist pausiert</translation>
     </message>
     <message>
-        <location filename="../state.py" line="143"/>
+        <location filename="../state.py" line="150"/>
         <source>Everything is up to date</source>
         <translation>Alles ist aktuell</translation>
     </message>
     <message>
-        <location filename="../state.py" line="294"/>
+        <location filename="../state.py" line="301"/>
         <source>never</source>
         <translation>nie</translation>
     </message>
@@ -1340,22 +1340,27 @@
         <translation>Schon dort</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="170"/>
+        <location filename="../transfers_window.py" line="171"/>
+        <source>Another device brings it</source>
+        <translation>Kommt über ein anderes Gerät</translation>
+    </message>
+    <message>
+        <location filename="../transfers_window.py" line="172"/>
         <source>Waiting</source>
         <translation>Wartet</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="170"/>
+        <location filename="../transfers_window.py" line="172"/>
         <source>Done</source>
         <translation>Fertig</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="170"/>
+        <location filename="../transfers_window.py" line="172"/>
         <source>Failed</source>
         <translation>Fehlgeschlagen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="171"/>
+        <location filename="../transfers_window.py" line="173"/>
         <source>Cancelled</source>
         <translation>Abgebrochen</translation>
     </message>
@@ -1363,88 +1368,88 @@
 <context>
     <name>TransfersWindow</name>
     <message>
-        <location filename="../transfers_window.py" line="205"/>
+        <location filename="../transfers_window.py" line="207"/>
         <source>Transfers – SyncAssistant</source>
         <translation>Übertragungen – SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="206"/>
-        <location filename="../transfers_window.py" line="213"/>
+        <location filename="../transfers_window.py" line="208"/>
+        <location filename="../transfers_window.py" line="215"/>
         <source>Transfers</source>
         <translation>Übertragungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="210"/>
+        <location filename="../transfers_window.py" line="212"/>
         <source>Transfer summary</source>
         <translation>Übersicht der Übertragungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="231"/>
+        <location filename="../transfers_window.py" line="233"/>
         <source>No transfers right now: every file is where it should be.</source>
         <translation>Gerade keine Übertragungen: Jede Datei ist dort, wo sie sein soll.</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="233"/>
+        <location filename="../transfers_window.py" line="235"/>
         <source>No transfers</source>
         <translation>Keine Übertragungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="238"/>
+        <location filename="../transfers_window.py" line="240"/>
         <source>&amp;Cancel transfer</source>
         <translation>Übertragung &amp;abbrechen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="239"/>
+        <location filename="../transfers_window.py" line="241"/>
         <source>Cancel the selected transfers</source>
         <translation>Die ausgewählten Übertragungen abbrechen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="241"/>
+        <location filename="../transfers_window.py" line="243"/>
         <source>&amp;Retry</source>
         <translation>&amp;Wiederholen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="242"/>
+        <location filename="../transfers_window.py" line="244"/>
         <source>Retry the selected transfers</source>
         <translation>Die ausgewählten Übertragungen wiederholen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="249"/>
+        <location filename="../transfers_window.py" line="251"/>
         <source>Speed limits (all folders)</source>
         <translation>Geschwindigkeitsbegrenzungen (alle Ordner)</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="250"/>
+        <location filename="../transfers_window.py" line="252"/>
         <source>Speed limits</source>
         <translation>Geschwindigkeitsbegrenzungen</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="251"/>
+        <location filename="../transfers_window.py" line="253"/>
         <source>Upload limit</source>
         <translation>Upload-Begrenzung</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="252"/>
+        <location filename="../transfers_window.py" line="254"/>
         <source>Download limit</source>
         <translation>Download-Begrenzung</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="256"/>
+        <location filename="../transfers_window.py" line="258"/>
         <source>&amp;Upload:</source>
         <translation>&amp;Hochladen:</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="257"/>
+        <location filename="../transfers_window.py" line="259"/>
         <source>&amp;Download:</source>
         <translation>He&amp;runterladen:</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="258"/>
+        <location filename="../transfers_window.py" line="260"/>
         <source>Changes apply at once, also to transfers already running. Limits for one remote are in Settings → Bandwidth.</source>
         <translation>Änderungen gelten sofort, auch für bereits laufende Übertragungen. Begrenzungen für einzelne Gegenstellen finden Sie unter Einstellungen → Bandbreite.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../transfers_window.py" line="298"/>
+        <location filename="../transfers_window.py" line="300"/>
         <source>%n running</source>
         <translation>
             <numerusform>%n läuft</numerusform>
@@ -1452,7 +1457,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../transfers_window.py" line="300"/>
+        <location filename="../transfers_window.py" line="302"/>
         <source>%n waiting</source>
         <translation>
             <numerusform>%n wartet</numerusform>
@@ -1460,7 +1465,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../transfers_window.py" line="302"/>
+        <location filename="../transfers_window.py" line="304"/>
         <source>%n failed</source>
         <translation>
             <numerusform>%n fehlgeschlagen</numerusform>
@@ -1468,27 +1473,27 @@
         </translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="305"/>
+        <location filename="../transfers_window.py" line="307"/>
         <source>%1 left</source>
         <translation>noch %1</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="308"/>
+        <location filename="../transfers_window.py" line="310"/>
         <source>%1 in total</source>
         <translation>%1 insgesamt</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="309"/>
+        <location filename="../transfers_window.py" line="311"/>
         <source>Nothing is moving right now.</source>
         <translation>Gerade wird nichts übertragen.</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="333"/>
+        <location filename="../transfers_window.py" line="335"/>
         <source>Speed limits need the transfer engine, which is not running for any folder.</source>
         <translation>Geschwindigkeitsbegrenzungen brauchen die Übertragungs-Engine, die aber für keinen Ordner läuft.</translation>
     </message>
     <message>
-        <location filename="../transfers_window.py" line="358"/>
+        <location filename="../transfers_window.py" line="360"/>
         <source>That did not work: %1</source>
         <translation>Das hat nicht geklappt: %1</translation>
     </message>
