@@ -30,8 +30,66 @@ def wait_for(pred: Callable[[], object], timeout: float = 60.0, what: object = "
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what() if callable(what) else what}"
+                                 f"\n{diagnosis()}")
         time.sleep(0.01)
+
+
+def diagnosis() -> str:
+    """Where the engine's threads and this process's children are (for a timeout's report)."""
+    import threading
+    import traceback
+    names = {t.ident: t.name for t in threading.enumerate()}
+    lines = []
+    for ident, frame in sys._current_frames().items():
+        name = names.get(ident, "?")
+        if name.startswith("syncassistant"):
+            stack = traceback.extract_stack(frame)[-7:]
+            lines.append(f"thread {name}: " + " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                                         for f in reversed(stack)))
+    parent: dict[int, int] = {}
+    info: dict[int, str] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            wchan = Path(f"/proc/{pid}/wchan").read_text().strip()
+        except (OSError, IndexError):
+            continue
+        parent[int(pid)] = int(fields[1])
+        info[int(pid)] = f"{pid} [{fields[0]} {wchan or '-'}] {cmd.strip()[:240]}"
+    mine, todo = [], [os.getpid()]
+    while todo:
+        p = todo.pop()
+        kids = sorted(c for c, pp in parent.items() if pp == p)
+        mine += kids
+        todo += kids
+    lines += [f"process {info[p]}" for p in mine if p in info]
+    # whoever else holds a pipe of ours open (a reader blocked past its child's exit waits on it)
+    ours = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("pipe:"):
+            ours[target] = fd
+    for pid in info:
+        if pid == os.getpid():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target in ours and pid not in mine:
+                lines.append(f"pipe {target} (our fd {ours[target]}) held as fd {fd} by {info[pid]} "
+                             f"(parent {parent.get(pid)})")
+    return "\n".join(lines)
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
