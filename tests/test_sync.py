@@ -101,6 +101,56 @@ def test_changes_on_both_sides_settle_without_ping_pong(make_repo, daemons):
     assert not da.pusher.busy(), "a healthy remote was force-pushed on an incoming push"
 
 
+def _annex_commit(repo: Path, log_text: str, *parents: str) -> str:
+    """A git-annex branch commit: the first parent's tree with test.log holding `log_text`."""
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo, input=log_text,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    entries = [line for line in git(repo, "ls-tree", parents[0]).splitlines() if not line.endswith("\ttest.log")]
+    listing = "".join(f"{line}\n" for line in [*entries, f"100644 blob {blob}\ttest.log"])
+    tree = subprocess.run(["git", "mktree"], cwd=repo, input=listing, capture_output=True, text=True,
+                          check=True).stdout.strip()
+    args = [a for p in parents for a in ("-p", p)]
+    return git(repo, "commit-tree", tree, *args, "-m", "merging synced/git-annex into git-annex").strip()
+
+
+def test_a_merge_that_only_reorders_the_git_annex_branch_is_not_pushed(make_repo):
+    # git-annex's union merge reuses the merged-in side's copy of a file when it holds every line
+    # of the union, so two clones whose copies list the same lines in another order swap them on
+    # every merge. Pushing each such merge kept two daemons merging and pushing for good (a
+    # stress loop here: 5 of 100 runs never went idle).
+    from syncassistant.engine.annex_branch import same_lines
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.pusher import Pusher
+
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    link(a, b, "b")
+    base = git(a, "rev-parse", "git-annex").strip()
+    ours = _annex_commit(a, "1 one\n2 two\n", base)
+    theirs = _annex_commit(a, "2 two\n1 one\n", base)
+    git(a, "update-ref", "refs/heads/git-annex", ours)
+    pusher = Pusher(RepoContext(a), fetch_and_merge=lambda remote: None)
+    pusher.refresh_remotes()
+
+    def pushed() -> str:
+        return git(b, "rev-parse", "refs/heads/synced/git-annex").strip()
+
+    assert pusher.push_remote("b").ok and pushed() == ours
+    # the merge of their copy: same lines, their order
+    swapped = _annex_commit(a, "2 two\n1 one\n", ours, theirs)
+    assert same_lines(RepoContext(a).git, f"{ours}^{{tree}}", f"{swapped}^{{tree}}")
+    git(a, "update-ref", "refs/heads/git-annex", swapped)
+    assert pusher.push_remote("b").ok and pushed() == ours, "a merge that says nothing new was pushed"
+    # a merge that brings a line is pushed, and so is a plain commit
+    grown = _annex_commit(a, "1 one\n2 two\n3 three\n", swapped, theirs)
+    assert not same_lines(RepoContext(a).git, f"{swapped}^{{tree}}", f"{grown}^{{tree}}")
+    git(a, "update-ref", "refs/heads/git-annex", grown)
+    assert pusher.push_remote("b").ok and pushed() == grown
+    plain = _annex_commit(a, "3 three\n2 two\n1 one\n", grown)
+    git(a, "update-ref", "refs/heads/git-annex", plain)
+    assert pusher.push_remote("b").ok and pushed() == plain
+
+
 def test_chain_a_to_c_through_b(make_repo, daemons):
     a = make_repo("A")
     b = make_repo("B", clone_of=a)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import netmap_store, sshmux
+from . import annex_branch, netmap_store, sshmux
 from .context import RepoContext
 from .git import GitError, GitTimeout, base_env
 
@@ -36,7 +36,7 @@ class RemoteState:
     last_error: str | None = None
     failures: int = 0
     next_retry: float | None = None  # wall-clock time
-    pushed: tuple[str | None, ...] = (None, None)  # trees of (branch, git-annex) last pushed
+    pushed: tuple[str | None, ...] = (None, None, None)  # trees of (branch, git-annex, netmap) last pushed
     offline: bool = False  # known to be away (unmounted drive); not an error
 
     def as_dict(self) -> dict:
@@ -227,17 +227,26 @@ class Pusher:
         # One git call for the refs and their trees, one for the remote's settings: this runs
         # before every push, on the path from a commit to the other device.
         heads = self._heads(f"refs/heads/{branch}", "refs/heads/git-annex", netmap_store.REF)
-        b_sha, b_tree = heads.get(f"refs/heads/{branch}", (None, None))
-        a_sha, a_tree = heads.get("refs/heads/git-annex", (None, None))
-        n_sha, n_tree = heads.get(netmap_store.REF, (None, None))
+        b_sha, b_tree, _ = heads.get(f"refs/heads/{branch}", (None, None, 0))
+        a_sha, a_tree, a_parents = heads.get("refs/heads/git-annex", (None, None, 0))
+        n_sha, n_tree, _ = heads.get(netmap_store.REF, (None, None, 0))
         # Compare trees, not commits: two clones that merge each other's pushes at the same
         # moment make different merge commits of the same tree, and pushing those back and forth
         # would repeat forever. Same trees = nothing new for the remote.
         trees = (b_tree, a_tree, n_tree)
         with self._cond:
             st = self.remotes.get(name)
-            if st and st.pushed == trees and st.last_error is None and name not in self._force:
+            settled = st is not None and st.last_error is None and name not in self._force
+            if settled and st.pushed == trees:
                 return PushOutcome(True)
+            # A merge's git-annex tree can differ from the last one pushed in the order of lines
+            # only, and would then flip on every merge (annex_branch says why): nothing new either.
+            last_annex = st.pushed[1] if settled and st.pushed[::2] == trees[::2] else None
+        if last_annex and a_tree and a_parents > 1 and annex_branch.same_lines(ctx.git, last_annex, a_tree):
+            with self._cond:
+                st.pushed = trees
+            log.debug("%s: git-annex branch for %s only reordered by a merge: not pushed", ctx.root, name)
+            return PushOutcome(True)
         conf = ctx.git.config_get_regexp(r"^remote\.")  # (exact keys below: names need no escaping)
         url = conf.get(f"remote.{name}.url", "")
         refspecs = []
@@ -277,14 +286,14 @@ class Pusher:
         log.debug("%s: pushed to %s in %.0f ms: %s", ctx.root, name, (time.monotonic() - t0) * 1000, done)
         return PushOutcome(True, refs=done)
 
-    def _heads(self, *refs: str) -> dict[str, tuple[str, str]]:
-        """ref -> (commit, its tree) for those of `refs` that exist."""
-        r = self.ctx.git.run("for-each-ref", "--format=%(objectname) %(tree) %(refname)", *refs)
+    def _heads(self, *refs: str) -> dict[str, tuple[str, str, int]]:
+        """ref -> (commit, its tree, how many parents it has) for those of `refs` that exist."""
+        r = self.ctx.git.run("for-each-ref", "--format=%(objectname) %(tree) %(refname) %(parent)", *refs)
         out = {}
         for line in r.stdout.splitlines():
-            sha, tree, ref = line.split(" ", 2)
+            sha, tree, ref, *parents = line.split()  # (a ref name has no spaces)
             if ref in refs:  # (for-each-ref patterns match prefixes too)
-                out[ref] = (sha, tree)
+                out[ref] = (sha, tree, len(parents))
         return out
 
     def _is_local_bare(self, url: str) -> bool:
