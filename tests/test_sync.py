@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import git, in_tree, link, tree_files, wait_for
 
 
@@ -71,6 +72,64 @@ def test_a_merge_fills_in_files_whose_content_is_here(make_repo):
     # a hook of the user's own is left to run as it is
     (b / ".git" / "hooks" / "prepare-commit-msg").write_text("#!/bin/sh\n")
     assert hookless_merge_dir(b / ".git") is None
+
+
+def _b_behind_a_with_own_commit(make_repo) -> tuple[Path, Path]:
+    """A and B each with a file of their own, B having fetched A's."""
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    (a / "theirs.txt").write_text("from A")
+    git(a, "annex", "add", "theirs.txt")
+    git(a, "commit", "-qm", "theirs")
+    (b / "ours.txt").write_text("from B")
+    git(b, "annex", "add", "ours.txt")
+    git(b, "commit", "-qm", "ours")
+    git(b, "fetch", "-q", "origin")
+    return a, b
+
+
+def test_a_merge_left_without_conflicts_is_done_again_not_committed_without_their_side(make_repo):
+    # A merge that stops with MERGE_HEAD set, nothing unmerged and the index still ours (a stress
+    # loop caught git doing so about once in 100 merges) used to be committed as it was: a merge
+    # commit without their files, whose next merge deleted those files on every clone.
+    from syncassistant.engine.conflicts import ConflictStore
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.merger import Merger
+
+    _, b = _b_behind_a_with_own_commit(make_repo)
+    (b / ".git" / "MERGE_HEAD").write_text(git(b, "rev-parse", "origin/master"))
+    ctx = RepoContext(b)
+    merger = Merger(ctx, ConflictStore(ctx.state_dir), flush_pending=lambda: None, on_merged=lambda r: None)
+    result = merger.merge_all()
+    assert tree_files(b) == {"ours.txt", "theirs.txt"}
+    assert in_tree(b, "theirs.txt") and not result.conflicts
+    assert not (b / ".git" / "MERGE_HEAD").exists()
+
+
+@pytest.mark.parametrize("clobber", ["", "git read-tree HEAD\n"], ids=["index-whole", "index-reset"])
+def test_a_merge_a_hook_stopped_is_committed_whole_or_done_again(make_repo, clobber):
+    # With hooks of the user's own, a prepare-commit-msg hook that fails stops `git merge` after
+    # MERGE_HEAD is written. Whole index: commit it. Index reset by the hook: merge again.
+    from syncassistant.engine.conflicts import ConflictStore
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.merger import Merger
+
+    _, b = _b_behind_a_with_own_commit(make_repo)
+    hooks = b.parent / "hooks"
+    hooks.mkdir()
+    marker = hooks / "failed-once"
+    hook = hooks / "prepare-commit-msg"
+    hook.write_text(f"#!/bin/sh\n[ -e '{marker}' ] && exit 0\ntouch '{marker}'\n{clobber}exit 1\n")
+    hook.chmod(0o755)
+    git(b, "config", "core.hooksPath", str(hooks))
+    ctx = RepoContext(b)
+    merger = Merger(ctx, ConflictStore(ctx.state_dir), flush_pending=lambda: None, on_merged=lambda r: None)
+    result = merger.merge_all()
+    assert marker.exists(), "the hook did not run"
+    assert tree_files(b) == {"ours.txt", "theirs.txt"}
+    assert in_tree(b, "theirs.txt") and not result.conflicts
+    assert not (b / ".git" / "MERGE_HEAD").exists()
+    assert git(b, "status", "--porcelain", "--untracked-files=all").strip() == ""
 
 
 def test_changed_content_is_committed(make_repo, daemons):
