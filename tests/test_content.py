@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 
@@ -186,6 +187,49 @@ def test_speed_limit_is_honoured_and_changes_while_running(make_repo, daemons):
     wait_for(lambda: readable(b, "limited.bin", data), timeout=60, what="transfer to finish after lifting limit")
     assert time.monotonic() - t0 < 30
     assert done0 < len(data)
+
+
+@pytest.mark.parametrize("over", ["path", "ssh"])
+def test_a_limited_transfer_moves_evenly(over, make_repo, daemons, request):
+    """Under a limit the bytes move a little at a time, so progress and speed can be shown. The
+    processes used to run unlimited between git-annex's progress reports (every ~0.1 s) and be
+    stopped afterwards: a local copy moved ~17 MB in one report, then nothing for a minute."""
+    rate = 1024 * 1024
+    if over == "path":
+        a, b, da, db = pair(make_repo, daemons)
+        db.transfers.set_limit(download=rate)
+        watched = [da, db]
+    else:  # A uploads to B's clone through sshd on 127.0.0.1 (git-annex-shell's P2P protocol)
+        port = request.getfixturevalue("ssh_env")["port"]
+        a = make_repo("A")
+        b = make_repo("B", clone_of=a)
+        git(b, "remote", "remove", "origin")
+        git(a, "remote", "add", "b", f"ssh://127.0.0.1:{port}{b}")
+        da = daemons(a)
+        watched = [da]
+    da.transfers.set_limit(upload=rate)
+    reports: list[tuple[int, str, int]] = []
+    for d in watched:
+        d.ctx.events.subscribe(lambda ev: reports.append((ev.data["seq"], ev.data["id"], ev.data["bytes_done"]))
+                               if ev.kind == "transfer" and ev.data.get("path") == "even.bin"
+                               and ev.data.get("state") == "running" else None)
+    data = os.urandom(4 * 1024 * 1024)
+    (a / "even.bin").write_bytes(data)
+    if over == "path":
+        wait_for(lambda: readable(b, "even.bin", data), timeout=60, what="the limited transfer")
+    else:  # (no daemon in B to fill in its work tree)
+        wait_for(lambda: annex(a, "find", "--in=b", "even.bin").strip() == "even.bin", timeout=60,
+                 what=lambda: f"the limited upload: {da.transfers.snapshot()}")
+    steps = collections.defaultdict(list)
+    last: dict[str, int] = {}
+    for _seq, tid, done in sorted(reports):
+        if tid in last and done >= last[tid]:
+            steps[tid].append(done - last[tid])
+        last[tid] = done
+    assert steps, reports
+    biggest = max(max(s) for s in steps.values())
+    assert biggest <= rate, f"{biggest} bytes in one progress step under a {rate} B/s limit"
+    assert sum(len(s) for s in steps.values()) >= 10  # reported all along, not once or twice
 
 
 def test_cancel_and_retry(make_repo, daemons):

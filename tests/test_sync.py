@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,51 @@ def test_burst_is_committed_in_a_few_batches(make_repo, daemons):
     wait_for(lambda: da.committer.pending_count() == 0 and not da.pusher.busy(), 60)
     commits = head_count(a) - start
     assert commits <= 10, f"{commits} commits for a burst of 1000 files"
+
+
+def test_a_file_created_then_written_is_committed_once_whole(make_repo, daemons, monkeypatch):
+    """`open(name, "w")` makes the file before its bytes come. Taken on its create event, it was
+    committed empty (or half written, and git-annex failed it as changed while being added,
+    which held every commit back 30 s), then again in full."""
+    from syncassistant.engine import committer
+
+    monkeypatch.setattr(committer, "WRITE_SETTLE", 60.0)  # a loaded machine: only a close settles it
+    a, b, da, _ = pair(make_repo, daemons)
+    wait_for(da.is_idle, what=lambda: f"A idle after start-up: {da.busy_reasons()}")  # its first look is done
+    data = os.urandom(2 * 1024 * 1024)
+    with open(a / "slow.bin", "wb") as f:
+        # a commit round runs after the create event: slow.bin is not in it
+        (a / "other.txt").write_text("other")
+        wait_for(lambda: "other.txt" in git(a, "ls-files", "--", "other.txt"), what="other.txt committed")
+        assert git(a, "ls-files", "--", "slow.bin") == ""
+        f.write(data)
+    wait_for(lambda: in_tree(b, "slow.bin") and (b / "slow.bin").read_bytes() == data, timeout=60,
+             what="slow.bin whole in B")
+    assert len(git(a, "log", "--format=%H", "--", "slow.bin").split()) == 1
+    assert da.committer.last_error is None
+
+
+def test_a_path_that_failed_waits_alone(make_repo):
+    """A path whose add failed is tried again after RETRY_AFTER (or at once when it changes);
+    other changes are not held back meanwhile."""
+    from syncassistant.engine import committer
+    from syncassistant.engine.context import RepoContext
+
+    c = committer.Committer(RepoContext(make_repo("A")), on_commit=lambda *_: None)
+    started = time.monotonic()
+    c.notify("bad.bin")
+    c._defer(["bad.bin"], since=time.monotonic())
+    c.notify("good.txt")
+    c._first_event = started - 1  # (past the quiet time)
+    ready, wait = c._take_ready()
+    assert ready == ["good.txt"]
+    assert wait is not None and committer.RETRY_AFTER - 5 < wait <= committer.RETRY_AFTER
+    # a path that changed while its add ran is not held back: its new event stands
+    c._defer(["good.txt"], since=started - 1)
+    c.notify("bad.bin")  # and a new event for the failed one lifts its wait
+    c._first_event = started - 1
+    c._pending = {p: (started - 1, w) for p, (_t, w) in c._pending.items()}
+    assert sorted(c._take_ready()[0]) == ["bad.bin"]
 
 
 def test_gitignored_and_temp_files_are_not_committed(make_repo, daemons):

@@ -41,6 +41,7 @@ class AnnexBatch:
         self.args = args
         opts = [a for k, v in (config or {}).items() for a in ("-c", f"{k}={v}")]
         self.started = time.time()
+        self.bwlimit = 0  # the annex.bwlimit it was started with (bytes/s), for transfer processes
         self.proc = subprocess.Popen(
             [annex_binary(), *args, *opts, "--json", "--json-error-messages",
              "--batch-keys" if keys else "--batch"],

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 QUIET = 0.015  # seconds without a new event before a round starts
 MAX_WAIT = 0.25  # ... but never delay a round longer than this while events keep coming
 WRITE_SETTLE = 2.0  # a modified-but-not-closed file is taken after this much quiet
-RETRY_AFTER = 30.0  # a failed add (full disk, unreadable file) is retried after this long
+RETRY_AFTER = 30.0  # a file whose add failed (full disk, unreadable) is tried again after this long
 
 LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 MAINTENANCE_EVERY = 100  # commits between `git maintenance run --auto`
@@ -87,7 +87,9 @@ class Committer:
         self._cond = threading.Condition()
         self._pending: dict[str, tuple[float, bool]] = {}  # path -> (last event, still writing)
         self._first_event = 0.0
-        self._retry_at = 0.0
+        # path -> when a failed add of it is tried again. Per path: one unreadable file must not
+        # hold up every other change for RETRY_AFTER.
+        self._retry_at: dict[str, float] = {}
         self._thread = threading.Thread(target=self._loop, name=f"syncassistant-commit-{ctx.root.name}",
                                         daemon=True)
         self.commits = 0
@@ -100,6 +102,7 @@ class Committer:
             if not self._pending:
                 self._first_event = now
             self._pending[path] = (now, writing)
+            self._retry_at.pop(path, None)  # changed since it failed: that may be what failed
             self._cond.notify()
 
     def notify_many(self, paths: list[str]) -> None:
@@ -133,7 +136,7 @@ class Committer:
 
     def wake(self) -> None:
         with self._cond:
-            self._retry_at = 0.0
+            self._retry_at.clear()
             self._cond.notify_all()
 
     # -- loop -----------------------------------------------------------------------------------
@@ -143,14 +146,14 @@ class Committer:
         last = max((t for t, _ in self._pending.values()), default=0.0)
         if self._pending and now - last < QUIET and now - self._first_event < MAX_WAIT:
             return [], QUIET - (now - last)
-        if now < self._retry_at:
-            return [], self._retry_at - now
         ready, wait = [], None
         for path, (t, writing) in list(self._pending.items()):
-            if writing and now - t < WRITE_SETTLE:
-                left = WRITE_SETTLE - (now - t)
+            retry = self._retry_at.get(path, 0.0)
+            if writing and now - t < WRITE_SETTLE or now < retry:
+                left = max(WRITE_SETTLE - (now - t) if writing else 0.0, retry - now)
                 wait = left if wait is None else min(wait, left)
                 continue
+            self._retry_at.pop(path, None)
             ready.append(path)
             del self._pending[path]
         if self._pending:
@@ -167,6 +170,7 @@ class Committer:
                     if not self._pending:
                         self._cond.wait()
                         continue
+                    taken = time.monotonic()
                     ready, wait = self._take_ready()
                     if ready:
                         self._rounds += 1  # (in the same hold of the lock: never seen as idle)
@@ -175,22 +179,30 @@ class Committer:
                 else:
                     return
             try:
-                self.commit_paths(ready)
+                self.commit_paths(ready, taken)
             except Exception as e:
                 self.last_error = str(e)
                 log.error("%s: commit failed, will retry in %.0f s: %s", self.ctx.root, RETRY_AFTER, e)
                 self.ctx.emit("error", where="commit", message=str(e))
-                self._defer(ready)
+                self._defer(ready, taken)
             finally:
                 with self._cond:
                     self._rounds -= 1
 
-    def _defer(self, paths: list[str]) -> None:
-        """Put paths that failed back in the queue, to be retried after RETRY_AFTER."""
+    def _changed_since(self, path: str, since: float) -> bool:
+        """A new event for `path` came after `since` (caller holds the lock)."""
+        seen = self._pending.get(path)
+        return seen is not None and seen[0] > since
+
+    def _defer(self, paths: list[str], since: float) -> None:
+        """Put paths that failed back in the queue, to be tried again after RETRY_AFTER; those
+        changed since the attempt began (`since`) are tried as soon as they settle instead."""
         with self._cond:
-            self._retry_at = time.monotonic() + RETRY_AFTER
+            now = time.monotonic()
             for p in paths:
-                self._pending.setdefault(p, (time.monotonic(), False))
+                if not self._changed_since(p, since):
+                    self._pending[p] = (now, False)
+                    self._retry_at[p] = now + RETRY_AFTER
 
     def _recovered(self) -> None:
         """Clear a reported failure, and say so: status readers must not show it for ever."""
@@ -199,19 +211,21 @@ class Committer:
             self.ctx.emit("recovered", where="commit")
 
     # -- the work -------------------------------------------------------------------------------
-    def commit_paths(self, paths: list[str]) -> str | None:
-        """Stage `paths` (added, changed or gone) and commit; return the new commit or None."""
+    def commit_paths(self, paths: list[str], since: float | None = None) -> str | None:
+        """Stage `paths` (added, changed or gone) and commit; return the new commit or None.
+        `since`: when the paths were taken (a file with a newer event changed while being added)."""
         try:
-            return self._commit(paths)
+            return self._commit(paths, time.monotonic() if since is None else since)
         finally:
             self._retire()
 
-    def _commit(self, paths: list[str]) -> str | None:
+    def _commit(self, paths: list[str], since: float) -> str | None:
         ctx = self.ctx
         with ctx.lock:
             existing = [p for p in paths if os.path.lexists(ctx.root / p)]
             gone = [p for p in paths if p not in set(existing)]
             failed: list[str] = []
+            why: dict[str, str] = {}  # failed path -> git-annex's reason
             added: dict[str, str] = {}  # path -> key of content git-annex just took in
             if gone:
                 ctx.git.run("rm", "-r", "-q", "--cached", "--ignore-unmatch",
@@ -223,8 +237,7 @@ class Committer:
                         added[rec["file"]] = rec["key"]
                     if not rec.get("success", False):
                         failed.append(rec.get("file", "?"))
-                        log.warning("%s: could not add %s: %s", ctx.root, rec.get("file"),
-                                    "; ".join(rec.get("error-messages", [])))
+                        why[failed[-1]] = "; ".join(rec.get("error-messages", []))
             staged = ctx.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
             names = [p for p in staged.stdout.split("\0") if p]
             vanished = [p for p in failed if not os.path.lexists(ctx.root / p)]
@@ -236,7 +249,13 @@ class Committer:
                 staged = ctx.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
                 names = [p for p in staged.stdout.split("\0") if p]
             if failed:
-                self._defer(failed)
+                self._defer(failed, since)
+                with self._cond:
+                    # changed while git-annex read it (still being written): not an error, it
+                    # is added once it settles (git-annex says "failed to link to annex")
+                    failed = [p for p in failed if not self._changed_since(p, since)]
+                for p in failed:
+                    log.warning("%s: could not add %s: %s", ctx.root, p, why.get(p))
             if not names:
                 if failed:
                     raise GitError(["git-annex", "add"], 1, "",

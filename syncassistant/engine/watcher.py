@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from watchdog.events import (
     DirMovedEvent,
     FileClosedEvent,
     FileClosedNoWriteEvent,
+    FileCreatedEvent,
     FileModifiedEvent,
     FileOpenedEvent,
     FileSystemEvent,
@@ -33,8 +36,30 @@ TEMP_SUFFIXES = (".syncassistant-tmp", ".swp", ".swx", "~", ".part", ".crdownloa
 TEMP_PREFIXES = (".#", ".~lock.")
 
 
+# A file created this recently is taken to be still being written (see _being_written).
+FRESH_SECONDS = 2.0
+
+
 def is_ignored_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIXES) or name.endswith(TEMP_SUFFIXES)
+
+
+def _being_written(path: str) -> bool:
+    """A just-created regular file whose writer has most likely not finished.
+
+    `open(name, "w")` makes IN_CREATE before the first byte is written, and a big write can
+    take longer than the committer's quiet time, so a file taken on its create event alone was
+    committed empty (or half written) and then again in full. Such a file is written now and
+    closed soon, and the close settles it. A file that arrives whole gets no close: a hard
+    link, a symlink, or (inotify reports these as creates too) a file moved in from outside
+    the tree or inside a folder moved in; those mostly have an older modification time, and
+    the others wait the committer's settle time for a close that does not come.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (st.st_size == 0 or time.time() - st.st_mtime < FRESH_SECONDS)
 
 
 class _Handler(FileSystemEventHandler):
@@ -111,7 +136,8 @@ class Watcher:
         paths = [event.src_path]
         if getattr(event, "dest_path", ""):
             paths.append(event.dest_path)
-        writing = isinstance(event, FileModifiedEvent)
+        writing = isinstance(event, FileModifiedEvent) or (
+            isinstance(event, FileCreatedEvent) and _being_written(os.fsdecode(event.src_path)))
         for raw in paths:
             rel = self._rel(raw)
             if rel is None:

@@ -7,7 +7,9 @@ process is closed when its queue runs dry, which commits git-annex's journal, an
 Pusher carries the location-tracking update to the other clones (batched, not per file). A
 process for the same remote and direction is started again at once, ready for the next file
 (annex_batch.WarmPool).
-Progress feeds the speed limits (SIGSTOP/SIGCONT pacing) and stall detection.
+Speed limits: each process runs under git-annex's `annex.bwlimit` at the limit that applies
+to it, restarted (resuming) when that limit changes; progress reports feed the shared budgets
+of ratelimit (SIGSTOP/SIGCONT pacing) and stall detection.
 """
 
 from __future__ import annotations
@@ -89,15 +91,19 @@ def disk_space_problem(ctx: RepoContext, t: Transfer) -> str | None:
             "git-annex keeps in reserve (annex.diskreserve)")
 
 
-def transfer_batch(root: str | Path, direction: str, remote: str) -> AnnexBatch:
-    """A `git annex copy --to` or `get --from` process for one remote, fed keys, reporting progress.
+def transfer_batch(root: str | Path, direction: str, remote: str, bwlimit: int = 0) -> AnnexBatch:
+    """A `git annex copy --to` or `get --from` process for one remote, fed keys, reporting progress,
+    moving at most `bwlimit` bytes/s (0: no limit of its own).
 
     Keys, not file names: a long-lived process given names looks them up in a view of the
     index that it does not always refresh, and answers "skipped" (a blank line) for files
     added after it started; with --batch that happened from the third new file on.
     Keys also never hold a newline."""
     cmd = ["copy", "--to", remote] if direction == "upload" else ["get", "--from", remote]
-    return AnnexBatch(root, [*cmd, "--json-progress"], keys=True)
+    config = {"annex.bwlimit": f"{bwlimit}B"} if bwlimit > 0 else {}
+    batch = AnnexBatch(root, [*cmd, "--json-progress"], keys=True, config=config)
+    batch.bwlimit = bwlimit
+    return batch
 
 
 class TransferManager:
@@ -117,7 +123,8 @@ class TransferManager:
         self._batches: dict[str, AnnexBatch] = {}  # transfer id -> its batch process while running
         self._offline: set[str] = set()  # remotes known to be away (an unplugged drive)
         self._holds: dict[str, set[str] | None] = {}  # pause reason -> remotes it holds (None: all)
-        self._requeue: set[str] = set()  # running transfers interrupted by a hold: back to the queue
+        # running transfers interrupted by a hold or a new limit: back to the queue
+        self._requeue: set[str] = set()
         self._scan_requests: list[list[str] | None] = []
         self._scanning = False
         self._closing = 0  # workers closing their batch processes (committing the journal)
@@ -127,7 +134,10 @@ class TransferManager:
         self.completed = 0
         self.bytes_moved = 0
         self.stall_seconds = STALL_SECONDS
-        self._warm = WarmPool(ctx.root, lambda key: transfer_batch(ctx.root, *key), limit=WARM_TRANSFERS)
+        self._warm = WarmPool(ctx.root, self._new_batch, limit=WARM_TRANSFERS)
+
+    def _new_batch(self, key: tuple[str, str]) -> AnnexBatch:
+        return transfer_batch(self.ctx.root, *key, bwlimit=self.limits.cap(*key))
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -321,16 +331,25 @@ class TransferManager:
 
     def _run(self, t: Transfer, batches: dict[tuple[str, str], AnnexBatch]) -> None:
         key = (t.direction, t.remote)
-        # Keep one process per slot: switching remote or direction closes the old one.
-        for k in [k for k in batches if k != key]:
+        cap = self.limits.cap(*key)
+        # Keep one process per slot: switching remote or direction, or a limit that changed,
+        # closes the old one.
+        for k in [k for k in batches if k != key or batches[k].bwlimit != cap]:
             batches.pop(k).close()
             self.on_location_change()
         if key not in batches:
-            batches[key] = self._warm.take(key) or transfer_batch(self.ctx.root, t.direction, t.remote)
+            batch = self._warm.take(key)
+            if batch is not None and batch.bwlimit != cap:  # started under another limit
+                batch.kill()
+                batch = None
+            batches[key] = batch or self._new_batch(key)
         batch = batches[key]
         with self._cond:
             self._batches[t.id] = batch
             if t.id in self._cancel:  # cancelled while the process was starting
+                batch.terminate()
+            elif batch.bwlimit != self.limits.cap(*key):  # the limit changed meanwhile
+                self._requeue.add(t.id)
                 batch.terminate()
         self._emit(t)
         ok, error = False, None
@@ -493,6 +512,18 @@ class TransferManager:
             self.limits.set("upload", upload, remote)
         if download is not None:
             self.limits.set("download", download, remote)
+        with self._cond:
+            # A process runs at the limit it was started with: one whose limit changed is
+            # stopped and its transfer queued again at once; git-annex resumes it from the
+            # partial content (a lower limit alone would also hold through pacing, a higher
+            # one could not be reached at all).
+            for tid, t in self._running.items():
+                batch = self._batches.get(tid)
+                if (batch is not None and tid not in self._cancel
+                        and batch.bwlimit != self.limits.cap(t.direction, t.remote)):
+                    self._requeue.add(tid)
+                    batch.terminate()
+            self._cond.notify_all()
         self.ctx.emit("limits", **self.limits.as_dict())
 
     def limits_dict(self) -> dict:

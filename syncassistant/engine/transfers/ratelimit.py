@@ -1,8 +1,16 @@
 """Speed limits: parsing "500KiB/s", and token buckets shared by the transfers they govern.
 
-git-annex has no limit that can change while a transfer runs, so we pace its processes
-ourselves: each progress report spends tokens, and a process that got ahead of its budget is
-stopped (SIGSTOP) until the budget catches up (SIGCONT). A new limit applies at the next report.
+Two layers, because git-annex's own limit cannot change while its process runs:
+
+- each git-annex process is started with `annex.bwlimit` at the lowest limit that applies to
+  it (`Limits.cap`), so it moves bytes evenly. Without it a local copy moved ~17 MB between two
+  progress reports (git-annex reports every ~0.1 s) and was then stopped for a minute to pay
+  for that burst under a 300 kB/s limit: nothing moved, and no speed could be shown.
+- the token buckets here share a limit between transfers running at once, and cover remotes
+  whose transfers git-annex does not meter (rsync): each progress report spends tokens, and a
+  process that got ahead of its budget is stopped (SIGSTOP) until the budget catches up
+  (SIGCONT). A lower limit applies at the next report; the transfer manager restarts a
+  process whose `annex.bwlimit` no longer matches (it resumes where it was).
 """
 
 from __future__ import annotations
@@ -80,6 +88,14 @@ class Limits:
             else:
                 self.remotes.setdefault(remote, {"upload": TokenBucket(), "download": TokenBucket()})
                 self.remotes[remote][direction].set_rate(rate)
+
+    def cap(self, direction: str, remote: str) -> int:
+        """The lowest limit on one transfer to or from `remote` (bytes/s; 0 = none)."""
+        with self._lock:
+            buckets = [self.global_[direction]]
+            if remote in self.remotes:
+                buckets.append(self.remotes[remote][direction])
+        return min((b.rate for b in buckets if b.rate > 0), default=0)
 
     def spend(self, direction: str, remote: str, nbytes: int) -> float:
         with self._lock:
