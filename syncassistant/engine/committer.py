@@ -249,11 +249,12 @@ class Committer:
                 staged = ctx.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
                 names = [p for p in staged.stdout.split("\0") if p]
             if failed:
-                self._defer(failed, since)
                 with self._cond:
                     # changed while git-annex read it (still being written): not an error, it
                     # is added once it settles (git-annex says "failed to link to annex")
-                    failed = [p for p in failed if not self._changed_since(p, since)]
+                    changed = {p for p in failed if self._changed_since(p, since)}
+                self._defer(failed, since)
+                failed = [p for p in failed if p not in changed]
                 for p in failed:
                     log.warning("%s: could not add %s: %s", ctx.root, p, why.get(p))
             if not names:
