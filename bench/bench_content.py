@@ -85,6 +85,12 @@ def main() -> int:
         da.transfers.set_limit(upload=rate)
         db.transfers.set_limit(download=rate)
         size = args.limit_mib * 1024 * 1024
+        # evenness: when each progress report of the upload came, and how far it had got
+        reports: list[tuple[float, int]] = []
+        da.ctx.events.subscribe(lambda ev: reports.append((time.monotonic(), ev.data["bytes_done"]))
+                                if ev.kind == "transfer" and ev.data.get("path") == "big.bin"
+                                and ev.data.get("direction") == "upload" and ev.data.get("state") == "running"
+                                else None)
         big = work / "big.bin"
         with open(big, "wb") as f:
             for _ in range(args.limit_mib):
@@ -105,6 +111,13 @@ def main() -> int:
         rows.append((f"{args.limit_mib} MiB under a {args.rate_mib:g} MiB/s limit",
                      f"{achieved / 1024 / 1024:.2f} MiB/s achieved in {took:.1f} s "
                      f"({100 * (achieved - rate) / rate:+.1f} % from the limit)"))
+        gaps = [t1 - t0 for (t0, _), (t1, _) in zip(reports, reports[1:], strict=False)]
+        steps = [b1 - b0 for (_, b0), (_, b1) in zip(reports, reports[1:], strict=False) if b1 >= b0]
+        if gaps and steps:
+            rows.append(("... how evenly (progress reports)",
+                         f"{len(reports)} reports; gap median {statistics.median(gaps):.2f} s, longest "
+                         f"{max(gaps):.2f} s; most bytes in one report {max(steps) / 1024:.0f} KiB "
+                         f"({max(steps) / rate:.2f} s at the limit)"))
     finally:
         da.stop()
         db.stop()

@@ -11,7 +11,6 @@ import logging
 import os
 import stat
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,10 +35,6 @@ TEMP_SUFFIXES = (".syncassistant-tmp", ".swp", ".swx", "~", ".part", ".crdownloa
 TEMP_PREFIXES = (".#", ".~lock.")
 
 
-# A file created this recently is taken to be still being written (see _being_written).
-FRESH_SECONDS = 2.0
-
-
 def is_ignored_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIXES) or name.endswith(TEMP_SUFFIXES)
 
@@ -52,14 +47,15 @@ def _being_written(path: str) -> bool:
     committed empty (or half written) and then again in full. Such a file is written now and
     closed soon, and the close settles it. A file that arrives whole gets no close: a hard
     link, a symlink, or (inotify reports these as creates too) a file moved in from outside
-    the tree or inside a folder moved in; those mostly have an older modification time, and
-    the others wait the committer's settle time for a close that does not come.
+    the tree or inside a folder moved in; those are taken at once unless empty.
     """
     try:
         st = os.lstat(path)
     except OSError:
         return False
-    return stat.S_ISREG(st.st_mode) and (st.st_size == 0 or time.time() - st.st_mtime < FRESH_SECONDS)
+    # Only an empty one: a file moved in from outside the tree is reported as created too, has
+    # its bytes already and gets no close (a freshness test on its mtime cost such files 2 s).
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
 
 
 class _Handler(FileSystemEventHandler):
