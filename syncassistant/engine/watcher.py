@@ -53,8 +53,6 @@ def _being_written(path: str) -> bool:
         st = os.lstat(path)
     except OSError:
         return False
-    # Only an empty one: a file moved in from outside the tree is reported as created too, has
-    # its bytes already and gets no close (a freshness test on its mtime cost such files 2 s).
     return stat.S_ISREG(st.st_mode) and st.st_size == 0
 
 

@@ -514,15 +514,11 @@ class TransferManager:
             self.limits.set("download", download, remote)
         with self._cond:
             # A process runs at the limit it was started with: one whose limit changed is
-            # stopped and its transfer queued again at once; git-annex resumes it from the
-            # partial content (a lower limit alone would also hold through pacing, a higher
-            # one could not be reached at all).
-            for tid, t in self._running.items():
-                batch = self._batches.get(tid)
-                if (batch is not None and tid not in self._cancel
-                        and batch.bwlimit != self.limits.cap(t.direction, t.remote)):
-                    self._requeue.add(tid)
-                    batch.terminate()
+            # restarted (a lower limit alone would also hold through pacing, a higher one could
+            # not be reached at all).
+            # (a process still starting is checked by _run once it is registered)
+            self._requeue_running(lambda t, batch: batch is not None
+                                  and batch.bwlimit != self.limits.cap(t.direction, t.remote))
             self._cond.notify_all()
         self.ctx.emit("limits", **self.limits.as_dict())
 
@@ -562,10 +558,16 @@ class TransferManager:
     def _interrupt_held(self) -> None:
         """Stop running transfers that a hold now covers; they go back to the queue (and resume
         from their partial content when the hold ends). Caller holds the lock."""
+        self._requeue_running(lambda t, _batch: self._held(t.remote))
+
+    def _requeue_running(self, which: Callable[[Transfer, AnnexBatch | None], bool]) -> None:
+        """Stop the running transfers `which` picks (given each one's process, None while it
+        starts) and queue them again, not as failures; git-annex resumes each from its partial
+        content. Caller holds the lock."""
         for tid, t in self._running.items():
-            if self._held(t.remote) and tid not in self._cancel:
+            batch = self._batches.get(tid)
+            if tid not in self._cancel and which(t, batch):
                 self._requeue.add(tid)
-                batch = self._batches.get(tid)
                 if batch is not None:
                     batch.terminate()
 

@@ -89,20 +89,20 @@ class Limits:
                 self.remotes.setdefault(remote, {"upload": TokenBucket(), "download": TokenBucket()})
                 self.remotes[remote][direction].set_rate(rate)
 
+    def _buckets(self, direction: str, remote: str) -> list[TokenBucket]:
+        """The buckets a transfer to or from `remote` draws on: the global one, the remote's."""
+        with self._lock:
+            buckets = [self.global_[direction]]
+            if remote in self.remotes:
+                buckets.append(self.remotes[remote][direction])
+        return buckets
+
     def cap(self, direction: str, remote: str) -> int:
         """The lowest limit on one transfer to or from `remote` (bytes/s; 0 = none)."""
-        with self._lock:
-            buckets = [self.global_[direction]]
-            if remote in self.remotes:
-                buckets.append(self.remotes[remote][direction])
-        return min((b.rate for b in buckets if b.rate > 0), default=0)
+        return min((b.rate for b in self._buckets(direction, remote) if b.rate > 0), default=0)
 
     def spend(self, direction: str, remote: str, nbytes: int) -> float:
-        with self._lock:
-            buckets = [self.global_[direction]]
-            if remote in self.remotes:
-                buckets.append(self.remotes[remote][direction])
-        return max(b.spend(nbytes) for b in buckets)
+        return max(b.spend(nbytes) for b in self._buckets(direction, remote))
 
     def as_dict(self) -> dict:
         with self._lock:
