@@ -541,7 +541,9 @@ def test_change_from_b_reaches_a_through_the_server(ssh_env, make_repo, daemons,
         print("B push -> A work tree, seconds:", [round(t, 3) for t in times])
         assert sorted(times)[1] < 2.5 and max(times) < 5.0  # median, worst (this machine runs loaded)
         status = watcher.status()["server"]
-        assert status["fetches"] >= 1 + len(times) and status["connects"] == 1
+        # one notification per change; a change A's own pusher fetched first (its push was
+        # rejected: not up to date) is not fetched again, so fetches may be fewer than changes
+        assert status["changes"] >= len(times) and status["fetches"] >= 1 and status["connects"] == 1
         # content: B uploads to the server, A downloads from it
         wait_for(lambda: all(annex(a, "find", "--in=here", "--", f"from-b-{i}.txt").strip()
                              for i in range(3)), 60,
