@@ -113,6 +113,11 @@ def main() -> int:
                      f"({100 * (achieved - rate) / rate:+.1f} % from the limit)"))
         gaps = [t1 - t0 for (t0, _), (t1, _) in zip(reports, reports[1:], strict=False)]
         steps = [b1 - b0 for (_, b0), (_, b1) in zip(reports, reports[1:], strict=False) if b1 >= b0]
+        if len(reports) > 1:
+            (t0, b0), (t1, b1) = reports[0], reports[-1]
+            rows.append(("... between its first and last progress report",
+                         f"{(b1 - b0) / (t1 - t0) / 1024 / 1024:.2f} MiB/s over {t1 - t0:.1f} s; "
+                         f"{took - (t1 - t0):.2f} s outside them (start, finish)"))
         if gaps and steps:
             rows.append(("... how evenly (progress reports)",
                          f"{len(reports)} reports; gap median {statistics.median(gaps):.2f} s, longest "
