@@ -286,6 +286,50 @@ def test_a_path_that_failed_waits_alone(make_repo):
     assert sorted(c._take_ready()[0]) == ["bad.bin"]
 
 
+def test_a_burst_of_large_files_is_taken_in_growing_rounds(make_repo):
+    """The first round of a burst of large files is small (so they start syncing while the rest
+    is hashed); each round that leaves files behind doubles the next, and the next starts at once."""
+    from syncassistant.engine import committer
+    from syncassistant.engine.context import RepoContext
+
+    root = make_repo("A")
+    c = committer.Committer(RepoContext(root), on_commit=lambda *_: None)
+    names = [f"big{i}.bin" for i in range(10)]
+    for n in names:
+        with open(root / n, "wb") as f:
+            f.truncate(8 * 2**20)  # (sparse: only the size is read here)
+        c.notify(n)
+    c.notify("gone.txt")  # not on disk: counts 0 bytes
+    c._first_event = time.monotonic() - 1  # (past the quiet time)
+    rounds = []
+    while c._pending:
+        ready, _wait = c._take_ready()  # no quiet wait: a left-behind round goes at once
+        assert ready
+        rounds.append(ready)
+    assert [len(r) for r in rounds] == [2, 4, 5]  # 16 MiB, then 32, then 64 (the rest)
+    assert [p for r in rounds for p in r] == [*names, "gone.txt"]  # in the order they came
+    c.notify("small.txt")
+    c._first_event = time.monotonic() - 1
+    assert c._budget == committer.ROUND_BYTES_FIRST and c._take_ready()[0] == ["small.txt"]
+
+
+def test_a_burst_of_large_files_syncs_in_several_commits(make_repo, daemons, tmp_path):
+    a, b, _, _ = pair(make_repo, daemons)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    names = [f"photo {i}.jpg" for i in range(6)]
+    for n in names:
+        (outside / n).write_bytes(os.urandom(8 * 2**20))
+    for n in names:
+        os.rename(outside / n, a / n)
+    wait_for(lambda: all((b / n).is_file() and (b / n).stat().st_size == 8 * 2**20 for n in names),
+             120, what="all six in B, whole")
+    # the first commit holding any of them holds at most 16 MiB of them
+    log = git(a, "log", "--reverse", "--name-only", "--format=@%H").split("@")
+    first = next(c for c in log if any(n in c for n in names))
+    assert sum(n in first for n in names) <= 2
+
+
 def test_gitignored_and_temp_files_are_not_committed(make_repo, daemons):
     a, b, da, _ = pair(make_repo, daemons)
     (a / ".gitignore").write_text("*.log\n")

@@ -2,7 +2,8 @@
 
 A single change commits at once (after a few milliseconds of quiet, so an editor's
 write-rename-chmod counts as one change). While a commit runs, new changes pile up and go into
-the next one, so a burst of thousands of files lands in a few large commits. A file still open
+the next one, so a burst of thousands of files lands in a few large commits; a burst of large
+files is taken in rounds of growing size, so its first files sync while the rest is hashed. A file still open
 for writing waits until it is closed or has been quiet for WRITE_SETTLE seconds.
 """
 
@@ -34,6 +35,7 @@ MAINTENANCE_EVERY = 100  # commits between `git maintenance run --auto`
 # `git annex add`, which stages its files in one go.
 WARM_ADD_MAX = 20
 ADD_TIMEOUT = 3600.0  # hashing a very large file takes a while
+ROUND_BYTES_FIRST, ROUND_BYTES_MAX = 16 * 2**20, 512 * 2**20  # see Committer._take_ready
 
 
 def add_batch(root: str | os.PathLike) -> AnnexBatch:
@@ -87,6 +89,8 @@ class Committer:
         self._cond = threading.Condition()
         self._pending: dict[str, tuple[float, bool]] = {}  # path -> (last event, still writing)
         self._first_event = 0.0
+        self._budget = ROUND_BYTES_FIRST  # bytes of files the next round takes (see _take_ready)
+        self._backlog = False  # the last round left ready paths behind: the next one starts at once
         # path -> when a failed add of it is tried again. Per path: one unreadable file must not
         # hold up every other change for RETRY_AFTER.
         self._retry_at: dict[str, float] = {}
@@ -144,21 +148,39 @@ class Committer:
         """Ready paths and, if some must wait, how long until the next may be ready."""
         now = time.monotonic()
         last = max((t for t, _ in self._pending.values()), default=0.0)
-        if self._pending and now - last < QUIET and now - self._first_event < MAX_WAIT:
+        if self._pending and not self._backlog and now - last < QUIET and now - self._first_event < MAX_WAIT:
             return [], QUIET - (now - last)
         ready, wait = [], None
+        nbytes, full = 0, False
         for path, (t, writing) in list(self._pending.items()):
             retry = self._retry_at.get(path, 0.0)
             if writing and now - t < WRITE_SETTLE or now < retry:
                 left = max(WRITE_SETTLE - (now - t) if writing else 0.0, retry - now)
                 wait = left if wait is None else min(wait, left)
                 continue
+            if ready and nbytes >= self._budget:
+                full = True  # the rest waits for the next round, which starts at once
+                continue
             self._retry_at.pop(path, None)
             ready.append(path)
             del self._pending[path]
+            nbytes += self._size(path)
+        # A burst of large files goes in rounds that grow (16 MiB, 32, ... 512): the first files
+        # reach the other devices while the rest is still being hashed, and a long burst still
+        # makes few commits.
+        self._budget = min(ROUND_BYTES_MAX, self._budget * 2) if full else ROUND_BYTES_FIRST
+        self._backlog = full
         if self._pending:
             self._first_event = now
         return ready, wait
+
+    def _size(self, path: str) -> int:
+        """Bytes git-annex will hash for `path` (0 for what is gone or not a regular file)."""
+        try:
+            st = os.lstat(self.ctx.root / path)
+        except OSError:
+            return 0
+        return st.st_size if stat.S_ISREG(st.st_mode) else 0
 
     def _loop(self) -> None:
         while not self.ctx.stopping.is_set():
