@@ -257,6 +257,41 @@ def test_cancel_and_retry(make_repo, daemons):
     wait_for(lambda: readable(b, "cancel-me.bin", data), timeout=60, what="retried transfer")
 
 
+def test_a_key_the_other_side_is_moving_waits_without_failing(make_repo, daemons):
+    """Both clones act on a new file: when our upload finds git-annex's transfer lock taken (the
+    other clone is fetching that very key), it waits in the queue, not as a failure, and then
+    finds the content there."""
+    import subprocess
+
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    da = daemons(a)
+    states: list[str] = []
+    da.ctx.events.subscribe(lambda ev: states.append(ev.data["state"])
+                            if ev.kind == "transfer" and ev.data.get("path") == "both.bin" else None)
+    da.transfers.pause("test")
+    data = os.urandom(2 * 1024 * 1024)
+    (a / "both.bin").write_bytes(data)
+    wait_for(lambda: "both.bin" in git(a, "ls-files"), what="the commit")
+    key = annex(a, "lookupkey", "both.bin").strip()
+    getter = subprocess.Popen(["git", "annex", "get", "-c", "annex.bwlimit=512KiB", "--from", "a", "--key", key],
+                              cwd=b, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # (git-annex's record of a running transfer: .git/annex/transfer/download/<from uuid>/<key>)
+        wait_for(lambda: any((b / ".git" / "annex" / "transfer" / "download").glob(f"*/{key}")), what="B's download")
+        da.transfers.resume("test")
+        wait_for(lambda: "running" in states and "queued" in states[states.index("running"):], 30,
+                 what="our upload to meet the lock and wait")
+        assert getter.wait(60) == 0
+    finally:
+        getter.kill()
+    wait_for(lambda: states and states[-1] == "done", 60, what="our upload to find the content there")
+    assert "failed" not in states and da.transfers.counts()["failed"] == 0
+    assert annex(b, "contentlocation", key).strip()  # (fails unless the content is in B)
+
+
 def test_held_transfers_wait_quietly_and_resume(make_repo, daemons):
     """pause(reason)/set_offline(remote): a running transfer goes back to the queue (no failure,
     no back-off), nothing moves while held, the daemon counts as idle, and it all goes on resume."""

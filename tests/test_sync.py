@@ -288,42 +288,55 @@ def test_a_path_that_failed_waits_alone(make_repo):
 
 def test_a_burst_of_large_files_is_taken_in_growing_rounds(make_repo):
     """The first round of a burst of large files is small (so they start syncing while the rest
-    is hashed); each round that leaves files behind doubles the next, and the next starts at once."""
+    is hashed); each round that leaves files behind doubles the next, and the next starts at once.
+    A folder moved in counts by what it holds; a small one stays one path."""
     from syncassistant.engine import committer
     from syncassistant.engine.context import RepoContext
 
     root = make_repo("A")
     c = committer.Committer(RepoContext(root), on_commit=lambda *_: None)
-    names = [f"big{i}.bin" for i in range(10)]
+
+    def sparse(rel: str, mib: int) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        with open(root / rel, "wb") as f:
+            f.truncate(mib * 2**20)  # (sparse: only the size is read here)
+
+    names = [f"big{i}.bin" for i in range(4)]
     for n in names:
-        with open(root / n, "wb") as f:
-            f.truncate(8 * 2**20)  # (sparse: only the size is read here)
-        c.notify(n)
-    c.notify("gone.txt")  # not on disk: counts 0 bytes
+        sparse(n, 8)
+    for i in range(6):
+        sparse(f"album/p{i}.jpg", 8)
+    (root / "album" / "x.syncassistant-tmp").write_text("ours")
+    sparse("docs/a.txt", 1)
+    for p in [*names, "gone.txt", "album", "docs"]:
+        c.notify(p)
     c._first_event = time.monotonic() - 1  # (past the quiet time)
     rounds = []
     while c._pending:
         ready, _wait = c._take_ready()  # no quiet wait: a left-behind round goes at once
         assert ready
-        rounds.append(ready)
-    assert [len(r) for r in rounds] == [2, 4, 5]  # 16 MiB, then 32, then 64 (the rest)
-    assert [p for r in rounds for p in r] == [*names, "gone.txt"]  # in the order they came
+        rounds.append(c._cut_round(ready, time.monotonic()))
+    album = [f"album{os.sep}p{i}.jpg" for i in range(6)]
+    # 16 MiB, then 32 (the folder taken file by file), then 64 (the rest)
+    assert rounds == [names[:2], [*names[2:], "gone.txt", *album[:2]], [*album[2:], "docs"]]
     c.notify("small.txt")
     c._first_event = time.monotonic() - 1
-    assert c._budget == committer.ROUND_BYTES_FIRST and c._take_ready()[0] == ["small.txt"]
+    assert c._budget == committer.ROUND_BYTES_FIRST
+    assert c._cut_round(c._take_ready()[0], time.monotonic()) == ["small.txt"]
 
 
-def test_a_burst_of_large_files_syncs_in_several_commits(make_repo, daemons, tmp_path):
+def test_a_folder_of_large_files_syncs_in_several_commits(make_repo, daemons, tmp_path):
+    """A folder of photos moved in at once: its first files are committed (and sync) before the
+    rest is hashed."""
     a, b, _, _ = pair(make_repo, daemons)
-    outside = tmp_path / "outside"
-    outside.mkdir()
+    album = tmp_path / "Holiday 2026"
+    album.mkdir()
     names = [f"photo {i}.jpg" for i in range(6)]
     for n in names:
-        (outside / n).write_bytes(os.urandom(8 * 2**20))
-    for n in names:
-        os.rename(outside / n, a / n)
-    wait_for(lambda: all((b / n).is_file() and (b / n).stat().st_size == 8 * 2**20 for n in names),
-             120, what="all six in B, whole")
+        (album / n).write_bytes(os.urandom(8 * 2**20))
+    os.rename(album, a / album.name)
+    wait_for(lambda: all((b / album.name / n).is_file() and (b / album.name / n).stat().st_size == 8 * 2**20
+                         for n in names), 120, what="all six in B, whole")
     # the first commit holding any of them holds at most 16 MiB of them
     log = git(a, "log", "--reverse", "--name-only", "--format=@%H").split("@")
     first = next(c for c in log if any(n in c for n in names))

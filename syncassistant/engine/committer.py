@@ -15,11 +15,13 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from .annex import parse_json_lines
 from .annex_batch import AnnexBatch, WarmPool, close_in_background
 from .context import RepoContext
 from .git import GitError
+from .watcher import is_ignored_name
 
 log = logging.getLogger(__name__)
 
@@ -151,36 +153,53 @@ class Committer:
         if self._pending and not self._backlog and now - last < QUIET and now - self._first_event < MAX_WAIT:
             return [], QUIET - (now - last)
         ready, wait = [], None
-        nbytes, full = 0, False
         for path, (t, writing) in list(self._pending.items()):
             retry = self._retry_at.get(path, 0.0)
             if writing and now - t < WRITE_SETTLE or now < retry:
                 left = max(WRITE_SETTLE - (now - t) if writing else 0.0, retry - now)
                 wait = left if wait is None else min(wait, left)
                 continue
-            if ready and nbytes >= self._budget:
-                full = True  # the rest waits for the next round, which starts at once
-                continue
             self._retry_at.pop(path, None)
             ready.append(path)
             del self._pending[path]
-            nbytes += self._size(path)
-        # A burst of large files goes in rounds that grow (16 MiB, 32, ... 512): the first files
-        # reach the other devices while the rest is still being hashed, and a long burst still
-        # makes few commits.
-        self._budget = min(ROUND_BYTES_MAX, self._budget * 2) if full else ROUND_BYTES_FIRST
-        self._backlog = full
+        self._backlog = False
         if self._pending:
             self._first_event = now
         return ready, wait
 
-    def _size(self, path: str) -> int:
-        """Bytes git-annex will hash for `path` (0 for what is gone or not a regular file)."""
-        try:
-            st = os.lstat(self.ctx.root / path)
-        except OSError:
-            return 0
-        return st.st_size if stat.S_ISREG(st.st_mode) else 0
+    def _cut_round(self, ready: list[str], taken: float) -> list[str]:
+        """The first `_budget` bytes of `ready` (at least one path); the rest goes back in the
+        queue and the next round starts at once, with twice the budget.
+
+        A burst of large files thus goes in rounds that grow (16 MiB, 32, ... 512): its first
+        files reach the other devices while the rest is still being hashed, and a long burst
+        still makes few commits. A folder moved in counts by what it holds, and is taken file by
+        file only when it holds more than the round's budget (one path is cheaper to add)."""
+        budget, nbytes = self._budget, 0
+        out: list[str] = []
+        rest: list[str] = []
+        for path in ready:
+            files = _files_under(self.ctx.root, path)
+            size = sum(n for _, n in files)
+            if rest or out and nbytes >= budget:  # this round is full
+                rest.append(path)
+                continue
+            if nbytes + size <= budget or len(files) < 2:
+                out.append(path)
+                nbytes += size
+                continue
+            for rel, n in files:  # a folder holding more than the budget: file by file
+                if out and nbytes >= budget:
+                    rest.append(rel)
+                else:
+                    out.append(rel)
+                    nbytes += n
+        with self._cond:
+            for p in rest:
+                self._pending.setdefault(p, (taken, False))  # (a newer event for it stands)
+            self._backlog = bool(rest)
+            self._budget = min(ROUND_BYTES_MAX, budget * 2) if rest else ROUND_BYTES_FIRST
+        return out
 
     def _loop(self) -> None:
         while not self.ctx.stopping.is_set():
@@ -201,6 +220,7 @@ class Committer:
                 else:
                     return
             try:
+                ready = self._cut_round(ready, taken)
                 self.commit_paths(ready, taken)
             except Exception as e:
                 self.last_error = str(e)
@@ -353,6 +373,33 @@ class Committer:
             self._closers += closers
         if not self.ctx.stopping.is_set():
             self._warm.fill(["add"])  # a no-op when one is ready
+
+
+def _files_under(root: Path, path: str) -> list[tuple[str, int]]:
+    """(path, size) of `path` if it is a file (size 0 if gone or not a regular file), or of the
+    regular files in the folder it names, in walk order (ignored names and nested repositories,
+    which git-annex add skips too, left out)."""
+    try:
+        st = os.lstat(root / path)
+    except OSError:
+        return [(path, 0)]
+    if not stat.S_ISDIR(st.st_mode):
+        return [(path, st.st_size if stat.S_ISREG(st.st_mode) else 0)]
+    if (root / path / ".git").exists():
+        return [(path, 0)]
+    out = []
+    for top, dirs, files in os.walk(root / path):
+        dirs[:] = sorted(d for d in dirs if not (Path(top) / d / ".git").exists())
+        for name in sorted(files):
+            if is_ignored_name(name):
+                continue
+            full = os.path.join(top, name)
+            try:
+                fst = os.lstat(full)
+            except OSError:
+                continue
+            out.append((os.path.relpath(full, root), fst.st_size if stat.S_ISREG(fst.st_mode) else 0))
+    return out or [(path, 0)]
 
 
 def commit_message(names: list[str], gone: list[str]) -> str:

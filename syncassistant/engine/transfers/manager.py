@@ -382,9 +382,16 @@ class TransferManager:
             requeue = t.id in self._requeue and not ok and not cancelled
             self._requeue.discard(t.id)
             t.finished = time.time()
-            if requeue:  # held (remote away, metered network): not a failure; it resumes later
+            locked = not ok and not cancelled and bool(error) and "transfer already in progress" in error
+            if requeue or locked:
+                # held (remote away, metered network), or the other clone is moving this very key
+                # (both act on a new file): not a failure; it resumes later, or finds it done
                 t.state, t.error, t.finished, t.speed = "queued", None, None, 0.0
                 t.attempts = max(0, t.attempts - 1)
+                if locked:
+                    t.not_before = time.monotonic() + LOCKED_RETRY
+                    log.info("%s: %s of %s via %s waits: the other side is moving it", self.ctx.root,
+                             t.direction, t.path, t.remote)
                 self._queued[t.id] = t
             elif ok:
                 t.state, t.error = "done", None
@@ -402,9 +409,6 @@ class TransferManager:
                 delay = min(RETRY_MAX, RETRY_START * 2 ** (t.attempts - 1) * (1 if made_progress else 2))
                 if error and error.startswith("stalled"):
                     delay = LOCKED_RETRY  # restart a stalled transfer at once (it resumes)
-                elif error and "transfer already in progress" in error:
-                    # the other side is moving this very key (both clones act): look again soon
-                    delay = LOCKED_RETRY
                 t.not_before = time.monotonic() + delay
                 self._failed[t.id] = t
                 log.warning("%s: %s of %s via %s failed (retry in %.0f s): %s", self.ctx.root, t.direction,
