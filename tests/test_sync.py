@@ -286,10 +286,10 @@ def test_a_path_that_failed_waits_alone(make_repo):
     assert sorted(c._take_ready()[0]) == ["bad.bin"]
 
 
-def test_a_burst_of_large_files_is_taken_in_growing_rounds(make_repo):
+def test_a_burst_of_large_files_starts_with_a_small_round(make_repo):
     """The first round of a burst of large files is small (so they start syncing while the rest
-    is hashed); each round that leaves files behind doubles the next, and the next starts at once.
-    A folder moved in counts by what it holds; a small one stays one path."""
+    is hashed); the next starts at once and takes up to ROUND_BYTES_NEXT. A folder moved in
+    counts by what it holds, and a large one is taken file by file; a small one stays one path."""
     from syncassistant.engine import committer
     from syncassistant.engine.context import RepoContext
 
@@ -308,7 +308,7 @@ def test_a_burst_of_large_files_is_taken_in_growing_rounds(make_repo):
         sparse(f"album/p{i}.jpg", 8)
     (root / "album" / "x.syncassistant-tmp").write_text("ours")
     sparse("docs/a.txt", 1)
-    for p in [*names, "gone.txt", "album", "docs"]:
+    for p in ["album", *names, "gone.txt", "docs"]:
         c.notify(p)
     c._first_event = time.monotonic() - 1  # (past the quiet time)
     rounds = []
@@ -317,8 +317,8 @@ def test_a_burst_of_large_files_is_taken_in_growing_rounds(make_repo):
         assert ready
         rounds.append(c._cut_round(ready, time.monotonic()))
     album = [f"album{os.sep}p{i}.jpg" for i in range(6)]
-    # 16 MiB, then 32 (the folder taken file by file), then 64 (the rest)
-    assert rounds == [names[:2], [*names[2:], "gone.txt", *album[:2]], [*album[2:], "docs"]]
+    # 16 MiB (of the folder, taken file by file), then the rest
+    assert rounds == [album[:2], [*album[2:], *names, "gone.txt", "docs"]]
     c.notify("small.txt")
     c._first_event = time.monotonic() - 1
     assert c._budget == committer.ROUND_BYTES_FIRST

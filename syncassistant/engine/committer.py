@@ -3,7 +3,7 @@
 A single change commits at once (after a few milliseconds of quiet, so an editor's
 write-rename-chmod counts as one change). While a commit runs, new changes pile up and go into
 the next one, so a burst of thousands of files lands in a few large commits; a burst of large
-files is taken in rounds of growing size, so its first files sync while the rest is hashed. A file still open
+files goes in a small first round, so its first files sync while the rest is hashed. A file still open
 for writing waits until it is closed or has been quiet for WRITE_SETTLE seconds.
 """
 
@@ -37,7 +37,7 @@ MAINTENANCE_EVERY = 100  # commits between `git maintenance run --auto`
 # `git annex add`, which stages its files in one go.
 WARM_ADD_MAX = 20
 ADD_TIMEOUT = 3600.0  # hashing a very large file takes a while
-ROUND_BYTES_FIRST, ROUND_BYTES_MAX = 16 * 2**20, 512 * 2**20  # see Committer._take_ready
+ROUND_BYTES_FIRST, ROUND_BYTES_NEXT = 16 * 2**20, 2**30  # see Committer._cut_round
 
 
 def add_batch(root: str | os.PathLike) -> AnnexBatch:
@@ -169,12 +169,16 @@ class Committer:
 
     def _cut_round(self, ready: list[str], taken: float) -> list[str]:
         """The first `_budget` bytes of `ready` (at least one path); the rest goes back in the
-        queue and the next round starts at once, with twice the budget.
+        queue and the next round starts at once, with a budget of ROUND_BYTES_NEXT.
 
-        A burst of large files thus goes in rounds that grow (16 MiB, 32, ... 512): its first
-        files reach the other devices while the rest is still being hashed, and a long burst
-        still makes few commits. A folder moved in counts by what it holds, and is taken file by
-        file only when it holds more than the round's budget (one path is cheaper to add)."""
+        A burst of large files thus goes in a small first round (its first files reach the
+        other devices within a second or two, not after the whole burst is hashed), then in
+        rounds of up to 1 GiB. Rounds that grew by doubling were tried and cost more than they
+        gave: on two cores hashing and the transfers' checksums compete for the CPU, and each
+        commit adds a merge and a scan on the other side (1,000 x 1 MiB: 116-125 s and 172-185
+        CPU s, against 85 s and 110 CPU s for one commit). A folder moved in counts by what it
+        holds, and is taken file by file only when it holds more than the round's budget (one
+        path is cheaper to add)."""
         budget, nbytes = self._budget, 0
         out: list[str] = []
         rest: list[str] = []
@@ -198,7 +202,7 @@ class Committer:
             for p in rest:
                 self._pending.setdefault(p, (taken, False))  # (a newer event for it stands)
             self._backlog = bool(rest)
-            self._budget = min(ROUND_BYTES_MAX, budget * 2) if rest else ROUND_BYTES_FIRST
+            self._budget = ROUND_BYTES_NEXT if rest else ROUND_BYTES_FIRST
         return out
 
     def _loop(self) -> None:
