@@ -91,7 +91,7 @@ class Committer:
         self._cond = threading.Condition()
         self._pending: dict[str, tuple[float, bool]] = {}  # path -> (last event, still writing)
         self._first_event = 0.0
-        self._budget = ROUND_BYTES_FIRST  # bytes of files the next round takes (see _take_ready)
+        self._budget = ROUND_BYTES_FIRST  # bytes of files the next round takes (see _cut_round)
         self._backlog = False  # the last round left ready paths behind: the next one starts at once
         # path -> when a failed add of it is tried again. Per path: one unreadable file must not
         # hold up every other change for RETRY_AFTER.
@@ -176,7 +176,7 @@ class Committer:
         rounds of up to 1 GiB. Rounds that grew by doubling were tried and cost more than they
         gave: on two cores hashing and the transfers' checksums compete for the CPU, and each
         commit adds a merge and a scan on the other side (1,000 x 1 MiB: 116-125 s and 172-185
-        CPU s, against 85 s and 110 CPU s for one commit). A folder moved in counts by what it
+        CPU s, against 85-98 s and 110-125 CPU s for one commit). A folder moved in counts by what it
         holds, and is taken file by file only when it holds more than the round's budget (one
         path is cheaper to add)."""
         budget, nbytes = self._budget, 0

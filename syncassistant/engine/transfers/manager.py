@@ -44,6 +44,9 @@ STALL_SECONDS = 60.0
 RETRY_START, RETRY_MAX = 5.0, 900.0
 HISTORY = 200
 LOCKED_RETRY = 2.0
+# A transfer that meets git-annex's transfer lock waits quietly this many times in a row
+# (~5 min), then counts as failed: a lock held that long is a stuck process a person should see.
+LOCKED_WAITS_MAX = 150
 # A clone that commits a file uploads it at once, so the receiving clone, which learns of the file
 # by merging, usually finds the upload already under way. Waiting this long before downloading
 # from such a peer avoids racing it for git-annex's transfer lock (and moving the bytes twice); a
@@ -382,7 +385,9 @@ class TransferManager:
             requeue = t.id in self._requeue and not ok and not cancelled
             self._requeue.discard(t.id)
             t.finished = time.time()
-            locked = not ok and not cancelled and bool(error) and "transfer already in progress" in error
+            locked = (not ok and not cancelled and bool(error) and "transfer already in progress" in error
+                      and t.lock_waits < LOCKED_WAITS_MAX)
+            t.lock_waits = t.lock_waits + 1 if locked else 0
             if requeue or locked:
                 # held (remote away, metered network), or the other clone is moving this very key
                 # (both act on a new file): not a failure; it resumes later, or finds it done

@@ -25,6 +25,7 @@ class Transfer:
     attempts: int = 0
     best_progress: int = 0  # most bytes any attempt reached, to see whether retries progress
     not_before: float = 0.0  # monotonic time before which a retry must not start
+    lock_waits: int = 0  # attempts in a row that met git-annex's transfer lock (see manager)
     deferred: bool = False  # a download routing holds back: the tree parent should bring it
     skipped: bool = False  # done with nothing moved: git-annex found the content already there
     started: float | None = None

@@ -3,10 +3,11 @@
 Two layers, because git-annex's own limit cannot change while its process runs:
 
 - each git-annex process is started with `annex.bwlimit` at 1.5x the lowest limit that applies
-  to it (`Limits.cap`), so it moves bytes evenly; the headroom is there because git-annex's own
-  limit undershoots (0.89 of it at 4 MiB/s, 0.76 at 16 MiB/s), and the buckets below trim it. Without it a local copy moved ~17 MB between two
-  progress reports (git-annex reports every ~0.1 s) and was then stopped for a minute to pay
-  for that burst under a 300 kB/s limit: nothing moved, and no speed could be shown.
+  to it (`Limits.cap`), so it moves bytes evenly. Without it a local copy moved ~17 MB between
+  two progress reports (git-annex reports every ~0.1 s) and was then stopped for a minute to pay
+  for that burst under a 300 kB/s limit: nothing moved, and no speed could be shown. The
+  headroom is there because git-annex's own limit undershoots (0.89 of it at 4 MiB/s, 0.76 at
+  16 MiB/s); the buckets below trim the process to the limit.
 - the token buckets here share a limit between transfers running at once, and cover remotes
   whose transfers git-annex does not meter (rsync): each progress report spends tokens, and a
   process that got ahead of its budget is stopped (SIGSTOP) until the budget catches up
