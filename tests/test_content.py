@@ -257,16 +257,19 @@ def test_cancel_and_retry(make_repo, daemons):
     wait_for(lambda: readable(b, "cancel-me.bin", data), timeout=60, what="retried transfer")
 
 
-@pytest.mark.parametrize("waits", ["quiet", "bounded"])
-def test_a_key_the_other_side_is_moving_waits_without_failing(waits, make_repo, daemons, monkeypatch):
+@pytest.mark.parametrize(("waits", "side"), [("quiet", "ours"), ("quiet", "theirs"), ("bounded", "ours")])
+def test_a_key_the_other_side_is_moving_waits_without_failing(waits, side, make_repo, daemons, monkeypatch):
     """Both clones act on a new file: when our upload meets git-annex's transfer lock (B's
-    `git annex get --from a` of that very key holds A's upload lock for it), it waits in the
-    queue, not as a failure, and goes on once the lock is free. Only so often in a row, though
-    ("bounded": none allowed here): a lock held for minutes is a stuck process, shown as failed.
+    `git annex get --from a` of that very key holds A's upload lock for it, "ours", or B's own
+    download lock, "theirs", where git-annex's message is only "failed to send content"), it
+    waits in the queue, not as a failure, and goes on once the lock is free. Only so often in a
+    row, though ("bounded": none allowed here): a lock held for minutes is a stuck process.
 
-    The lock is held by this test process, as another git-annex process would hold it (a real
-    concurrent get takes it only for part of its run, and the outcome then depends on timing)."""
-    import fcntl
+    The lock is held by a small process of the test's, as another git-annex process would hold
+    it (a real concurrent get takes each lock for part of its run only, so which one our upload
+    meets depends on timing)."""
+    import subprocess
+    import sys
 
     from syncassistant.engine.transfers import manager
 
@@ -285,19 +288,29 @@ def test_a_key_the_other_side_is_moving_waits_without_failing(waits, make_repo, 
     (a / "both.bin").write_bytes(data)
     wait_for(lambda: "both.bin" in git(a, "ls-files"), what="the commit")
     key = annex(a, "lookupkey", "both.bin").strip()
-    # git-annex's lock for "upload of this key to B": .git/annex/transfer/upload/<B's uuid>/lck.<key>
-    lock_dir = a / ".git" / "annex" / "transfer" / "upload" / git(b, "config", "annex.uuid").strip()
+    # git-annex's lock for "upload of this key to B": A/.git/annex/transfer/upload/<B's uuid>/lck.<key>;
+    # for "download of it from A": B/.git/annex/transfer/download/<A's uuid>/lck.<key>
+    if side == "ours":
+        lock_dir = a / ".git" / "annex" / "transfer" / "upload" / git(b, "config", "annex.uuid").strip()
+    else:
+        lock_dir = b / ".git" / "annex" / "transfer" / "download" / git(a, "config", "annex.uuid").strip()
     lock_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"lck.{key}", os.O_RDWR | os.O_CREAT, 0o644)
+    # held by another process, as git-annex holds it (POSIX locks are per process: this one's
+    # own lock would not stop the daemon's probe, which runs in this process)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644); "
+         "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()", str(lock_dir / f"lck.{key}")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX)
+        assert holder.stdout.readline().strip() == "held"
         da.transfers.resume("test")
         after = "queued" if waits == "quiet" else "failed"
         wait_for(lambda: "running" in states and after in states[states.index("running"):], 30,
                  what=lambda: f"our upload to meet the lock and be {after}: {states}")
         assert not readable(b, "both.bin", data)
     finally:
-        os.close(fd)  # (releases the lock)
+        holder.stdin.close()  # (it exits, and the lock is free)
+        holder.wait(10)
     if waits == "bounded":
         assert da.transfers.retry(f"upload:b:{key}")
     wait_for(lambda: states and states[-1] == "done", 60, what=lambda: f"our upload to go on: {states}")

@@ -29,7 +29,7 @@ from typing import Any
 from ..annex_batch import AnnexBatch, WarmPool, group_state
 from ..context import RepoContext
 from ..urls import BadURL, parse_remote_url
-from . import pointers
+from . import locks, pointers
 from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
@@ -131,6 +131,7 @@ class TransferManager:
         self._batches: dict[str, AnnexBatch] = {}  # transfer id -> its batch process while running
         self._offline: set[str] = set()  # remotes known to be away (an unplugged drive)
         self._holds: dict[str, set[str] | None] = {}  # pause reason -> remotes it holds (None: all)
+        self._uuid: str | None = None  # this repository's annex.uuid, read when first needed
         # running transfers interrupted by a hold or a new limit: back to the queue
         self._requeue: set[str] = set()
         self._scan_requests: list[list[str] | None] = []
@@ -259,19 +260,36 @@ class TransferManager:
             self._emit(t)
         return len(added)
 
-    def _peer_may_upload(self, remote: str) -> bool:
-        """The remote may be a clone with its own daemon or assistant sending us content now:
-        a non-bare repository on a local path. Not a bare one, nor an ssh server (whose clone
-        would reach us over ssh only if we were its remote: rare, and a clash costs a retry)."""
+    def _remote_fetching(self, t: Transfer, error: str) -> bool:
+        """An upload to a clone on a local path failed the way it does when that clone is
+        fetching the same key at the moment (see transfers/locks)."""
+        if t.direction != "upload" or "failed to send content" not in error:
+            return False
+        path = self._local_path(t.remote)
+        git_dir = locks.local_git_dir(path) if path is not None else None
+        if git_dir is None:
+            return False
+        if self._uuid is None:
+            self._uuid = self.ctx.annex.uuid() or ""
+        return locks.download_lock_held(git_dir, self._uuid, t.key)
+
+    def _local_path(self, remote: str) -> Path | None:
         url = self.ctx.git.config_get(f"remote.{remote}.url") or ""
         try:
             parsed = parse_remote_url(url, base=self.ctx.root)
         except BadURL:
-            return False
+            return None
         if parsed.kind != "local":
-            return False
+            return None
         path = Path(parsed.path)
-        return (path if path.is_absolute() else self.ctx.root / path).joinpath(".git").exists()
+        return path if path.is_absolute() else self.ctx.root / path
+
+    def _peer_may_upload(self, remote: str) -> bool:
+        """The remote may be a clone with its own daemon or assistant sending us content now:
+        a non-bare repository on a local path. Not a bare one, nor an ssh server (whose clone
+        would reach us over ssh only if we were its remote: rare, and a clash costs a retry)."""
+        path = self._local_path(remote)
+        return path is not None and (path / ".git").exists()
 
     def _next(self) -> Transfer | None:
         now = time.monotonic()
@@ -385,8 +403,8 @@ class TransferManager:
             requeue = t.id in self._requeue and not ok and not cancelled
             self._requeue.discard(t.id)
             t.finished = time.time()
-            locked = (not ok and not cancelled and bool(error) and "transfer already in progress" in error
-                      and t.lock_waits < LOCKED_WAITS_MAX)
+            locked = (not ok and not cancelled and bool(error) and t.lock_waits < LOCKED_WAITS_MAX
+                      and (locks.LOCKED_MESSAGE in error or self._remote_fetching(t, error)))
             t.lock_waits = t.lock_waits + 1 if locked else 0
             if requeue or locked:
                 # held (remote away, metered network), or the other clone is moving this very key
