@@ -3,8 +3,8 @@
 A single change commits at once (after a few milliseconds of quiet, so an editor's
 write-rename-chmod counts as one change). While a commit runs, new changes pile up and go into
 the next one, so a burst of thousands of files lands in a few large commits; a burst of large
-files goes in a small first round, so its first files sync while the rest is hashed. A file still open
-for writing waits until it is closed or has been quiet for WRITE_SETTLE seconds.
+files goes in a small first round, so its first files sync while the rest is hashed. A file
+still open for writing waits until it is closed or has been quiet for WRITE_SETTLE seconds.
 """
 
 from __future__ import annotations
@@ -176,18 +176,18 @@ class Committer:
         rounds of up to 1 GiB. Rounds that grew by doubling were tried and cost more than they
         gave: on two cores hashing and the transfers' checksums compete for the CPU, and each
         commit adds a merge and a scan on the other side (1,000 x 1 MiB: 116-125 s and 172-185
-        CPU s, against 85-98 s and 110-125 CPU s for one commit). A folder moved in counts by what it
-        holds, and is taken file by file only when it holds more than the round's budget (one
-        path is cheaper to add)."""
+        CPU s, against 85-98 s and 110-125 CPU s for one commit). A folder moved in counts by
+        what it holds, and is taken file by file only when it holds more than the round's budget
+        (one path is cheaper to add)."""
         budget, nbytes = self._budget, 0
         out: list[str] = []
         rest: list[str] = []
         for path in ready:
-            files = _files_under(self.ctx.root, path)
-            size = sum(n for _, n in files)
-            if rest or out and nbytes >= budget:  # this round is full
+            if rest or out and nbytes >= budget:  # this round is full (the rest is looked at next round)
                 rest.append(path)
                 continue
+            files = _files_under(self.ctx.root, path)
+            size = sum(n for _, n in files)
             if nbytes + size <= budget or len(files) < 2:
                 out.append(path)
                 nbytes += size

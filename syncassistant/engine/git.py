@@ -27,6 +27,28 @@ DEFAULT_TIMEOUT = 120.0
 INDEX_LOCK_WAIT = 10.0
 
 
+def git_dir_of(directory: Path) -> Path | None:
+    """The git directory of a work tree or bare repository at ``directory``, or None."""
+    dotgit = directory / ".git"
+    try:
+        if dotgit.is_dir():
+            return dotgit if (dotgit / "config").is_file() else None
+        if dotgit.is_file():  # "gitdir: <path>" (worktrees, submodules)
+            first = dotgit.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+            if first and first[0].startswith("gitdir:"):
+                target = (directory / first[0][len("gitdir:"):].strip()).resolve()
+                if (target / "commondir").is_file():  # a linked worktree: config lives in the main dir
+                    common = (target / (target / "commondir").read_text().strip()).resolve()
+                    return common if (common / "config").is_file() else None
+                return target if (target / "config").is_file() else None
+            return None
+        if (directory / "config").is_file() and (directory / "annex").is_dir():  # bare annex repo
+            return directory
+    except OSError:
+        return None
+    return None
+
+
 class GitError(RuntimeError):
     """A git (or git-annex) command failed; `stderr` holds its own words."""
 

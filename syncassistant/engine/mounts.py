@@ -40,6 +40,7 @@ from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
 from .dbus_loop import Waiter, WatcherThread, dispatch_pending
+from .git import git_dir_of
 
 log = logging.getLogger(__name__)
 
@@ -586,31 +587,9 @@ def read_git_config(path: str | os.PathLike[str]) -> dict[str, str]:
     return values
 
 
-def _git_dir(directory: Path) -> Path | None:
-    """The git directory of a work tree or bare repository at ``directory``, or None."""
-    dotgit = directory / ".git"
-    try:
-        if dotgit.is_dir():
-            return dotgit if (dotgit / "config").is_file() else None
-        if dotgit.is_file():  # "gitdir: <path>" (worktrees, submodules)
-            first = dotgit.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
-            if first and first[0].startswith("gitdir:"):
-                target = (directory / first[0][len("gitdir:"):].strip()).resolve()
-                if (target / "commondir").is_file():  # a linked worktree: config lives in the main dir
-                    common = (target / (target / "commondir").read_text().strip()).resolve()
-                    return common if (common / "config").is_file() else None
-                return target if (target / "config").is_file() else None
-            return None
-        if (directory / "config").is_file() and (directory / "annex").is_dir():  # bare annex repo
-            return directory
-    except OSError:
-        return None
-    return None
-
-
 def annex_uuid(repo: str | os.PathLike[str]) -> str | None:
     """``annex.uuid`` of the repository at ``repo`` (work tree or bare), None if not an annex repo."""
-    git_dir = _git_dir(Path(repo))
+    git_dir = git_dir_of(Path(repo))
     if git_dir is None:
         return None
     return read_git_config(git_dir / "config").get("annex.uuid") or None
@@ -625,7 +604,7 @@ def find_annex_clones(mount_point: str | os.PathLike[str], max_depth: int = 1) -
     found: list[tuple[Path, str]] = []
 
     def visit(directory: Path, depth: int) -> None:
-        if _git_dir(directory) is not None:
+        if git_dir_of(directory) is not None:
             uuid = annex_uuid(directory)
             if uuid:
                 found.append((directory, uuid))

@@ -38,11 +38,3 @@ def download_lock_held(git_dir: Path, from_uuid: str, key: str) -> bool:
         os.close(fd)  # (releases it, if we took it)
     return False
 
-
-def local_git_dir(path: Path) -> Path | None:
-    """The git dir of a repository on a local path: `path/.git` (a clone), or `path` (bare)."""
-    if (path / ".git").is_dir():
-        return path / ".git"
-    if (path / "HEAD").is_file() and (path / "objects").is_dir():
-        return path
-    return None

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..annex_batch import AnnexBatch, WarmPool, group_state
 from ..context import RepoContext
+from ..git import git_dir_of
 from ..urls import BadURL, parse_remote_url
 from . import locks, pointers
 from .dropper import drop_unwanted
@@ -266,7 +267,7 @@ class TransferManager:
         if t.direction != "upload" or "failed to send content" not in error:
             return False
         path = self._local_path(t.remote)
-        git_dir = locks.local_git_dir(path) if path is not None else None
+        git_dir = git_dir_of(path) if path is not None else None
         if git_dir is None:
             return False
         if self._uuid is None:
@@ -395,6 +396,9 @@ class TransferManager:
             batches.pop(key, None)
         elif t.direction == "download" and not t.skipped:
             pointers.fill_in(self.ctx, pointers.left_as_pointers(self.ctx, [t.path]))
+        # (asked before taking the lock: for an upload into a local clone it reads config and
+        # probes that clone's lock)
+        met_lock = not ok and bool(error) and (locks.LOCKED_MESSAGE in error or self._remote_fetching(t, error))
         with self._cond:
             self._batches.pop(t.id, None)
             self._running.pop(t.id, None)
@@ -403,8 +407,7 @@ class TransferManager:
             requeue = t.id in self._requeue and not ok and not cancelled
             self._requeue.discard(t.id)
             t.finished = time.time()
-            locked = (not ok and not cancelled and bool(error) and t.lock_waits < LOCKED_WAITS_MAX
-                      and (locks.LOCKED_MESSAGE in error or self._remote_fetching(t, error)))
+            locked = met_lock and not cancelled and t.lock_waits < LOCKED_WAITS_MAX
             t.lock_waits = t.lock_waits + 1 if locked else 0
             if requeue or locked:
                 # held (remote away, metered network), or the other clone is moving this very key
