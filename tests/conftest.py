@@ -244,3 +244,99 @@ def ssh_env(sshd: dict, monkeypatch: pytest.MonkeyPatch) -> dict:
         monkeypatch.setenv(name, value)
     gitmod.reset_env_cache()
     return sshd
+
+
+# -- the user's world: repositories made by git-annex itself ----------------------------------------
+def plain_annex_repo(path: Path, description: str, clone_of: Path | None = None) -> Path:
+    """A clone made the way `git annex` users make them: `git init` or `git clone`, `git annex
+    init`, files added locked (symlinks) with `git annex add`; no syncassistant init."""
+    if clone_of is None:
+        git(path.parent, "init", "-q", str(path))
+    else:
+        git(path.parent, "clone", "-q", str(clone_of), str(path))
+        git(path, "remote", "remove", "origin")
+    annex(path, "init", "-q", description)
+    return path
+
+
+@pytest.fixture
+def plain_clones(tmp_path: Path) -> Callable[..., list[Path]]:
+    """`plain_clones(n)`: n plain git-annex clones of one repository holding a locked file,
+    each a remote of every other by its path (named after it)."""
+    def make(n: int = 2, names: tuple[str, ...] = ("A", "B", "C", "D")) -> list[Path]:
+        first = plain_annex_repo(tmp_path / names[0], names[0])
+        (first / "locked.txt").write_text("a locked file from git annex add\n")
+        annex(first, "add", "-q", "locked.txt")
+        git(first, "commit", "-q", "-m", "a locked file")
+        repos = [first] + [plain_annex_repo(tmp_path / name, name, clone_of=first) for name in names[1:n]]
+        for r in repos:
+            for other in repos:
+                if other != r:
+                    git(r, "remote", "add", other.name.lower(), str(other))
+        for r in repos:
+            annex(r, "sync", "-q", timeout=300)
+        return repos
+    return make
+
+
+@pytest.fixture
+def annex_assistant() -> Iterator[Callable[[Path], subprocess.Popen]]:
+    """`annex_assistant(path)` runs the real `git annex assistant` on a clone until the test ends."""
+    running: list[tuple[Path, subprocess.Popen]] = []
+
+    def start(path: Path) -> subprocess.Popen:
+        proc = subprocess.Popen(["git", "annex", "assistant", "--foreground"], cwd=path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        running.append((path, proc))
+        wait_for(lambda: (path / ".git/annex/daemon.pid").exists(), 60, what=f"the assistant in {path.name}")
+        return proc
+
+    yield start
+    for path, proc in running:
+        subprocess.run(["git", "annex", "assistant", "--stop"], cwd=path, timeout=60, capture_output=True)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+# -- idle means idle -------------------------------------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(exclude: tuple[str, ...] = ("sshd", "dbus-daemon", "annex assistant")) -> float:
+    """CPU seconds used so far by this process (where in-process daemons run), the children it
+    has reaped, and every live descendant with its reaped children; the session's own servers
+    (and a real git-annex assistant under test) are left out, with their subtrees."""
+    t = os.times()
+    total = t.user + t.system + t.children_user + t.children_system
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    cmd: dict[int, str] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        parent[int(pid)] = int(fields[1])
+        ticks[int(pid)] = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    todo = [os.getpid()]
+    while todo:
+        p = todo.pop()
+        for child, pp in parent.items():
+            if pp == p and not any(name in cmd.get(child, "") for name in exclude):
+                total += ticks[child] / _TICK
+                todo.append(child)
+    return total
+
+
+def assert_idle_cpu(seconds: float = 5.0, limit: float = 0.15, what: str = "the daemons") -> float:
+    """Over `seconds`, this process and its descendants use under `limit` CPU seconds (idle means
+    idle: no loop, watcher or repair step that wakes by itself). Returns what they used."""
+    before = tree_cpu()
+    time.sleep(seconds)  # measuring, not waiting for a condition
+    used = tree_cpu() - before
+    assert used < limit, f"{what} used {used:.2f} CPU-s in {seconds:.0f} s while idle\n{diagnosis()}"
+    return used

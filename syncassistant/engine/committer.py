@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .annex import parse_json_lines
 from .annex_batch import AnnexBatch, WarmPool, close_in_background
+from .annexlinks import LinkState, link_state
 from .context import RepoContext
 from .git import GitError
 from .watcher import is_ignored_name
@@ -322,7 +323,20 @@ class Committer:
         return sha
 
     def _add(self, paths: list[str]) -> list[dict]:
-        """git-annex add these existing paths: per-file records, as `Annex.add` gives them."""
+        """git-annex add these existing paths: per-file records, as `Annex.add` gives them.
+
+        A locked file whose symlink is right where it stands is staged by git alone: git-annex
+        would write it anew, and the watcher would see that as a change (see annexlinks)."""
+        git_dir = self.ctx.git.git_dir
+        settled = [p for p in paths if link_state(self.ctx.root, git_dir, p) is LinkState.RIGHT]
+        if settled:
+            self.ctx.git.run("update-index", "--add", "-z", "--stdin", input=("\0".join(settled) + "\0").encode(errors="surrogateescape"))
+            done = set(settled)
+            paths = [p for p in paths if p not in done]
+        return [{"command": "add", "file": p, "success": True} for p in settled] + (
+            self._annex_add(paths) if paths else [])
+
+    def _annex_add(self, paths: list[str]) -> list[dict]:
         batch = None
         if len(paths) <= WARM_ADD_MAX and all("\n" not in p and _plain(self.ctx.root / p) for p in paths):
             batch = self._warm.take("add")
