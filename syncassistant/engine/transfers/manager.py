@@ -245,11 +245,11 @@ class TransferManager:
         peers = {r: self._peer_may_upload(r) for r in {t.remote for t in transfers if t.direction == "download"}}
         with self._cond:
             for t in transfers:
-                if t.id in self._queued or t.id in self._running:
+                # A failed one stays failed (shown so, retried after its back-off or when asked):
+                # a scan that asks for it again has learnt nothing new about why it failed. When
+                # a scan moved it to the queue, "Retry" found nothing failed to retry.
+                if t.id in self._queued or t.id in self._running or t.id in self._failed:
                     continue
-                old = self._failed.pop(t.id, None)
-                if old is not None:  # keep its back-off
-                    t.attempts, t.best_progress, t.not_before = old.attempts, old.best_progress, old.not_before
                 if t.direction == "download" and not t.attempts and peers[t.remote]:
                     t.not_before = max(t.not_before, time.monotonic() + DOWNLOAD_GRACE)
                 self._queued[t.id] = t
@@ -513,8 +513,12 @@ class TransferManager:
         return True
 
     def retry(self, transfer_id: str) -> bool:
+        """Try a failed or cancelled transfer now (one queued behind a back-off goes now too)."""
         with self._cond:
             t = self._failed.pop(transfer_id, None)
+            waiting = self._queued.get(transfer_id)
+            if t is None and waiting is not None and waiting.not_before > time.monotonic():
+                t = waiting
             if t is None:
                 for h in self._history:
                     if h.id == transfer_id and h.state in ("failed", "cancelled"):
