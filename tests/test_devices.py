@@ -458,6 +458,7 @@ def make_server(make_repo, tmp_path: Path, a: Path) -> Path:
 def test_notifychanges_argv_forms(make_repo, monkeypatch):
     a = make_repo("A")
     monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -F '/my dir/ssh config'")
+    gitmod.reset_env_cache()  # the engine reads the user's ssh command with its environment
     g = Git(a)
 
     def argv(url: str, **cfg: str) -> list[str]:
@@ -466,8 +467,15 @@ def test_notifychanges_argv_forms(make_repo, monkeypatch):
 
     got = argv("me@host.example:~/photos", annex_ssh_options="-o Compression=yes", annex_uuid="u-1")
     assert got[:3] == ["ssh", "-F", "/my dir/ssh config"]  # split like a shell would, never run by one
-    assert "-T" in got and "ServerAliveInterval=5" in got and got[-4:-2] == ["-o", "Compression=yes"]
+    assert "-T" in got and "ServerAliveInterval=5" in got and "Compression=yes" in got
+    assert got.index("Compression=yes") > got.index("ControlMaster=auto")  # ours, then the remote's
     assert got[-2:] == ["me@host.example", "git-annex-shell notifychanges '/~/photos' --uuid u-1"]
+    # a command that needs a shell runs under sh as git runs it; our arguments stay out of it
+    monkeypatch.setenv("GIT_SSH_COMMAND", 'ssh -F "$HOME/ssh config"')
+    gitmod.reset_env_cache()
+    got = argv("me@host.example:~/photos")
+    assert got[:2] == ["sh", "-c"] and got[2].startswith('ssh -F "$HOME/ssh config" ') and got[2].endswith(' "$@"')
+    assert got[-2:] == ["me@host.example", "git-annex-shell notifychanges '/~/photos'"]
     got = argv("ssh://nas.local:2222/srv/it's here.git", annex_shell="/opt/bin/git-annex-shell")
     assert got[-4:] == ["-p", "2222", "nas.local", "/opt/bin/git-annex-shell notifychanges '/srv/it'\"'\"'s here.git'"]
     assert argv("host:relative/repo")[-1] == "git-annex-shell notifychanges relative/repo"

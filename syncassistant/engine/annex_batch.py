@@ -24,9 +24,20 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 
 from .annex import annex_binary
-from .git import Git, base_env, kill_group
+from .git import Git, kill_group, repo_env
 
 log = logging.getLogger(__name__)
+
+
+def remote_of(args: list[str]) -> str | None:
+    """The remote a git-annex command line moves content to or from (`--to R`, `--from R`), whose
+    annex-ssh-options its ssh command carries; None for commands that name none."""
+    for i, a in enumerate(args):
+        if a in ("--to", "--from") and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(("--to=", "--from=")):
+            return a.split("=", 1)[1]
+    return None
 
 
 class AnnexBatch:
@@ -45,7 +56,7 @@ class AnnexBatch:
         self.proc = subprocess.Popen(
             [annex_binary(), *args, *opts, "--json", "--json-error-messages",
              "--batch-keys" if keys else "--batch"],
-            cwd=self.root, env=base_env(), stdin=subprocess.PIPE,
+            cwd=self.root, env=repo_env(self.root, remote_of(args)), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self._buf = b""
         self.cancelled = threading.Event()  # set to end a pacing pause early

@@ -52,8 +52,10 @@ class RepoContext:
         Two fetches at once (a notifychanges wake-up and a pusher's fetch after a rejected push)
         fight over the same remote-tracking refs, and the loser fails with "cannot lock ref",
         which cost a retry back-off. A fetch that still loses to someone else's lock (a user's
-        own `git fetch`) is tried again once.
+        own `git fetch`) is tried again once. ssh runs as the repository's config and the
+        remote's annex-ssh-options say (:meth:`Git.ssh_env`), unless `env` names a command.
         """
+        env = {**self.git.ssh_env(remote), **(env or {})}
         with self._fetch_lock:
             res = self.git.run("fetch", "--quiet", "--no-write-fetch-head", remote,
                                timeout=timeout, check=False, env=env)

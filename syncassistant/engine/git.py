@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sshmux
@@ -114,11 +114,15 @@ def fast_bin_dir() -> str | None:
 _lock = threading.Lock()
 _base_env: dict[str, str] | None = None
 _base_env_pid: int | None = None  # a forked daemon computes its own (its ssh sockets are its own)
+_user_ssh: dict[str, str] = {}  # GIT_SSH_COMMAND / GIT_SSH as the user set them (base_env adds ours)
 
 
 def base_env() -> dict[str, str]:
-    """Environment for git children: git-annex from our venv findable, no prompts, no pager."""
-    global _base_env, _base_env_pid
+    """Environment for git children: git-annex from our venv findable, no prompts, no pager.
+
+    Its ssh command knows no repository (``$GIT_SSH_COMMAND`` or our default): processes of a
+    repository get :func:`repo_env` (:func:`run` does that itself for its `cwd`)."""
+    global _base_env, _base_env_pid, _user_ssh
     with _lock:
         if _base_env is None or _base_env_pid != os.getpid():
             env = dict(os.environ)
@@ -140,6 +144,7 @@ def base_env() -> dict[str, str]:
             # user's config allows it: git honours this allow-list for every transport it uses.
             env["GIT_ALLOW_PROTOCOL"] = "file:ssh:git:http:https"
             # ssh with no prompts and one shared connection per host (sshmux says how and why)
+            _user_ssh = {k: env[k] for k in ("GIT_SSH_COMMAND", "GIT_SSH") if env.get(k)}
             env.update(sshmux.ssh_env(env))
             _base_env, _base_env_pid = env, os.getpid()
         return dict(_base_env)
@@ -150,6 +155,111 @@ def reset_env_cache() -> None:
     global _base_env
     with _lock:
         _base_env = None
+        _ssh_config.clear()
+
+
+# -- the ssh command of one repository ----------------------------------------------------------
+#
+# git reads core.sshCommand per repository (global or in the repository's own config) and lets
+# $GIT_SSH_COMMAND override it; a GIT_SSH_COMMAND of ours in every environment overrode it too,
+# so a user's `ssh -F my_config` never ran and a Host alias of theirs did not resolve. So each
+# repository's command is built from its own config (cached until a config file changes).
+
+@dataclass(frozen=True)
+class RepoSsh:
+    """What a repository's git config says about ssh."""
+
+    core_command: str | None = None  # core.sshCommand
+    annex_options: dict[str, str] = field(default_factory=dict)  # remote name -> annex-ssh-options
+
+
+_ssh_config: dict[str, tuple[tuple[object, ...], RepoSsh]] = {}
+_SSH_KEYS = r"^(core\.sshcommand|remote\..+\.annex-ssh-options)$"
+
+
+def _config_files(env: dict[str, str], git_dir: Path | None) -> list[str]:
+    """The config files git reads for a repository (not their include.path files)."""
+    files = [str(git_dir / "config")] if git_dir else []
+    if "GIT_CONFIG_GLOBAL" in env:
+        files.append(env["GIT_CONFIG_GLOBAL"])
+    else:
+        home = env.get("HOME") or os.path.expanduser("~")
+        files += [os.path.join(home, ".gitconfig"),
+                  os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "git", "config")]
+    if not env.get("GIT_CONFIG_NOSYSTEM"):
+        files.append(env.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+    return files
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def repo_ssh(cwd: str | Path) -> RepoSsh:
+    """core.sshCommand and the remotes' annex-ssh-options of the repository at `cwd`, as git
+    reads them there; read again only when one of its config files changed (a stat each)."""
+    env = base_env()
+    git_dir = git_dir_of(Path(cwd))
+    if git_dir is None and os.path.isfile(os.path.join(cwd, "HEAD")):  # a bare repository without annex
+        git_dir = Path(cwd)
+    key = str(git_dir or os.path.abspath(cwd))
+    stamp = tuple(_stamp(f) for f in _config_files(env, git_dir))
+    with _lock:
+        hit = _ssh_config.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    try:
+        r = subprocess.run(["git", "config", "-z", "--get-regexp", _SSH_KEYS], cwd=cwd, env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log.debug("%s: cannot read its ssh config: %s", cwd, e)
+        return RepoSsh()
+    if r.returncode not in (0, 1):  # 1: none of those keys is set
+        log.debug("%s: git config: %s", cwd, r.stderr.decode(errors="replace").strip())
+        return RepoSsh()
+    core, options = None, {}
+    for item in r.stdout.decode(errors="surrogateescape").split("\0"):
+        name, _, value = item.partition("\n")
+        if name == "core.sshcommand":
+            core = value  # the last one wins, as in git
+        elif name.startswith("remote.") and name.endswith(".annex-ssh-options"):
+            options[name[len("remote."):-len(".annex-ssh-options")]] = value
+    conf = RepoSsh(core, options)
+    with _lock:
+        _ssh_config[key] = (stamp, conf)
+    return conf
+
+
+def user_ssh_env() -> dict[str, str]:
+    """``GIT_SSH_COMMAND`` and ``GIT_SSH`` as the user set them (not the command we build)."""
+    base_env()
+    with _lock:
+        return dict(_user_ssh)
+
+
+def ssh_command(cwd: str | Path, remote: str | None = None) -> sshmux.SshCommand:
+    """The ssh git runs for the repository at `cwd` (and for `remote`: its annex-ssh-options too),
+    with our connection sharing on top (:func:`sshmux.choose`)."""
+    conf = repo_ssh(cwd)
+    return sshmux.choose(user_ssh_env(), conf.core_command,
+                         conf.annex_options.get(remote) if remote else None)
+
+
+def ssh_env(cwd: str | Path, remote: str | None = None) -> dict[str, str]:
+    """What to put into the environment of a git or git-annex process of the repository at
+    `cwd` (that talks to `remote`) so that it runs :func:`ssh_command`."""
+    return ssh_command(cwd, remote).env
+
+
+def repo_env(cwd: str | Path, remote: str | None = None) -> dict[str, str]:
+    """:func:`base_env` with the ssh command of the repository at `cwd` (and of `remote`)."""
+    env = base_env()
+    env.update(ssh_env(cwd, remote))
+    return env
 
 
 @dataclass
@@ -168,8 +278,13 @@ def run(
     check: bool = True,
     env: dict[str, str] | None = None,
 ) -> Result:
-    """Run a command (git or git-annex) to completion with a deadline; kill its group on timeout."""
+    """Run a command (git or git-annex) to completion with a deadline; kill its group on timeout.
+
+    A command run in a repository (`cwd`) gets that repository's ssh command unless `env` names
+    one (a caller talking to one remote passes :func:`ssh_env` of that remote)."""
     full_env = base_env()
+    if cwd is not None and not (env and "GIT_SSH_COMMAND" in env):
+        full_env.update(ssh_env(cwd))
     if env:
         full_env.update(env)
     binary = isinstance(input, bytes)
@@ -273,6 +388,14 @@ class Git:
     def current_branch(self) -> str | None:
         r = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
         return r.stdout.strip() or None
+
+    def ssh(self, remote: str | None = None) -> sshmux.SshCommand:
+        """The ssh command of this repository (and of `remote`), see :func:`ssh_command`."""
+        return ssh_command(self.path, remote)
+
+    def ssh_env(self, remote: str | None = None) -> dict[str, str]:
+        """Environment entries for a git or git-annex process talking to `remote` over ssh."""
+        return ssh_env(self.path, remote)
 
     def config_get(self, key: str, default: str | None = None) -> str | None:
         r = self.run("config", "--get", key, check=False)

@@ -14,7 +14,7 @@ import subprocess
 import threading
 
 from .context import RepoContext
-from .git import base_env, kill_group
+from .git import kill_group, repo_env
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class HookRunner:
         argv = self.argv()
         if not argv:
             return None
-        env = base_env()
+        env = repo_env(self.ctx.root)  # a hook that pushes reaches remotes the way we do
         env.update({
             "SYNCASSISTANT_REPO": str(self.ctx.root),
             "SYNCASSISTANT_EVENT": event,

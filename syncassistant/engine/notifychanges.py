@@ -15,14 +15,16 @@ objects we already have -- the echo of our own push -- fetches nothing.
 
 When the connection drops it is made again after a back-off: 1 s doubling to 60 s, back to 1 s
 after a connection that stayed up (:attr:`RemoteChangeWatcher.stable_after`);
-:meth:`RemoteChangeWatcher.reconnect_now` (the network came back) skips the wait. ssh is run as
-an argv, never through a local shell: ``$GIT_SSH_COMMAND`` (or ``core.sshCommand``, or
-``$GIT_SSH``) is split with shlex, then ``-T``, keep-alives (a dead link is noticed within about
-15 s), the ControlMaster options of :mod:`.sshmux` (this session, the fetches it triggers, the
-pushes and the transfers share one connection to the host), the remote's ``annex-ssh-options``
-and ``-p PORT``. The command ssh hands to the remote
-login shell is ``git-annex-shell 'notifychanges' '<path>' '--uuid' '<uuid>'`` with each argument
-shell-quoted, the way git-annex itself calls it (``remote.<n>.annex-shell`` replaces the program).
+:meth:`RemoteChangeWatcher.reconnect_now` (the network came back) skips the wait. ssh is the
+command git would run for this repository (``$GIT_SSH_COMMAND``, else ``core.sshCommand``, else
+``$GIT_SSH``, else ssh) with the ControlMaster options of :mod:`.sshmux` (this session, the
+fetches it triggers, the pushes and the transfers share one connection to the host) and the
+remote's ``annex-ssh-options`` appended: the same command git and git-annex get. A command
+line runs under ``sh -c`` as git runs it; our arguments (``-T``, keep-alives -- a dead link is
+noticed within about 15 s --, ``-p PORT``, the host, the remote command) are its positional
+parameters, never parsed by that shell. The command ssh hands to the remote login shell is
+``git-annex-shell 'notifychanges' '<path>' '--uuid' '<uuid>'`` with each argument shell-quoted,
+the way git-annex itself calls it (``remote.<n>.annex-shell`` replaces the program).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import sshmux
 from .events import Event
-from .git import Git, base_env, kill_group
+from .git import Git, kill_group, repo_env, repo_ssh, user_ssh_env
 from .urls import BadURL, RemoteURL, parse_remote_url
 
 if TYPE_CHECKING:
@@ -54,25 +56,11 @@ KEEPALIVE = sshmux.KEEPALIVE  # a dead link ends the session (and the master) wi
 # building the ssh command
 
 
-def ssh_command(git: Git) -> list[str]:
-    """The ssh program and its options, as git would choose them, split without a shell.
-
-    ``$GIT_SSH_COMMAND``, else ``core.sshCommand``, else ``$GIT_SSH`` (a program, no options),
-    else the engine's default (``ssh -o BatchMode=yes -o ConnectTimeout=10``).
-    """
-    cmd = os.environ.get("GIT_SSH_COMMAND") or git.config_get("core.sshCommand")
-    if cmd:
-        return shlex.split(cmd)
-    program = os.environ.get("GIT_SSH")
-    if program:
-        return [program]
-    return list(sshmux.DEFAULT_SSH)
-
-
-def shared_connection(ssh: list[str]) -> list[str]:
-    """The ControlMaster options of :mod:`.sshmux` when `ssh` is plain ssh: this session, the
-    fetches it triggers, the pushes and the transfers all share one connection to the host."""
-    return sshmux.control_options() if sshmux.is_plain_ssh(ssh) else []
+def ssh_command(git: Git, remote: str, cfg: dict[str, str]) -> sshmux.SshCommand:
+    """The ssh git would run for this repository, with our sharing and the remote's
+    ``annex-ssh-options`` (from ``cfg``, the repository's ``remote.*`` settings) added."""
+    return sshmux.choose(user_ssh_env(), repo_ssh(git.path).core_command,
+                         cfg.get(f"remote.{remote}.annex-ssh-options"))
 
 
 def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str]) -> list[str]:
@@ -82,26 +70,22 @@ def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str
     """
     if url.kind != "ssh" or not url.host:
         raise ValueError(f"{remote} is not an ssh remote")
-    ssh = ssh_command(git)
-    argv = [*ssh, "-T", "-o", "BatchMode=yes", *KEEPALIVE, *shared_connection(ssh)]
-    opts = cfg.get(f"remote.{remote}.annex-ssh-options")
-    if opts:
-        argv += shlex.split(opts)
-    if url.port:
-        argv += ["-p", str(url.port)]
-    host = url.host[1:-1] if url.host.startswith("[") and url.host.endswith("]") else url.host
-    argv.append(f"{url.user}@{host}" if url.user else host)
+    ssh = ssh_command(git, remote, cfg)
+    # options only OpenSSH takes: no pty, never a prompt (nobody would answer a long-lived
+    # session), keep-alives; another program gets what git passes, [-p PORT] host command
+    args = ["-T", "-o", "BatchMode=yes", *KEEPALIVE] if ssh.is_ssh else []
+    args += sshmux.destination(url.host, url.port, url.user)
     path = url.path
     if path.startswith("~"):  # scp-style host:~/repo; git-annex-shell expands "/~/" and "/~user/"
         path = "/" + path
-    args = ["notifychanges", path]
+    words = ["notifychanges", path]
     uuid = cfg.get(f"remote.{remote}.annex-uuid")
     if uuid:
-        args += ["--uuid", uuid]  # git-annex-shell refuses a repository with another uuid
+        words += ["--uuid", uuid]  # git-annex-shell refuses a repository with another uuid
     shell = cfg.get(f"remote.{remote}.annex-shell") or "git-annex-shell"
     # ssh always hands the remote login shell one command string: quote each argument for it.
-    argv.append(" ".join([shell, *(shlex.quote(a) for a in args)]))
-    return argv
+    args.append(" ".join([shell, *(shlex.quote(a) for a in words)]))
+    return ssh.argv(*args)
 
 
 def ssh_remotes(daemon: Daemon) -> dict[str, RemoteURL]:
@@ -220,12 +204,15 @@ class _Connection:
         """One connection, until it ends; returns the monotonic time READY came (None: never)."""
         cfg = self.daemon.ctx.git.config_get_regexp(r"^remote\.")
         url = cfg.get(f"remote.{self.remote}.url", "")
-        argv = notifychanges_argv(self.daemon.ctx.git, self.remote, parse_remote_url(url), cfg)
+        git = self.daemon.ctx.git
+        argv = notifychanges_argv(git, self.remote, parse_remote_url(url), cfg)
         log.debug("%s: notifychanges for %s: %s", self.daemon.root, self.remote, argv)
-        error = sshmux.connect(url, base_env())  # the shared connection first (see sshmux)
+        # the shared connection first (see sshmux), opened with the very command of this session
+        error = sshmux.connect(url, ssh_command(git, self.remote, cfg))
         if error:
             raise OSError(error)
-        proc = subprocess.Popen(argv, cwd=self.daemon.root, env=base_env(), stdin=subprocess.PIPE,
+        proc = subprocess.Popen(argv, cwd=self.daemon.root, env=repo_env(self.daemon.root, self.remote),
+                                stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         with self._lock:
             self._proc = proc
@@ -345,10 +332,9 @@ class _Connection:
             return
         self._fetch_pending = False
         t0 = time.monotonic()
-        # over the notifychanges connection (ControlMaster) when there is one: no new ssh handshake
-        ssh = ssh_command(ctx.git)
-        env = {"GIT_SSH_COMMAND": shlex.join([*ssh, *shared_connection(ssh)])}
-        res = ctx.fetch(self.remote, timeout=FETCH_TIMEOUT, env=env)
+        # with the remote's ssh command, so over the notifychanges connection (ControlMaster)
+        # when there is one: no new ssh handshake
+        res = ctx.fetch(self.remote, timeout=FETCH_TIMEOUT)
         if res.returncode != 0:
             self.last_error = _last_line(res.stderr.encode()) or f"git fetch exit {res.returncode}"
             log.warning("%s: fetch from %s (%s) failed: %s", ctx.root, self.remote, why, self.last_error)

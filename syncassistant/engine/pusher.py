@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import annex_branch, netmap_store, sshmux
 from .context import RepoContext
-from .git import GitError, GitTimeout, base_env
+from .git import GitError, GitTimeout
 
 log = logging.getLogger(__name__)
 
@@ -263,12 +263,15 @@ class Pusher:
         t0 = time.monotonic()
         # ssh remotes: open the host's shared connection first (or find it open), one caller at
         # a time, so pushes, fetches and transfers starting together do not each open one
-        error = sshmux.connect(conf.get(f"remote.{name}.pushurl") or url, base_env())
+        # (the repository's ssh command, core.sshCommand included, with this remote's
+        # annex-ssh-options: the same command git-annex uses for its transfers to it)
+        ssh = ctx.git.ssh(name)
+        error = sshmux.connect(conf.get(f"remote.{name}.pushurl") or url, ssh)
         if error:
             return PushOutcome(False, error=error)
         try:
             res = ctx.git.run("push", "--porcelain", "--no-verify", name, *refspecs,
-                              timeout=PUSH_TIMEOUT, check=False)
+                              timeout=PUSH_TIMEOUT, check=False, env=ssh.env)
         except GitTimeout as e:
             return PushOutcome(False, error=str(e))
         rejected, failed, done = parse_porcelain(res.stdout)

@@ -2,8 +2,16 @@
 
 This module owns the process's private directory of ControlMaster sockets, the ssh options that
 make git pushes and fetches, git-annex transfers and the notifychanges connection to one host
-share a single ssh connection, the ``GIT_SSH_COMMAND`` built from them (:func:`ssh_env`), and
-closing those connections when the engine stops (:func:`close_all`).
+share a single ssh connection, the ssh command built from the user's own and them
+(:func:`choose`), and closing those connections when the engine stops (:func:`close_all`).
+
+The user's ssh comes first: git's own choice for the repository (``$GIT_SSH_COMMAND``, else
+``core.sshCommand``, else ``$GIT_SSH``, else ssh), word for word, so a ``Host`` alias, key or jump
+host of their ``ssh -F config`` works for us as it does for ``git push``; our options and the
+remote's ``annex-ssh-options`` are appended to it. ``core.sshCommand`` is per repository (it
+may be set in the repository's config), so this module never reads config itself: git.py reads
+it per repository and hands it to :func:`choose`, and every git, git-annex and notifychanges
+process of a repository gets the command built for it (and for its remote, where it has one).
 
 Why our own ControlMaster rather than git-annex's ``annex.sshcaching``: git-annex caches only
 its own ssh connections (sockets in ``.git/annex/ssh/``) and stops them when each git-annex
@@ -34,6 +42,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .urls import BadURL, parse_remote_url
@@ -130,30 +139,118 @@ def is_plain_ssh(argv: list[str]) -> bool:
     return not any("controlmaster" in a or "controlpath" in a for a in lowered)
 
 
-def ssh_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The ``GIT_SSH_COMMAND`` (and ``GIT_ANNEX_USE_GIT_SSH``) to put into `env` for git and
-    git-annex, or {} to leave `env` as it is.
+@dataclass(frozen=True)
+class SshCommand:
+    """How ssh is run for one repository (and remote): git's own choice, our sharing on top.
 
-    A user's ``GIT_SSH_COMMAND`` is kept word for word (a shell runs it: shlex only looks at it)
-    with our options appended when it is plain ssh; a command that is not ssh, or that chooses
-    its own ControlMaster, is left alone. ``$GIT_SSH`` (a program, no options possible) is left
-    alone too: setting ``GIT_SSH_COMMAND`` would override it.
+    Either ``shell``, a command line run by ``sh`` the way git runs ``GIT_SSH_COMMAND`` and
+    ``core.sshCommand`` (the user's words verbatim, then our options, each shell-quoted), or
+    ``program`` (``$GIT_SSH``: run without a shell, with ``options`` before the arguments).
+    ``env`` is what git and git-annex need in their environment to run the same ssh.
+    """
+
+    shell: str | None
+    program: str | None = None
+    options: tuple[str, ...] = ()
+    is_ssh: bool = False  # OpenSSH's client: takes -o options, -T, -n
+    shared: bool = False  # carries our ControlMaster options
+    env: dict[str, str] = field(default_factory=dict)
+
+    def argv(self, *args: str) -> list[str]:
+        """argv running this ssh with `args` (host, remote command...).
+
+        A command line that a shell would only split into words (no variables, ``~``, quotes
+        inside quotes, redirections...) runs as those words, ssh then being our child itself
+        (ending it ends the connection); any other runs as git runs it, ``sh -c 'COMMAND "$@"'``,
+        with `args` as the shell's positional parameters: never parsed by that shell, whatever
+        a URL or path holds."""
+        if self.shell is not None:
+            words = shell_words(self.shell)
+            if words is not None:
+                return [*words, *args]
+            return ["sh", "-c", self.shell + ' "$@"', "ssh", *args]
+        return [self.program or "ssh", *self.options, *args]
+
+
+# Characters that make sh do more than split words (expansions, globs, redirections, several
+# commands, comments, tilde): a command holding any of them is left to sh itself.
+_SHELL_SPECIAL = frozenset("$`\\;|&<>()*?[]{}#~!\n")
+
+
+def shell_words(command: str) -> list[str] | None:
+    """`command` split into words exactly as sh would split it, or None when sh would do more
+    than split it (then only sh can run it faithfully)."""
+    if any(c in _SHELL_SPECIAL for c in command):
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words or "=" in words[0]:  # VAR=value command: an assignment for sh
+        return None
+    return words
+
+
+def annex_ssh_options(value: str | None) -> list[str]:
+    """``remote.NAME.annex-ssh-options`` as git-annex reads it: split on whitespace, no quoting."""
+    return (value or "").split()
+
+
+def choose(env: Mapping[str, str], core_command: str | None = None,
+           annex_options: str | None = None) -> SshCommand:
+    """The ssh that git would run for a repository, with our connection sharing and the
+    remote's ``annex-ssh-options`` added where they can be.
+
+    Git's order: ``$GIT_SSH_COMMAND``, else ``core.sshCommand`` (`core_command`, read from the
+    repository's config by the caller), else ``$GIT_SSH``, else plain ssh (ours:
+    ``DEFAULT_SSH``, no prompts). `env` is the user's environment (not one we built).
+
+    A command line is kept word for word -- a shell runs it, so ``$HOME`` or quoting stay as the
+    user wrote them; shlex only looks at it -- and when its program is OpenSSH's ssh our
+    ControlMaster options (unless it chooses its own sharing) and then the remote's
+    annex-ssh-options are appended, shell-quoted. git-annex ignores core.sshCommand, and
+    ``$GIT_SSH_COMMAND`` too unless ``GIT_ANNEX_USE_GIT_SSH=1``: so a command chosen by the user
+    goes to git-annex as ``GIT_SSH_COMMAND`` with that switch (only for ssh itself: git-annex adds
+    ``-n``, which other programs may not take), else git-annex would reach another host than
+    git does. ``$GIT_SSH`` (a program, no options possible) is left to git and git-annex.
     """
     user = env.get("GIT_SSH_COMMAND", "").strip()
-    if not user and env.get("GIT_SSH"):
-        return {}
-    command = user or shlex.join(DEFAULT_SSH)
+    command = user or (core_command or "").strip()
+    if not command and env.get("GIT_SSH"):
+        program = env["GIT_SSH"]
+        if os.path.basename(program) != "ssh":
+            return SshCommand(None, program)
+        extra = annex_ssh_options(annex_options)
+        opts = control_options() if is_plain_ssh([program, *extra]) else []
+        return SshCommand(None, program, tuple([*opts, *extra]), is_ssh=True, shared=bool(opts))
+    chosen = bool(command)
+    command = command or shlex.join(DEFAULT_SSH)
     try:
         argv = shlex.split(command)
-    except ValueError:
-        return {"GIT_SSH_COMMAND": command}
-    opts = control_options() if is_plain_ssh(argv) else []
-    if not opts:
-        return {"GIT_SSH_COMMAND": command}
-    # With GIT_ANNEX_USE_GIT_SSH git-annex runs this same command, so its transfers ride on the
-    # master git's pushes opened (and it leaves annex.sshcaching off). A user who set
-    # GIT_SSH_COMMAND for git gets it for git-annex too, which is how they reach that server.
-    return {"GIT_SSH_COMMAND": command + " " + shlex.join(opts), "GIT_ANNEX_USE_GIT_SSH": "1"}
+    except ValueError:  # unbalanced quotes: the shell will say what it thinks of it
+        return SshCommand(command, env={"GIT_SSH_COMMAND": command})
+    if not argv or os.path.basename(argv[0]) != "ssh":
+        return SshCommand(command, env={"GIT_SSH_COMMAND": command})
+    extra = annex_ssh_options(annex_options)
+    opts = control_options() if is_plain_ssh([*argv, *extra]) else []
+    # ssh takes the first value it gets for an option: the user's words come first and win,
+    # then our sharing, then the remote's options (git-annex puts them after its own too)
+    full = " ".join([command, *([shlex.join([*opts, *extra])] if opts or extra else [])])
+    out = {"GIT_SSH_COMMAND": full}
+    if chosen or opts:
+        # With GIT_ANNEX_USE_GIT_SSH git-annex runs this same command, so its transfers reach the
+        # host the user's command reaches and ride on the master git's pushes opened (it then
+        # leaves annex.sshcaching off). Our plain default without sharing is left to git-annex's
+        # own ssh and its caching.
+        out["GIT_ANNEX_USE_GIT_SSH"] = "1"
+    return SshCommand(full, is_ssh=True, shared=bool(opts), env=out)
+
+
+def ssh_env(env: Mapping[str, str], core_command: str | None = None,
+            annex_options: str | None = None) -> dict[str, str]:
+    """The ``GIT_SSH_COMMAND`` (and ``GIT_ANNEX_USE_GIT_SSH``) to put into `env` for git and
+    git-annex, or {} to leave `env` as it is (``$GIT_SSH``); see :func:`choose`."""
+    return choose(env, core_command, annex_options).env
 
 
 _host_locks: dict[tuple[str, ...], threading.Lock] = {}
@@ -176,7 +273,7 @@ def ensure_master(ssh: list[str], dest: list[str], timeout: float = 30.0) -> str
     and the others find it. Checking is a `ssh -O check` (~10 ms, no network), skipped while
     the master pid we saw is alive. Opening costs a no-op remote command (`true`).
     """
-    if not any(a.startswith("ControlPath=") for a in ssh):
+    if not any("ControlPath=" in a for a in ssh):  # (inside the script of a `sh -c` argv too)
         return None
     key = (str(os.getpid()), *ssh, *dest)
     with _lock:
@@ -187,17 +284,14 @@ def ensure_master(ssh: list[str], dest: list[str], timeout: float = 30.0) -> str
             return None
         _known_masters.pop(key, None)
         try:
-            r = subprocess.run([*ssh, "-O", "check", *dest], stdin=subprocess.DEVNULL, capture_output=True,
-                               text=True, timeout=10)
+            r = _run([*ssh, "-O", "check", *dest], timeout=10)
             if r.returncode != 0:
                 # No master yet: run a no-op; its ssh becomes the master and persists. Not `-N -f`:
                 # should a git-annex ssh (which does not come through here) bind the socket first,
                 # ssh carries on without multiplexing, and a -N connection would then stay open
                 # forever, unseen by close_all. A command ends, whatever happened.
-                opened = subprocess.run([*ssh, *dest, "true"], stdin=subprocess.DEVNULL, capture_output=True,
-                                        text=True, timeout=timeout)
-                r = subprocess.run([*ssh, "-O", "check", *dest], stdin=subprocess.DEVNULL,
-                                   capture_output=True, text=True, timeout=10)
+                opened = _run([*ssh, *dest, "true"], timeout=timeout)
+                r = _run([*ssh, "-O", "check", *dest], timeout=10)
                 if r.returncode != 0 and opened.returncode != 0:
                     lines = [ln.strip() for ln in opened.stderr.splitlines() if ln.strip()]
                     return lines[-1] if lines else f"ssh exit status {opened.returncode}"
@@ -213,22 +307,35 @@ def ensure_master(ssh: list[str], dest: list[str], timeout: float = 30.0) -> str
         return None
 
 
-def connect(url: str, env: Mapping[str, str]) -> str | None:
-    """:func:`ensure_master` for the host of a remote URL, with the ssh command of `env` (the
-    engine's base environment); None also for URLs that are not ssh and commands we cannot run
-    without the shell git would use (variables, quoting tricks)."""
+def _run(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """subprocess.run in a session of its own whose whole group is killed on timeout: under
+    ``sh -c`` ssh is sh's child, and killing sh alone would leave it running. (A master that
+    ssh leaves behind has a session of its own: it stays.)"""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def connect(url: str, ssh: SshCommand) -> str | None:
+    """:func:`ensure_master` for the host of a remote URL with the repository's (and remote's) ssh
+    command (:func:`choose`); None also for URLs that are not ssh and commands that do not
+    share connections. The command runs as git runs it (see :meth:`SshCommand.argv`)."""
     try:
         parsed = parse_remote_url(url)
     except BadURL:
         return None
-    command = env.get("GIT_SSH_COMMAND", "")
-    if parsed.kind != "ssh" or not parsed.host or not command or any(c in command for c in "$`\\;|&<>*?"):
+    if parsed.kind != "ssh" or not parsed.host or not ssh.shared:
         return None
-    try:
-        ssh = shlex.split(command)
-    except ValueError:
-        return None
-    return ensure_master(ssh, destination(parsed.host, parsed.port, parsed.user))
+    return ensure_master(ssh.argv(), destination(parsed.host, parsed.port, parsed.user))
 
 
 def masters() -> dict[str, int]:
