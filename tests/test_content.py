@@ -324,6 +324,62 @@ def test_a_key_the_other_side_is_moving_waits_without_failing(waits, side, make_
     assert annex(b, "contentlocation", key).strip()  # (fails unless the content is in B)
 
 
+@pytest.mark.parametrize("side", ["download", "upload"])
+def test_content_the_other_clone_is_moving_is_left_to_it(side, make_repo, daemons):
+    """Both clones act on a new file. A download of a key the other clone is uploading to us now
+    is left to it; uploads into a clone on a local path that is fetching from us wait while it
+    does (a clone pulling is ~7x faster than pushing into it). No git-annex process is started
+    for them, nothing fails, and each goes on once the other side is done. The other side's
+    transfer is a lock and info file held by a process of the test's, as git-annex holds them."""
+    import subprocess
+    import sys
+
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    if side == "download":  # B downloads from A while A (no daemon) uploads it
+        us, them, d = b, a, daemons(b)
+    else:  # A uploads to B while B (no daemon) downloads something from A
+        us, them, d = a, b, daemons(a)
+    src = a
+    d.transfers.pause("test")
+    data = os.urandom(64 * 1024)
+    (src / "moving.bin").write_bytes(data)
+    if src is not us:
+        annex(src, "add", "moving.bin")
+        git(src, "commit", "-q", "-m", "moving")
+    else:
+        wait_for(lambda: "moving.bin" in git(us, "ls-files"), what="the commit")
+    key = annex(src, "lookupkey", "moving.bin").strip()
+    held_key = key if side == "download" else "SHA256E-s1--" + "0" * 64 + ".other"
+    folder = them / ".git" / "annex" / "transfer" / ("upload" if side == "download" else "download") \
+        / git(us, "config", "annex.uuid").strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / held_key).write_text("")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644); "
+         "fcntl.lockf(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()", str(folder / f"lck.{held_key}")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        if side == "download":  # B learns of the file from A's `git annex sync`
+            annex(a, "sync", "--no-content", "b", timeout=120)
+        wait_for(lambda: any(t["path"] == "moving.bin" and t["direction"] == side for t in d.transfers.snapshot()),
+                 30, what="the transfer queued")
+        d.transfers.resume("test")
+        wait_for(lambda: d.transfers.left_to_peers >= 2, 30, what="the transfer left to the other clone, twice")
+        assert not any(t["path"] == "moving.bin" and t["state"] in ("running", "failed", "done")
+                       for t in d.transfers.snapshot())
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+        (folder / held_key).unlink()
+    wait_for(lambda: annex(b, "contentlocation", key, check=False).strip().startswith(".git/annex/objects"), 60,
+             what=lambda: f"the content in B once the other side is done: {d.transfers.snapshot()}")
+    assert d.transfers.counts()["failed"] == 0 and d.transfers.lock_waits == 0
+
+
 def test_held_transfers_wait_quietly_and_resume(make_repo, daemons):
     """pause(reason)/set_offline(remote): a running transfer goes back to the queue (no failure,
     no back-off), nothing moves while held, the daemon counts as idle, and it all goes on resume."""

@@ -20,16 +20,27 @@ from pathlib import Path
 LOCKED_MESSAGE = "transfer already in progress"
 
 
+def lock_held(git_dir: Path, direction: str, uuid: str, key: str) -> bool:
+    """A git-annex process in the repository at `git_dir` holds its lock for moving `key`:
+    `direction` "download" from `uuid`, or "upload" to it."""
+    if not uuid or "/" in key or "/" in uuid or direction not in ("upload", "download"):
+        return False
+    return _held(Path(git_dir) / "annex" / "transfer" / direction / uuid / f"lck.{key}")
+
+
 def download_lock_held(git_dir: Path, from_uuid: str, key: str) -> bool:
     """A git-annex process in the repository at `git_dir` holds its lock for downloading `key`
-    from `from_uuid`. Probing takes the lock for an instant (non-blocking) when it is free."""
-    if not from_uuid or "/" in key or "/" in from_uuid:
-        return False
-    path = Path(git_dir) / "annex" / "transfer" / "download" / from_uuid / f"lck.{key}"
+    from `from_uuid`."""
+    return lock_held(git_dir, "download", from_uuid, key)
+
+
+def _held(path: Path) -> bool:
+    """Another process holds the POSIX lock on `path`. Probing takes it for an instant
+    (non-blocking) when it is free; a lock file never taken, or gone, is free."""
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError:
-        return False  # never taken (or gone): nobody is fetching it
+        return False
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
@@ -38,3 +49,19 @@ def download_lock_held(git_dir: Path, from_uuid: str, key: str) -> bool:
         os.close(fd)  # (releases it, if we took it)
     return False
 
+
+def moving(git_dir: Path, direction: str, uuid: str, exclude: set[str] | frozenset[str] = frozenset()) -> bool:
+    """A git-annex process in the repository at `git_dir` is moving content now: `direction`
+    "upload" to `uuid`, or "download" from it; keys in `exclude` do not count. git-annex keeps
+    an info file per running transfer beside its lock (`annex/transfer/<direction>/<uuid>/<key>`
+    and `lck.<key>`) and removes both when done; an info file left by a killed process has its
+    lock free, and does not count."""
+    if not uuid or "/" in uuid or direction not in ("upload", "download"):
+        return False
+    folder = Path(git_dir) / "annex" / "transfer" / direction / uuid
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if not e.name.startswith("lck.") and e.name not in exclude]
+    except OSError:
+        return False
+    return any(_held(folder / f"lck.{name}") for name in names)
