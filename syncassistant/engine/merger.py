@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import netmap_store
+from . import netmap_store, rescue
 from .conflicts import ConflictStore, resolve_merge
 from .context import RepoContext
 from .git import Git, GitError
@@ -71,6 +71,8 @@ class Merger:
             self._cond.notify()
 
     def start(self) -> None:
+        with self.ctx.lock:  # edits a killed daemon set aside during a conflict (the watcher runs)
+            rescue.put_back_leftovers(self.ctx)
         self.request()  # merge whatever arrived while we were not running
         self._thread.start()
 
@@ -255,7 +257,11 @@ class Merger:
         git = self.ctx.git
         if git.unmerged_paths():
             log.info("%s: conflict merging %s: keeping both versions", self.ctx.root, ref)
-            return self._record(resolve_merge(self.ctx, ref, label))
+            kept = rescue.set_aside_edits(self.ctx)  # a user's edit made during it is no side
+            try:
+                return self._record(resolve_merge(self.ctx, ref, label))
+            finally:
+                rescue.put_back(self.ctx, kept)
         if self._index_holds_merge():  # stopped just before its commit (e.g. by a hook)
             git.run("commit", "-q", "--no-verify", "--no-edit", timeout=600)
             return []
