@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import cli_map
-from .engine import control, sshmux
+from .engine import control, reaper, sshmux
 from .engine.git import Git, GitError
 from .engine.lock import AlreadyRunning, DaemonLock
 from .engine.repo import RepoError, init_repo, open_repo
@@ -250,6 +250,7 @@ def run_foreground(tops: list[Path]) -> int:
     from .engine.daemon import Assistant
 
     stop = StopSignal()
+    _guard = reaper.guard()  # our children end with us, even if we are killed
     try:
         assistant = Assistant(tops)
         assistant.start()
@@ -292,6 +293,7 @@ def _spawn_background(top: Path, verbose: bool) -> None:
         from .engine.daemon import Assistant
 
         stop = StopSignal()
+        _guard = reaper.guard()  # (see run_foreground)
         assistant = Assistant([top])
         assistant.start()
         os.write(w, b"ok")

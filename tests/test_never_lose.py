@@ -61,3 +61,75 @@ def test_an_edit_set_aside_by_a_killed_daemon_comes_back_at_start(make_repo, dae
     wait_for(lambda: "notes/plan.txt" in git(a, "ls-files"), 60, what="the edit committed at its name")
     assert (a / "notes" / "plan.txt").read_text() == "saved while a conflict was resolved\n"
     assert os.listdir(folder) == []
+
+
+def cmdline(pid: int) -> str:
+    """The command line of a live process ("" once it has ended, a zombie's included)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_a_killed_daemons_children_end_with_it(make_repo, tmp_path):
+    # kill -9 of a daemon left its children running: batch processes holding git-annex's
+    # transfer locks, a copy our rate limiter had SIGSTOPped (issue 15, finding 4). The child
+    # here is a hook that ignores SIGHUP and never reads stdin, so only the front end's guard
+    # can end it (an orphaned stopped process group gets SIGHUP from the kernel; this does not).
+    import signal
+    import subprocess
+    import sys
+
+    from syncassistant.engine import reaper
+
+    a = make_repo("A")
+    script = tmp_path / "slow_hook.py"
+    script.write_text("import signal, time\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)\ntime.sleep(600)\n")
+    git(a, "config", "syncassistant.hook", f"{sys.executable} {script}")
+    log = open(tmp_path / "daemon.log", "wb")
+    proc = subprocess.Popen(["syncassistant", "daemon", "--foreground", str(a)], stdout=log, stderr=log,
+                            start_new_session=True)
+    try:
+        mark = reaper.owner_mark(proc.pid)
+        wait_for(lambda: (a / ".git/syncassistant/daemon.lock").exists() or
+                 any(m == mark for m in reaper.marked().values()), 30, what="the daemon up")
+        (a / "new.txt").write_text("a change, so that the hook runs\n")
+        hook = wait_for(lambda: [p for p, m in reaper.marked().items() if m == mark and "slow_hook" in cmdline(p)],
+                        60, what="the hook")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        wait_for(lambda: "slow_hook" not in cmdline(hook[0]), 30, what="the killed daemon's hook to end")
+        wait_for(lambda: not [p for p, m in reaper.marked().items() if m == mark], 30,
+                 what=lambda: f"every child of the killed daemon to end: {reaper.marked()}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for p, m in reaper.marked().items():
+            if m == reaper.owner_mark(proc.pid):
+                os.kill(p, signal.SIGKILL)
+        log.close()
+
+
+def test_a_daemon_start_ends_what_a_killed_one_left(make_repo, daemons):
+    # the guard itself may have been killed with the daemon (its process group killed): the
+    # next start ends processes whose owner is gone, stopped ones too
+    import signal
+    import subprocess
+
+    from syncassistant.engine import reaper
+
+    a = make_repo("A")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    env = dict(os.environ, **{reaper.OWNER_VAR: reaper.owner_mark(dead.pid).replace("None", "1")})
+    orphan = subprocess.Popen(["sleep", "600"], env=env, start_new_session=True)
+    try:
+        os.kill(orphan.pid, signal.SIGSTOP)
+        daemons(a)
+        assert orphan.wait(10) == -signal.SIGKILL
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait()

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import netmap_store, routing, sshmux
+from . import netmap_store, reaper, routing, sshmux
 from .committer import Committer
 from .conflicts import ConflictStore
 from .context import RepoContext
@@ -85,6 +85,7 @@ class Daemon:
     def start(self) -> None:
         self.lock.acquire()
         try:
+            reaper.kill_orphans()  # what a killed daemon left running holds locks we need
             remove_stale_locks(self.ctx.git.git_dir)
             adjust_post_receive(self.ctx.git.git_dir)
             # Watch first, then look for what changed while we were off, so nothing falls between.

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sshmux
+from . import reaper, sshmux
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,8 @@ def base_env() -> dict[str, str]:
             # Never let a remote URL pick a command-running transport (ext::, fd::) even if the
             # user's config allows it: git honours this allow-list for every transport it uses.
             env["GIT_ALLOW_PROTOCOL"] = "file:ssh:git:http:https"
+            # every child carries our mark: ended with us even if we are killed (see reaper)
+            env[reaper.OWNER_VAR] = reaper.owner_mark()
             # ssh with no prompts and one shared connection per host (sshmux says how and why)
             _user_ssh = {k: env[k] for k in ("GIT_SSH_COMMAND", "GIT_SSH") if env.get(k)}
             env.update(sshmux.ssh_env(env))

@@ -11,7 +11,7 @@ import sys
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from ..engine import sshmux
+from ..engine import reaper, sshmux
 from . import i18n, qtcheck
 from .app import SingleInstance, SyncApp
 from .config import APP_ID
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if not guard.claim(["--minimized"] if args.minimized else []):
         print("SyncAssistant is already running; brought it forward.", file=sys.stderr)
         return 0
+    reaper_guard = reaper.guard()  # the daemons' children end with us, even if we are killed
     sync = SyncApp()
     guard.activated.connect(sync.activate)
     notifier = _quit_on_signals(app)
@@ -91,4 +92,4 @@ def main(argv: list[str] | None = None) -> int:
         sync.shutdown()
         sshmux.close_all()  # the daemons are stopped: end their shared ssh connections
         guard.release()
-        del notifier, translators
+        del notifier, translators, reaper_guard
