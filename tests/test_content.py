@@ -519,14 +519,19 @@ def test_unreachable_remote_mid_transfer_then_queue_drains(make_repo, daemons, t
     wait_for(lambda: any(t["state"] == "running" for t in da.transfers.snapshot()), timeout=60)
     moved = tmp_path / "B-away"
     os.rename(b, moved)
-    wait_for(lambda: any(t["state"] == "failed" for t in da.transfers.snapshot()), timeout=90,
-             what="transfer to fail when B vanished")
+    # B's repository left its path: the transfer is stopped and waits for it (no failure, no
+    # back-off), and nothing is written where B was (engine/remotepaths)
+    wait_for(lambda: "b" in da.transfers.held()["absent"], 10, what="B to be known away")
+    wait_for(lambda: [t["state"] for t in da.transfers.snapshot() if t["path"] == "moving.bin"] == ["queued"],
+             10, what=lambda: f"the transfer back in the queue: {da.transfers.snapshot()}")
+    assert not os.path.lexists(b)
     os.rename(moved, b)
     da.transfers.set_limit(upload=0)
-    da.sync_now()
+    # no sync_now: its return is noticed, and the transfer resumes
     wait_for(lambda: annex(a, "find", "--in=b", "moving.bin").strip() == "moving.bin", timeout=90,
              what="queue to drain after B came back")
     assert (b / ".git/annex/objects").exists()
+    assert da.transfers.counts()["failed"] == 0
 
 
 def test_corrupted_source_object_is_rejected_by_checksum(make_repo, daemons):

@@ -55,6 +55,7 @@ from syncassistant.engine.mounts import (
 )
 from syncassistant.engine.notify import Notifier
 from syncassistant.engine.notifychanges import RemoteChangeWatcher, notifychanges_argv
+from syncassistant.engine.remotepaths import RemotePaths
 from syncassistant.engine.urls import parse_remote_url
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
@@ -394,6 +395,10 @@ def test_going_online_retries_a_failing_remote_at_once(make_repo, daemons, syste
     a = make_repo("A")
     far = tmp_path / "far.git"  # not there yet: pushes fail
     git(a, "remote", "add", "far", str(far))
+    # A folder stands in for a server here. The daemon watches a local-path remote's folder and
+    # pushes as soon as its repository appears (engine/remotepaths); this test is about the
+    # network coming back, so that watcher does not run (the check before each push does).
+    monkeypatch.setattr(RemotePaths, "start", RemotePaths.check_all)
     d = daemons(a)
     events = EventLog(d)
     wait_for(lambda: events.of("push-failed", remote="far"), 30, "the first push to fail")

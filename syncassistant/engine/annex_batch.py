@@ -125,9 +125,14 @@ class AnnexBatch:
         if self.proc.stdout:
             self.proc.stdout.close()
 
-    def terminate(self) -> None:
-        """Ask the process group to end (from any thread); the reading thread sees EOF."""
+    def terminate(self, now: bool = False) -> None:
+        """Ask the process group to end (from any thread); the reading thread sees EOF.
+        `now`: SIGKILL, so that it does nothing more at all, not even its clean-up (its remote's
+        repository left its path, and git-annex would write there: see engine/remotepaths)."""
         self.cancelled.set()
+        if now:
+            self.signal(signal.SIGKILL)
+            return
         self.signal(signal.SIGCONT)
         self.signal(signal.SIGTERM)
 
@@ -147,16 +152,19 @@ class WarmPool:
     An unused process has nothing in its journal, so closing it is instant and loses nothing.
     One left unused for `max_idle` seconds is closed too: an idle daemon gives its memory back
     (~45 MB a process), and only the first change after a long quiet pays git-annex's start-up.
+    `usable(key)` false: no process is kept for that key (its remote went away while one was
+    starting); `discard` ends the ones kept for keys that no longer may have one.
     """
 
     def __init__(self, root: str | Path, factory: Callable[[Hashable], AnnexBatch], limit: int = 3,
-                 max_idle: float = 600.0) -> None:
+                 max_idle: float = 600.0, usable: Callable[[Hashable], bool] = lambda key: True) -> None:
         self.root = Path(root)
         # (git_dir, not root / ".git": in a worktree or a --separate-git-dir clone that is a file)
         self.config = Git(self.root).git_dir / "config"
         self.factory = factory
         self.limit = limit
         self.max_idle = max_idle
+        self.usable = usable
         self._ready: dict[Hashable, AnnexBatch] = {}
         self._timers: dict[Hashable, threading.Timer] = {}
         self._starting: set[Hashable] = set()
@@ -197,7 +205,7 @@ class WarmPool:
                 batch = None
             with self._lock:
                 self._starting.discard(key)
-                if batch is not None and not self._closed and key not in self._ready:
+                if batch is not None and not self._closed and key not in self._ready and self.usable(key):
                     self._ready[key] = batch
                     timer = self._timers[key] = threading.Timer(self.max_idle, self._expire, (key, batch))
                     timer.daemon = True
@@ -213,6 +221,19 @@ class WarmPool:
             del self._ready[key]
             self._timers.pop(key, None)
         batch.close(timeout=10)
+
+    def discard(self, which: Callable[[Hashable], bool]) -> None:
+        """End at once the kept processes whose key `which` picks (their remote went away). An
+        unused process has nothing to commit: it is killed, and reaped off the caller's path."""
+        with self._lock:
+            gone = [(k, self._ready.pop(k), self._timers.pop(k, None)) for k in list(self._ready) if which(k)]
+        for _key, batch, timer in gone:
+            if timer is not None:
+                timer.cancel()
+            batch.terminate(now=True)
+        if gone:
+            threading.Thread(target=lambda: [b.kill() for _k, b, _t in gone],
+                             name="syncassistant-annex-reap", daemon=True).start()
 
     def keys(self) -> list[Hashable]:
         with self._lock:

@@ -12,6 +12,7 @@ from typing import Any
 from .annex import Annex
 from .events import Event, EventHub
 from .git import Git, Result
+from .remotepaths import RemotePaths
 
 
 @dataclass
@@ -35,6 +36,9 @@ class RepoContext:
         # This clone's remotes failing or away right now (the daemon wires in its pusher's and
         # transfers' view); None outside a daemon.
         self.down_remotes: Callable[[], set[str]] | None = None
+        # Is each local-path remote's repository at its path? Asked before anything runs against
+        # one (transfers, pushes); the daemon starts its watcher, which reports comings and goings.
+        self.remote_paths = RemotePaths(self.root, self.git.git_dir)
 
     @property
     def branch(self) -> str:

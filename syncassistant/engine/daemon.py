@@ -72,6 +72,8 @@ class Daemon:
         self.netmap = netmap_store.Publisher(self.ctx, self.pusher.snapshot, on_change=self.pusher.request)
         self.transfers = TransferManager(self.ctx, on_location_change=self._on_location_change)
         self.pusher.on_remote_back = self._on_remote_back
+        # (after the transfers: they hold a remote that went away before anything else reacts)
+        self.ctx.remote_paths.subscribe(self._on_remote_path)
         self.ctx.down_remotes = lambda: (routing.down_remotes_from(self.pusher.snapshot())
                                          | set(self.transfers.held()["offline"]))
         self.watcher = Watcher(self.root, self.committer.notify)
@@ -93,6 +95,8 @@ class Daemon:
             self.refwatcher.start()
             self.committer.start()
             self.merger.start()
+            # remotes on a local path whose repository is not there are held from the start
+            self.ctx.remote_paths.start()
             self.pusher.start()
             self.netmap.start()
             self.transfers.start()
@@ -124,6 +128,7 @@ class Daemon:
         self.netmap.stop()
         self.pusher.stop()
         self.transfers.stop()
+        self.ctx.remote_paths.stop()
         self._hook_pool.shutdown(wait=True)
         if self.control and self._started:
             self.control.stop()
@@ -162,6 +167,14 @@ class Daemon:
     def _on_remote_back(self, remote: str) -> None:
         self.transfers.retry_all()
         self.transfers.request_scan(None)
+
+    def _on_remote_path(self, remote: str, problem: str | None) -> None:
+        """A local-path remote's repository left its path (the transfers hold it and end its
+        processes themselves) or came back: push and look for content to move now, as when a
+        drive is plugged in (uploads were routed around it while it was away)."""
+        if problem is None and not self.ctx.stopping.is_set():
+            self.pusher.retry_if_failing(remote)
+            self.transfers.request_scan(None)
 
     def _on_ref_changed(self, ref: str) -> None:
         self.merger.ref_changed(ref)

@@ -715,6 +715,8 @@ class DeviceMonitor:
         location log, every file's content here that it wants (one ``git annex find``)."""
         d = link.daemon
         if link.kind == "git":
+            if d.ctx.remote_paths.problem(link.remote) is not None:
+                return False  # (git would look in the folders above an empty mount point)
             branch = d.ctx.branch
             here = d.ctx.git.ref_sha(f"refs/heads/{branch}^{{tree}}")
             there = Git(link.path).ref_sha(f"refs/heads/synced/{branch}^{{tree}}")
@@ -734,6 +736,8 @@ class DeviceMonitor:
         clone = link.path
         if not (clone / ".git").exists():
             return  # bare: nothing checked out
+        if link.daemon.ctx.remote_paths.problem(link.remote) is not None:
+            return  # not the remote's repository (any more): nothing of ours runs there
         branch = link.daemon.ctx.branch
         synced = Git(clone).ref_sha(f"refs/heads/synced/{branch}")
         head = Git(clone).ref_sha("HEAD")

@@ -113,6 +113,15 @@ class Pusher:
         if names:
             self.request(names, force=True)
 
+    def retry_if_failing(self, remote: str) -> None:
+        """The remote is back (its repository at its path again): push now if its pushes were
+        failing, rather than at the end of its back-off."""
+        with self._cond:
+            st = self.remotes.get(remote)
+            failing = st is not None and st.failures and not st.offline
+        if failing:
+            self.request([remote], force=True)
+
     def set_offline(self, remote: str, offline: bool) -> None:
         with self._cond:
             st = self.remotes.get(remote)
@@ -260,6 +269,11 @@ class Pusher:
             refspecs.append(f"{b_sha}:refs/heads/{branch}")
         if not refspecs:
             return PushOutcome(True)
+        # A remote on a local path: only into its own repository. Another one mounted where it
+        # was would take our refs; nothing there is refused by git itself, with a vaguer reason.
+        problem = ctx.remote_paths.problem(name)
+        if problem is not None:
+            return PushOutcome(False, error=problem)
         t0 = time.monotonic()
         # ssh remotes: open the host's shared connection first (or find it open), one caller at
         # a time, so pushes, fetches and transfers starting together do not each open one

@@ -32,12 +32,15 @@ def drop_unwanted(ctx: RepoContext, paths: list[str] | None = None) -> list[str]
         res = ctx.annex.run("find", "--json", "--in=here", "--want-drop", *(["--", *chunk] if chunk else []),
                             check=False, timeout=DROP_TIMEOUT)
         candidates += [r["file"] for r in parse_json_lines(res.stdout) if r.get("file")]
+    # git-annex verifies the other copies by asking the remotes: not one whose repository is
+    # away from its path (it would write there as if it were: engine/remotepaths)
+    away = [a for r in ctx.remote_paths.absent() for a in ("-c", f"remote.{r}.annex-ignore=true")]
     dropped: list[str] = []
     for chunk in chunk_paths(candidates):
         if ctx.stopping.is_set():
             break
         with ctx.lock:  # it rewrites work-tree files and the index, as commits and merges do
-            res = ctx.annex.run("drop", "--auto", "--json", "--json-error-messages", "--", *chunk,
+            res = ctx.annex.run("drop", *away, "--auto", "--json", "--json-error-messages", "--", *chunk,
                                 check=False, timeout=DROP_TIMEOUT)
         for rec in parse_json_lines(res.stdout):
             if rec.get("success") and rec.get("file"):

@@ -138,6 +138,8 @@ class TransferManager:
         self._last_dir = "download"
         self._batches: dict[str, AnnexBatch] = {}  # transfer id -> its batch process while running
         self._offline: set[str] = set()  # remotes known to be away (an unplugged drive)
+        # local-path remotes whose repository is not at their path (engine/remotepaths): why
+        self._absent: dict[str, str] = {}
         self._holds: dict[str, set[str] | None] = {}  # pause reason -> remotes it holds (None: all)
         self._uuid: str | None = None  # this repository's annex.uuid, read when first needed
         # running transfers interrupted by a hold or a new limit: back to the queue
@@ -151,10 +153,25 @@ class TransferManager:
         self.completed = 0
         self.bytes_moved = 0
         self.stall_seconds = STALL_SECONDS
-        self._warm = WarmPool(ctx.root, self._new_batch, limit=WARM_TRANSFERS)
+        self._warm = WarmPool(ctx.root, self._new_batch, limit=WARM_TRANSFERS,
+                              usable=lambda key: key[1] not in self._absent)
+        ctx.remote_paths.subscribe(self._remote_path_changed)
 
     def _new_batch(self, key: tuple[str, str]) -> AnnexBatch:
+        # Never start a process bound to a local-path remote whose repository is not at its
+        # path: git-annex would write there as if it were (see engine/remotepaths).
+        problem = self.ctx.remote_paths.problem(key[1])
+        if problem is not None:
+            raise OSError(problem)
         return transfer_batch(self.ctx.root, *key, bwlimit=self.limits.cap(*key))
+
+    def _retire(self, key: tuple[str, str], batch: AnnexBatch) -> None:
+        """End a used process: closed (git-annex commits its journal on the way out), or killed
+        when its remote is away, so that it does nothing more there."""
+        if key[1] in self._absent:
+            batch.kill()
+        else:
+            batch.close()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -212,21 +229,25 @@ class TransferManager:
                 self._scanning = False
 
     def _settle_delivered(self, paths: list[str] | None, found: list[Transfer]) -> None:
-        """A deferred download whose content the tree parent has brought meanwhile is done:
-        the scan of its path no longer asks for it, and its file is filled in. Without this it
-        would wait out its grace (a minute or more) in the queue, then run for nothing."""
+        """A deferred or failed download whose content has come another way meanwhile (the tree
+        parent brought it; another clone uploaded it) is done: the scan of its path no longer
+        asks for it, and its file is filled in. Without this a deferred one waited out its grace
+        (a minute or more), then ran for nothing, and a failed one stayed in the status as
+        failed until its back-off passed (after a full disk was freed, say)."""
         scanned = None if paths is None else set(paths)
         asked = {t.id for t in found}
         with self._cond:
-            waiting = [t for t in self._queued.values() if t.deferred and t.id not in asked
-                       and (scanned is None or t.path in scanned)]
+            waiting = [t for t in (*self._queued.values(), *self._failed.values())
+                       if (t.deferred or t.state == "failed") and t.direction == "download"
+                       and t.id not in asked and (scanned is None or t.path in scanned)]
         delivered = [t for t in waiting if pointers.populated(self.ctx, t.path)]
         settled = []
         with self._cond:
             for t in delivered:
-                if self._queued.get(t.id) is t:
-                    del self._queued[t.id]
-                    t.state, t.skipped, t.finished = "done", True, time.time()
+                if self._queued.get(t.id) is t or self._failed.get(t.id) is t:
+                    self._queued.pop(t.id, None)
+                    self._failed.pop(t.id, None)
+                    t.state, t.skipped, t.finished, t.error = "done", True, time.time(), None
                     self._history.append(t)
                     settled.append(t)
             self._cond.notify_all()
@@ -405,8 +426,8 @@ class TransferManager:
     def _close_all(self, batches: dict[tuple[str, str], AnnexBatch]) -> None:
         used = list(batches)
         try:
-            for b in batches.values():
-                b.close()
+            for k, b in batches.items():
+                self._retire(k, b)
             batches.clear()
             self.on_location_change()
         finally:
@@ -415,22 +436,33 @@ class TransferManager:
                 self._cond.notify_all()
         # the next file most likely goes the same way: have a process ready for it
         if not self.ctx.stopping.is_set():
-            self._warm.fill(sorted(used, key=lambda k: k[0] != "upload"))
+            self._warm.fill(sorted((k for k in used if k[1] not in self._absent), key=lambda k: k[0] != "upload"))
 
     def _run(self, t: Transfer, batches: dict[tuple[str, str], AnnexBatch]) -> None:
         key = (t.direction, t.remote)
         cap = self.limits.cap(*key)
+        # Is the remote's repository at its path (a local one)? Asked before each transfer: a
+        # folder moved away is not always seen by the watcher before the next file comes.
+        problem = self.ctx.remote_paths.problem(t.remote)
         # Keep one process per slot: switching remote or direction, or a limit that changed,
         # closes the old one.
-        for k in [k for k in batches if k != key or batches[k].bwlimit != cap]:
-            batches.pop(k).close()
+        for k in [k for k in batches if k != key or batches[k].bwlimit != cap or problem]:
+            self._retire(k, batches.pop(k))
             self.on_location_change()
-        if key not in batches:
+        if problem is None and key not in batches:
             batch = self._warm.take(key)
             if batch is not None and batch.bwlimit != cap:  # started under another limit
                 batch.kill()
                 batch = None
-            batches[key] = batch or self._new_batch(key)
+            try:
+                batches[key] = batch or self._new_batch(key)
+            except OSError as e:
+                if self.ctx.remote_paths.problem(t.remote) is None:
+                    raise  # git-annex cannot start at all (as before)
+                problem = str(e)  # the remote went away just now
+        if problem is not None:
+            self._hold_back(t, problem)
+            return
         batch = batches[key]
         with self._cond:
             self._batches[t.id] = batch
@@ -452,9 +484,20 @@ class TransferManager:
             detail = batch.stderr_since(mark) or disk_space_problem(self.ctx, t)
             if detail and detail not in (error or ""):
                 error = f"{error}: {detail}" if error else detail
+        if ok and t.direction == "upload" and self.ctx.remote_paths.problem(t.remote):
+            # Reported done while the remote's repository left its path: the bytes may have
+            # gone into whatever is there now (git-annex reports success into an empty folder
+            # where a bare repository was). Done again once it is back: git-annex then checks
+            # the remote itself, and sends the content if it is not there.
+            ok, error = False, "the remote went away during the transfer"
         if not ok:
             batch.kill()
             batches.pop(key, None)
+            if self.ctx.remote_paths.problem(t.remote):
+                # it failed because the remote's repository went away: no failure, it waits for
+                # the remote (the report of its going holds the remote's transfers)
+                with self._cond:
+                    self._requeue.add(t.id)
         elif t.direction == "download" and not t.skipped:
             pointers.fill_in(self.ctx, pointers.left_as_pointers(self.ctx, [t.path]))
         # (asked before taking the lock: for an upload into a local clone it reads config and
@@ -501,6 +544,25 @@ class TransferManager:
                 self._failed[t.id] = t
                 log.warning("%s: %s of %s via %s failed (retry in %.0f s): %s", self.ctx.root, t.direction,
                             t.path, t.remote, delay, error)
+            self._cond.notify_all()
+        self._emit(t)
+
+    def _hold_back(self, t: Transfer, problem: str) -> None:
+        """A transfer taken for a remote found away: back to the queue, not as a failure."""
+        log.info("%s: %s of %s via %s waits: %s", self.ctx.root, t.direction, t.path, t.remote, problem)
+        with self._cond:
+            # (the report of its going has held it; if none came, hold it here rather than
+            # take the transfer again at once, over and over)
+            self._absent.setdefault(t.remote, problem)
+            self._running.pop(t.id, None)
+            self._requeue.discard(t.id)
+            if t.id in self._cancel:
+                self._cancel.discard(t.id)
+                t.state, t.error, t.finished = "cancelled", "cancelled", time.time()
+                self._history.append(t)
+            else:
+                t.state, t.started, t.attempts = "queued", None, max(0, t.attempts - 1)
+                self._queued[t.id] = t
             self._cond.notify_all()
         self._emit(t)
 
@@ -654,23 +716,26 @@ class TransferManager:
 
     # -- holds: remotes away, metered networks ----------------------------------------------------
     def _held(self, remote: str) -> bool:
-        return remote in self._offline or any(r is None or remote in r for r in self._holds.values())
+        return (remote in self._offline or remote in self._absent
+                or any(r is None or remote in r for r in self._holds.values()))
 
     def _interrupt_held(self) -> None:
         """Stop running transfers that a hold now covers; they go back to the queue (and resume
         from their partial content when the hold ends). Caller holds the lock."""
         self._requeue_running(lambda t, _batch: self._held(t.remote))
 
-    def _requeue_running(self, which: Callable[[Transfer, AnnexBatch | None], bool]) -> None:
+    def _requeue_running(self, which: Callable[[Transfer, AnnexBatch | None], bool],
+                         now: bool = False) -> None:
         """Stop the running transfers `which` picks (given each one's process, None while it
         starts) and queue them again, not as failures; git-annex resumes each from its partial
-        content. Caller holds the lock."""
+        content. `now`: killed, not asked to end (a remote gone from its path, where git-annex
+        would go on writing while it ends). Caller holds the lock."""
         for tid, t in self._running.items():
             batch = self._batches.get(tid)
             if tid not in self._cancel and which(t, batch):
                 self._requeue.add(tid)
                 if batch is not None:
-                    batch.terminate()
+                    batch.terminate(now=now)
 
     def set_offline(self, remote: str, offline: bool) -> None:
         """A remote went away (drive unplugged) or came back: its transfers wait quietly, with no
@@ -701,8 +766,25 @@ class TransferManager:
 
     def held(self) -> dict[str, Any]:
         with self._cond:
-            return {"offline": sorted(self._offline),
+            return {"offline": sorted(self._offline | set(self._absent)),
+                    "absent": dict(self._absent),  # local-path remotes not at their path: why
                     "holds": {k: (None if v is None else sorted(v)) for k, v in self._holds.items()}}
+
+    def _remote_path_changed(self, remote: str, problem: str | None) -> None:
+        """engine/remotepaths reports a local-path remote's repository gone from its path, or
+        back. Gone: its running transfers are stopped and wait (not failures), and every
+        process bound to it ends now, also the ones kept ready; back: they go at once."""
+        with self._cond:
+            if problem is not None:
+                self._absent[remote] = problem
+                self._requeue_running(lambda t, _batch: t.remote == remote, now=True)
+            elif self._absent.pop(remote, None) is not None:
+                for t in [*self._queued.values(), *self._failed.values()]:
+                    if t.remote == remote:
+                        t.not_before = 0.0
+            self._cond.notify_all()
+        if problem is not None:
+            self._warm.discard(lambda key: key[1] == remote)
 
     def _emit(self, t: Transfer) -> None:
         # Taken under the lock with a sequence number, sent outside it: threads' reports of one
