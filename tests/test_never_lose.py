@@ -133,3 +133,57 @@ def test_a_daemon_start_ends_what_a_killed_one_left(make_repo, daemons):
         if orphan.poll() is None:
             orphan.kill()
             orphan.wait()
+
+
+def test_a_file_with_a_255_byte_name_syncs_at_once(make_repo, daemons):
+    # git-annex's add copies a file to a temporary name ~22 bytes longer than its own, which
+    # fails with "File name too long" over ~233 bytes: such a file was retried every 30 s, for
+    # ever (issue 15, finding 6). Both sides idle afterwards: nothing retries.
+    from conftest import assert_idle_cpu
+
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    git(a, "remote", "add", "b", str(b))
+    git(b, "remote", "add", "a", str(a))
+    da, db = daemons(a), daemons(b)
+    name = "n" * 251 + ".txt"  # 255 bytes
+    assert len(name.encode()) == 255
+    data = os.urandom(3000)
+    (a / name).write_bytes(data)
+    wait_for(lambda: (b / name).exists() and (b / name).read_bytes() == data, 60, what="the file readable in B")
+    assert annex(a, "find", "--", name).strip() == name  # annexed, not put into git
+    wait_for(lambda: da.is_idle() and db.is_idle(), 60, what=lambda: f"{da.busy_reasons()} {db.busy_reasons()}")
+    assert da.committer.last_error is None
+    assert_idle_cpu(3, 0.1, what="two daemons after a long name")
+
+
+def test_a_failed_download_whose_content_came_another_way_is_no_longer_failed(make_repo, daemons, tmp_path):
+    # After a full disk was freed the file arrived, yet its transfer stayed "failed" in the
+    # status until its back-off passed (issue 15, finding 6): a scan that no longer asks for it
+    # settles it, as it does a deferred one.
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    git(a, "remote", "add", "b", str(b))
+    git(b, "remote", "add", "a", str(a))
+    data = os.urandom(5000)
+    (a / "f.bin").write_bytes(data)
+    annex(a, "add", "f.bin")
+    git(a, "commit", "-q", "-m", "f")
+    (tmp_path / "saved.bin").write_bytes(data)
+    annex(a, "drop", "--force", "f.bin")  # A's copy gone: B's download from A fails
+    annex(a, "sync", "--no-content", "b", timeout=120)
+    # ...while A's location log still says it has it, so B asks A
+    annex(a, "setpresentkey", annex(a, "lookupkey", "f.bin").strip(), git(a, "config", "annex.uuid").strip(), "1")
+    annex(a, "sync", "--no-content", "b", timeout=120)
+    db = daemons(b)
+    db.sync_now()
+    wait_for(lambda: db.transfers.counts()["failed"] == 1, 60,
+             what=lambda: f"B's download to fail: {db.transfers.snapshot()}")
+    annex(a, "reinject", str(tmp_path / "saved.bin"), "f.bin")
+    annex(a, "copy", "--to", "b", "f.bin", timeout=120)  # it comes another way
+    db.transfers.request_scan(["f.bin"])
+    wait_for(lambda: not db.transfers.scanning() and db.transfers.counts()["failed"] == 0, 30,
+             what=lambda: f"the failed download settled: {db.transfers.snapshot()}")
+    assert (b / "f.bin").read_bytes() == data
