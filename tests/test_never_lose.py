@@ -187,3 +187,21 @@ def test_a_failed_download_whose_content_came_another_way_is_no_longer_failed(ma
     wait_for(lambda: not db.transfers.scanning() and db.transfers.counts()["failed"] == 0, 30,
              what=lambda: f"the failed download settled: {db.transfers.snapshot()}")
     assert (b / "f.bin").read_bytes() == data
+
+
+def test_an_interrupted_merge_with_new_files_beside_it_keeps_both_sides_and_the_files(make_repo, daemons):
+    # A daemon killed mid-merge; new files appear before it runs again. The committer took every
+    # dirty path, the conflicted one too, and `git annex add` staged git's conflict-marked
+    # pointer file as content, or the commit failed on the unmerged index and the merge was
+    # abandoned with the new files staged. Paths of an unresolved merge are the merger's.
+    a, b = diverged_pair(make_repo)
+    git(a, "fetch", "-q", "b")
+    assert "CONFLICT" in git(a, "merge", "b/master", check=False)
+    for i in range(5):
+        (a / f"new{i}.txt").write_text(f"new file {i}\n")
+    daemons(a)
+    want = ["A\n", "B\n"] + [f"new file {i}\n" for i in range(5)]
+    wait_for(lambda: sorted(committed_texts(a).values()) == want and not (a / ".git" / "MERGE_HEAD").exists()
+             and git(a, "status", "--porcelain") == "", 60,
+             what=lambda: f"both sides and the new files committed: {committed_texts(a)}")
+    assert all((a / f"new{i}.txt").read_text() == f"new file {i}\n" for i in range(5))

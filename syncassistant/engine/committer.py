@@ -39,6 +39,7 @@ MAINTENANCE_EVERY = 100  # commits between `git maintenance run --auto`
 WARM_ADD_MAX = 20
 ADD_TIMEOUT = 3600.0  # hashing a very large file takes a while
 ROUND_BYTES_FIRST, ROUND_BYTES_NEXT = 16 * 2**20, 2**30  # see Committer._cut_round
+MERGE_WAIT = 1.0  # changes wait this long for an unfinished merge to be resolved
 LONG_NAME = 200  # bytes in a file name above which git-annex's add cannot work (see _add_long_names)
 
 
@@ -125,6 +126,14 @@ class Committer:
     def pending_count(self) -> int:
         with self._cond:
             return len(self._pending)
+
+    def take_pending(self) -> list[str]:
+        """Hand over every change waiting for its quiet time (the caller commits them now: the
+        Merger needs a clean tree); they are no longer this loop's to commit."""
+        with self._cond:
+            paths = list(self._pending)
+            self._pending.clear()
+        return paths
 
     def start(self) -> None:
         # no add process yet: the first round starts one for the next (a daemon that never sees
@@ -252,6 +261,21 @@ class Committer:
                     self._pending[p] = (now, False)
                     self._retry_at[p] = now + RETRY_AFTER
 
+    def _wait_for_merge(self, paths: list[str], unmerged: set[str]) -> None:
+        """A merge is unresolved (a daemon was killed mid-merge): nothing is committed until
+        the Merger has resolved it. Its conflicted paths are the Merger's (a user's edit of one
+        is kept by engine/rescue.py; the resolution's own writes bring them back here): adding
+        one staged git's conflict-marked file, or the user's edit over both sides, and a commit
+        on the unmerged index fails. The rest waits a moment and is taken after."""
+        log.info("%s: %d change(s) wait for an unfinished merge to be resolved", self.ctx.root, len(paths))
+        with self._cond:
+            later = time.monotonic() + MERGE_WAIT
+            for p in paths:
+                if p not in unmerged and p not in self._pending:
+                    self._pending[p] = (later - QUIET, False)
+                    self._retry_at[p] = later
+            self._cond.notify()
+
     def _recovered(self) -> None:
         """Clear a reported failure, and say so: status readers must not show it for ever."""
         if self.last_error is not None:
@@ -270,6 +294,9 @@ class Committer:
     def _commit(self, paths: list[str], since: float) -> str | None:
         ctx = self.ctx
         with ctx.lock:
+            if (ctx.git.git_dir / "MERGE_HEAD").exists() and (unmerged := set(ctx.git.unmerged_paths())):
+                self._wait_for_merge(paths, unmerged)
+                return None
             existing = [p for p in paths if os.path.lexists(ctx.root / p)]
             gone = [p for p in paths if p not in set(existing)]
             failed: list[str] = []

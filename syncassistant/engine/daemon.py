@@ -94,6 +94,12 @@ class Daemon:
             self.watcher.start()
             self.refwatcher.start()
             self.committer.start()
+            # What changed while we were off is pending before the first merge looks (a merge a
+            # killed daemon left unfinished must see those edits: engine/rescue.py).
+            dirty = self.ctx.git.status_paths()
+            if dirty:
+                log.info("%s: %d uncommitted change(s) from before start", self.root, len(dirty))
+                self.committer.notify_many(dirty)
             self.merger.start()
             # remotes on a local path whose repository is not there are held from the start
             self.ctx.remote_paths.start()
@@ -104,10 +110,6 @@ class Daemon:
                 self.control.start()
             self._started = True
             self.started_at = time.time()
-            dirty = self.ctx.git.status_paths()
-            if dirty:
-                log.info("%s: %d uncommitted change(s) from before start", self.root, len(dirty))
-                self.committer.notify_many(dirty)
             self.pusher.request()
         except BaseException:
             self.stop()
