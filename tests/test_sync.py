@@ -392,9 +392,10 @@ def test_both_added_conflict_keeps_both_and_sync_goes_on(make_repo, daemons):
         return sorted(p for p in tree_files(repo) if "same" in p)
 
     wait_for(lambda: len(variants(a)) == 2 and variants(a) == variants(b), what="both versions on both")
-    contents = {(a / p).read_text() for p in variants(a)}
-    # A holds its own version's content; B's arrives as a pointer until content sync fetches it
-    assert len(contents) == 2 and "version from A" in contents
+    # A holds its own version's content (written as a pointer by git, filled in from the annex a
+    # moment later); B's arrives as a pointer until content sync fetches it
+    wait_for(lambda: "version from A" in {(a / p).read_text() for p in variants(a)}, what="A's own content")
+    assert len({(a / p).read_text() for p in variants(a)}) == 2
     assert all(".variant-" in p for p in variants(a)) or "same.txt" in variants(a)
     wait_for(lambda: da.conflicts.open_conflicts() or db.conflicts.open_conflicts(), what="a recorded conflict")
     rec = (da.conflicts.open_conflicts() or db.conflicts.open_conflicts())[0]

@@ -1,45 +1,64 @@
-"""Conflicts never stop syncing: resolve a conflicted merge keeping both sides, and record it.
+"""Conflicts never stop syncing: resolve a conflicted merge keeping every version, and record it.
 
-Annexed files are resolved by git-annex itself (`git annex resolvemerge`), so a mixed network of
-our clones, `git annex sync` and the assistant names variants the same way
-(`name.variant-XXXX.ext`). What git-annex leaves unresolved (a conflict between two files kept in
-git, not the annex) is resolved here the same way: ours keeps the name, theirs becomes a variant.
-Each conflict is recorded in `.git/syncassistant/conflicts.json` for the conflicts window.
+We resolve conflicted merges ourselves, path by path from the index's stages (2 = ours, 3 =
+theirs), the way git-annex's `resolvemerge` means to (Annex/AutoMerge.hs), so a mixed network of
+our clones, `git annex sync` and the assistant makes the same tree of the same merge:
+
+- two different versions: both become `name.variant-XXXX.ext`, XXXX the first 4 hex digits of
+  the md5 of the version's git-annex key (Annex/VariantFile.hs); a locked file stays a symlink,
+  an unlocked one a pointer file with its mode;
+- an annexed version against one that is not (a file kept in git, a plain symlink): the annexed
+  one becomes the variant, the other keeps the name;
+- the same key on both sides (locked here, unlocked there): one file, unlocked if either is;
+- modify/delete: the edit keeps its name (git-annex makes it a lone variant; both of our clones
+  do the same, so they converge);
+- a file against a folder: the folder keeps the name, the file becomes `name.variant-XXXX` on
+  both clones (git-annex keeps the `~HEAD`/`~branch` git puts in the name, which differs
+  between the clones);
+- two versions kept in git (git-annex leaves those unresolved): both become variants, tagged by
+  their blob, so both clones again make the same tree.
+
+We do not call `git annex resolvemerge`: git-annex 10.20261026 files one path's version under
+another's name (a path deleted on our side, followed in `git ls-files -u` order by a path with an
+our-side stage, gets that path's version as its own), nests a variant of a variant with the whole
+key in its name (`doc0.variant-a015.variant-SHA256E-s40--5e04...txt.txt`) until names pass 255
+bytes, and then fails half-way: on a 243-byte name it took the path out of the index, staged
+neither version and left the file untracked in the work tree (the old code here then committed
+that merge), where it stops every later merge that brings a file of that name.
+Variant names here never nest and stay within MAX_NAME_BYTES. Each conflict is recorded in
+`.git/syncassistant/conflicts.json` for the conflicts window.
 """
 
 from __future__ import annotations
 
-import filecmp
+import hashlib
 import json
 import logging
 import os
 import re
+import stat
 import threading
 import time
 import uuid
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from .annex import chunk_paths
 from .context import RepoContext
 
 log = logging.getLogger(__name__)
 
-VARIANT = re.compile(r"^(?P<stem>.*)\.variant-(?P<tag>[0-9A-Za-z]+)(?P<ext>(\.[^./]*)?)$")
-
-
-def variant_base(path: str) -> str | None:
-    """The original name of a `name.variant-XXXX.ext` path, or None if it is no variant."""
-    p = PurePosixPath(path)
-    m = VARIANT.match(p.name)
-    if not m:
-        return None
-    return str(p.with_name(m.group("stem") + m.group("ext")))
-
-
-def variant_name(path: str, tag: str) -> str:
-    p = PurePosixPath(path)
-    suffix = p.suffix if len(p.suffix) <= 10 else ""
-    stem = p.name[: len(p.name) - len(suffix)] if suffix else p.name
-    return str(p.with_name(f"{stem}.variant-{tag}{suffix}"))
+MARKER = ".variant-"
+# Variant names stay at most this long (bytes), so any git-annex can still add the file after an
+# edit, an assistant clone too: `git annex add` first copies a file to
+# .git/annex/othertmp/ingest-<name><suffix>, ~20 bytes longer than its name, and that fails with
+# "File name too long" past 233-254 bytes (the suffix varies; committer.LONG_NAME is 200 for it).
+MAX_NAME_BYTES = 200
+EXT_MAX_BYTES = 20  # a longer "extension" of a name too long is cut with the stem
+ZERO = "0" * 40
+LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+POINTER_MAX = 32 * 1024  # git-annex pointer files and symlink targets are far smaller
+_KEY = re.compile(r"^[A-Z0-9_]+(-[A-Za-z][0-9]+)*--")
 
 
 class ConflictStore:
@@ -88,152 +107,444 @@ class ConflictStore:
         return [c for c in self.load() if not c.get("resolved")]
 
 
+# -- names ------------------------------------------------------------------------------------------
+
+def _stem_ext(name: str) -> tuple[str, str]:
+    """Split a file name as git-annex does (System.FilePath: the extension from the last dot),
+    dropping an existing `.variant-TAG` (and anything after it before the extension) from the
+    stem, so a variant of a variant is a variant of the original name."""
+    last = name.rfind(".")
+    mark = name.find(MARKER)
+    if mark >= 0:
+        return name[:mark], name[last:] if last > mark else ""
+    if last <= 0:
+        # no extension, or a dot file like ".hidden": git-annex 10.20261026 names a variant of
+        # "sub/.hidden" "sub.variant-XXXX.hidden", out of its folder; keep the name whole instead
+        return name, ""
+    return name[:last], name[last:]
+
+
+def variant_base(path: str) -> str | None:
+    """The original name of a `name.variant-XXXX.ext` path, or None if it is no variant."""
+    folder, _, name = path.rpartition("/")
+    if MARKER not in name:
+        return None
+    stem, ext = _stem_ext(name)
+    return f"{folder}/{stem}{ext}" if folder else stem + ext
+
+
+def variant_path(path: str, tag: str) -> str:
+    """`dir/name.variant-TAG.ext` for `dir/name.ext`: git-annex's name (Annex/VariantFile.hs
+    mkVariant), except that an existing variant tag is replaced, not nested, and a name that would
+    pass MAX_NAME_BYTES has its stem shortened (the extension and the tag stay)."""
+    folder, _, name = path.rpartition("/")
+    stem, ext = _stem_ext(name)
+    if len(os.fsencode(stem + MARKER + tag + ext)) > MAX_NAME_BYTES and len(os.fsencode(ext)) > EXT_MAX_BYTES:
+        stem, ext = stem + ext, ""  # too long to keep whole: cut it with the stem
+    tail = f"{MARKER}{tag}{ext}"
+    raw = os.fsencode(stem)
+    room = MAX_NAME_BYTES - len(os.fsencode(tail))
+    if len(raw) > room:
+        cut = max(room, 0)
+        while cut > 0 and raw[cut] & 0xC0 == 0x80:  # never inside a UTF-8 character
+            cut -= 1
+        # and not ending in a dot or a space (FAT and VFAT refuse those; git-annex avoids them too)
+        stem = os.fsdecode(raw[:cut].rstrip(b". ")) or "_"
+    new = stem + tail
+    return f"{folder}/{new}" if folder else new
+
+
+# -- the two sides of a conflicted path -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Side:
+    mode: str
+    sha: str
+    key: str | None = None  # the git-annex key it points to; None for a file kept in git
+
+    @property
+    def locked(self) -> bool:
+        return self.mode == "120000"
+
+    def same_version(self, other: Side) -> bool:
+        if self.key or other.key:
+            return self.key == other.key
+        return self.sha == other.sha and self.locked == other.locked
+
+    def tag(self, length: int = 4) -> str:
+        """The variant tag: git-annex's (md5 of the serialized key) for an annexed version; for one
+        kept in git, the same hash of its mode and blob, so both clones pick the same tag."""
+        source = self.key if self.key else f"{self.mode} {self.sha}"
+        digest = hashlib.md5(source.encode("utf-8", "surrogateescape"), usedforsecurity=False)
+        return digest.hexdigest()[:length]
+
+
+def _file_key(name: str) -> str:
+    """A key from its file-name form (git-annex's fileKey: `%` was `/`, `&c` `:`, `&s` `%`, `&a` `&`)."""
+    return name.replace("%", "/").replace("&c", ":").replace("&s", "%").replace("&a", "&")
+
+
+def key_of(mode: str, data: bytes) -> str | None:
+    """The git-annex key a blob points to: a locked file's symlink target or an unlocked file's
+    pointer (`/annex/objects/KEY`); None for anything else."""
+    if len(data) > POINTER_MAX:
+        return None
+    if mode == "120000":
+        target = data
+        if b"/annex/objects/" not in target and not target.startswith(b"annex/objects/"):
+            return None
+    elif mode in ("100644", "100755"):
+        if not data.startswith(b"/annex/objects/"):
+            return None
+        target = data.split(b"\n", 1)[0].rstrip(b"\r")
+    else:
+        return None
+    key = _file_key(os.fsdecode(target.rsplit(b"/", 1)[-1]))
+    return key if _KEY.match(key) else None
+
+
+def _blobs(ctx: RepoContext, shas: set[str]) -> dict[str, bytes]:
+    """sha -> content of the blobs small enough to be pointers or symlink targets."""
+    if not shas:
+        return {}
+    git = ctx.git
+    check = git.run("cat-file", "--batch-check=%(objectname) %(objectsize)", input="\n".join(sorted(shas)) + "\n",
+                    check=False).stdout.split("\n")
+    small = [parts[0] for parts in (line.split() for line in check)
+             if len(parts) == 2 and parts[1].isdigit() and int(parts[1]) <= POINTER_MAX]
+    if not small:
+        return {}
+    raw = git.run("cat-file", "--batch", input="\n".join(small) + "\n", check=False)
+    data = raw.stdout.encode("utf-8", "surrogateescape")
+    out: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        head = data[pos:nl].split()
+        pos = nl + 1
+        if len(head) != 3 or not head[2].isdigit():  # "<sha> missing"
+            continue
+        size = int(head[2])
+        out[head[0].decode()] = data[pos:pos + size]
+        pos += size + 1
+    return out
+
+
+@dataclass
+class Conflict:
+    staged: str  # the unmerged path in the index
+    name: str  # the path the versions belong to (differs in a file/folder conflict: `name~HEAD`)
+    ours: Side | None
+    theirs: Side | None
+    beside_folder: bool = False  # the other side has a folder at `name`
+    keep: Side | None = None  # what stays at `name`
+    variants: dict[str, Side] = field(default_factory=dict)  # variant path -> version
+
+
+def _unmerged(ctx: RepoContext) -> dict[str, dict[str, tuple[str, str]]]:
+    """Unmerged path -> stage ("1", "2", "3") -> (mode, blob)."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for rec in ctx.git.run("ls-files", "-u", "-z").stdout.split("\0"):
+        meta, tab, path = rec.partition("\t")
+        fields = meta.split()
+        if tab and len(fields) == 3:
+            out.setdefault(path, {})[fields[2]] = (fields[0], fields[1])
+    return out
+
+
+def _file_in(ctx: RepoContext, commit: str, path: str) -> str | None:
+    """The blob at `path` in `commit`, or None (nothing there, or a folder)."""
+    res = ctx.git.run("ls-tree", "-z", commit, "--", path, check=False, env=LITERAL)
+    meta, _, name = res.stdout.split("\0")[0].partition("\t")
+    parts = meta.split()
+    return parts[2] if name == path and len(parts) == 3 and parts[1] == "blob" else None
+
+
+def _conflicts(ctx: RepoContext) -> list[Conflict]:
+    entries = _unmerged(ctx)
+    blobs = _blobs(ctx, {sha for stages in entries.values() for st, (_, sha) in stages.items() if st in "23"})
+    out = []
+    for path, stages in sorted(entries.items()):
+        sides = []
+        for st in ("2", "3"):
+            if st in stages:
+                mode, sha = stages[st]
+                sides.append(Side(mode, sha, key_of(mode, blobs.get(sha, b""))))
+            else:
+                sides.append(None)
+        c = Conflict(path, path, sides[0], sides[1])
+        # git moves the file of a file/folder conflict to `name~HEAD` (ours) or `name~<branch>`
+        # (theirs); the name belongs to the side's file, the other side has a folder there
+        cut = path.rfind("~")
+        if cut > 0 and "/" not in path[cut:] and (c.ours is None) != (c.theirs is None):
+            side, commit = (c.ours, "HEAD") if c.ours else (c.theirs, "MERGE_HEAD")
+            base = path[:cut]
+            if side is not None and _file_in(ctx, commit, path) is None and _file_in(ctx, commit, base) == side.sha:
+                c.name, c.beside_folder = base, True
+        out.append(c)
+    return out
+
+
+def _decide(c: Conflict) -> list[Side]:
+    """Set what keeps the name; return the versions that become variants."""
+    sides = [s for s in (c.ours, c.theirs) if s is not None]
+    if c.beside_folder:
+        return sides
+    if len(sides) == 1:  # modify/delete: the edit wins, nothing is lost
+        c.keep = sides[0]
+        return []
+    if not sides:  # the base alone (both renamed it, to different names): those names keep it
+        return []
+    ours, theirs = sides
+    if ours.same_version(theirs):
+        # the same content, locked on one side: unlocked wins (it works everywhere), as in git-annex
+        c.keep = max(sides, key=lambda s: (not s.locked, s.mode))
+        return []
+    if bool(ours.key) != bool(theirs.key):  # the annexed version moves, the other keeps the name
+        c.keep = theirs if ours.key else ours
+        return [ours if ours.key else theirs]
+    return [ours, theirs]
+
+
+def _name_variants(ctx: RepoContext, c: Conflict, versions: list[Side],
+                   taken: dict[str, tuple[str, str]], folders: set[str]) -> None:
+    """Pick free variant names: the usual 4-digit tags, longer ones if two versions' tags collide
+    or another file already has the name (the same choice on every clone: it depends only on the
+    merged tree), and never a name where an untracked file of the user's stands."""
+    def free(path: str, side: Side) -> bool:
+        if path in folders:
+            return False
+        if path in taken:
+            return taken[path] == (side.mode, side.sha)  # the same version already there is fine
+        return not os.path.lexists(ctx.root / path)
+
+    for length in (4, 8, 32):
+        names = [variant_path(c.name, s.tag(length)) for s in versions]
+        if len(set(names)) == len(names) and all(free(n, s) for n, s in zip(names, versions, strict=True)):
+            break
+    else:  # even 32 digits taken (the same md5 for two versions): count on
+        names = []
+        for s in versions:
+            n = 2
+            while not free(candidate := variant_path(c.name, f"{s.tag(32)}-{n}"), s) or candidate in names:
+                n += 1
+            names.append(candidate)
+    for n, s in zip(names, versions, strict=True):
+        c.variants[n] = s
+        taken[n] = (s.mode, s.sha)
+
+
+def _index_entries(ctx: RepoContext) -> dict[str, tuple[str, str]]:
+    out = {}
+    for rec in ctx.git.run("ls-files", "-s", "-z").stdout.split("\0"):
+        meta, tab, path = rec.partition("\t")
+        fields = meta.split()
+        if tab and len(fields) == 3 and fields[2] == "0":
+            out[path] = (fields[0], fields[1])
+    return out
+
+
 def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[dict]:
     """Finish a conflicted merge in progress keeping every version; commit; return the records.
 
-    Caller holds ctx.lock and has checked that a merge is in progress (MERGE_HEAD exists).
-    """
+    Caller holds ctx.lock and has checked that a merge is in progress (MERGE_HEAD exists); edits
+    the user made at conflicted paths meanwhile are the caller's (engine/rescue.py)."""
     git = ctx.git
-    unmerged = git.unmerged_paths()
     theirs_commit = git.rev("MERGE_HEAD")
     ours_commit = git.rev("HEAD")
-    before = set(_tree_paths(ctx, "HEAD"))
-    res = ctx.annex.resolvemerge()
-    if res.returncode != 0:
-        log.warning("%s: git annex resolvemerge: %s", ctx.root, res.stderr.strip())
-    for path in git.unmerged_paths():
-        _keep_both(ctx, path)
+    conflicts = _conflicts(ctx)
+    taken = _index_entries(ctx)
+    folders = {p[:i] for p in taken for i in range(len(p)) if p[i] == "/"}
+    moving = [(c, _decide(c)) for c in conflicts]
+    for c in conflicts:  # names kept first: a variant may not take one
+        if c.keep is not None:
+            taken[c.name] = (c.keep.mode, c.keep.sha)
+    for c, versions in moving:
+        if versions:
+            _name_variants(ctx, c, versions, taken, folders)
+
+    # the index: every stage of the conflicted paths out, the chosen versions in
+    staged: dict[str, Side] = {}
+    for c in conflicts:
+        if c.keep is not None:
+            staged[c.name] = c.keep
+        staged.update(c.variants)
+    info = "".join(f"0 {ZERO}\t{c.staged}\0" for c in conflicts)
+    info += "".join(f"{s.mode} {s.sha} 0\t{p}\0" for p, s in staged.items())
+    git.run("update-index", "-z", "--index-info", input=info.encode("utf-8", "surrogateescape"))
+
+    # the work tree: what git wrote at a conflicted path (conflict markers, one side's pointer) goes
+    for c in conflicts:
+        if c.staged not in staged:
+            full = ctx.root / c.staged
+            try:
+                if not stat.S_ISDIR(os.lstat(full).st_mode):
+                    full.unlink()
+            except FileNotFoundError:
+                pass
+    if staged:
+        res = git.run("checkout-index", "-f", "-u", "-z", "--stdin",
+                      input="".join(f"{p}\0" for p in staged).encode("utf-8", "surrogateescape"),
+                      check=False, timeout=600)
+        if res.returncode != 0:  # the index holds every version: the next round writes the files
+            log.warning("%s: writing resolved files: %s", ctx.root, res.stderr.strip()[:500])
+    # git writes unlocked files as pointers (the merge, checkout-index): fill in the ones whose
+    # content is here, as git-annex's post-merge hook would (it does not run for a merge that
+    # stopped on a conflict), at once: until then the user sees pointers. smudge --update leaves
+    # their index entries to `restage` (its restage.log); without that each showed as modified.
+    for args in (("smudge", "--update"), ("restage",)):
+        res = ctx.annex.run(*args, check=False, timeout=600)
+        if res.returncode != 0:
+            log.warning("%s: git annex %s: %s", ctx.root, " ".join(args), res.stderr.strip()[:500])
     if (git.git_dir / "MERGE_HEAD").exists():
         git.run("commit", "-q", "--no-verify", "--no-edit", timeout=600)
-    _normalise_side_names(ctx, before)
-    _restore_lone_variants(ctx, before)
-    after = git.run("ls-files", "-z").stdout.split("\0")
-    created = [p for p in after if p and p not in before and variant_base(p) is not None]
+
     records: list[dict] = []
-    groups: dict[str, list[str]] = {}
-    for p in created:
-        groups.setdefault(variant_base(p) or p, []).append(p)
-    for path in unmerged:
-        groups.setdefault(path, [])
-    for path, variants in sorted(groups.items()):
-        keep = [path] if (ctx.root / path).exists() and path in after else []
-        if not keep and not variants:
-            # Nothing to choose between: the versions were there before this merge (merging a
-            # twin of a resolution both clones made at once). A record would show an empty choice.
-            log.info("%s: merge conflict on %s left no new version: nothing to record", ctx.root, path)
+    by_name: dict[str, list[Conflict]] = {}
+    for c in conflicts:
+        by_name.setdefault(c.name, []).append(c)
+    for name, group in sorted(by_name.items()):
+        variants = {p for c in group for p in c.variants}
+        variants |= {name for c in group if c.keep is not None}
+        if not variants:  # nothing to choose between (the base of a rename/rename): no record
             continue
+        log.info("%s: merge conflict on %s: kept %s", ctx.root, name, ", ".join(sorted(variants)))
         records.append({
-            "path": path,
-            "variants": sorted(set(keep + variants)),
+            "path": name,
+            "variants": sorted(variants),
             "remote": source_label,
             "source_ref": source_ref,
-            "ours": _side_info(ctx, ours_commit, path),
-            "theirs": _side_info(ctx, theirs_commit, path),
+            "ours": _side_info(ctx, ours_commit, name),
+            "theirs": _side_info(ctx, theirs_commit, name),
         })
     return records
-
-
-_SIDE = re.compile(r"^(?P<base>.+?)~[^/~]+(?P<rest>\.variant-.+)$")
-
-
-def _normalise_side_names(ctx: RepoContext, before: set[str]) -> None:
-    """Drop the `~HEAD` / `~<ref>` that git adds in a file/folder conflict.
-
-    git names the displaced file after the side it came from, which differs between the two
-    clones resolving the same conflict; the variant tag (from the content's key) does not. Without
-    the side name both clones pick the same name and converge instead of conflicting again.
-    """
-    git = ctx.git
-    renames = []
-    for p in git.run("ls-files", "-z").stdout.split("\0"):
-        if not p or p in before:
-            continue
-        pp = PurePosixPath(p)
-        m = _SIDE.match(pp.name)
-        if m:
-            new = str(pp.with_name(m.group("base") + m.group("rest")))
-            if not os.path.lexists(ctx.root / new):
-                renames.append((p, new))
-    if not renames:
-        return
-    lit = {"GIT_LITERAL_PATHSPECS": "1"}
-    for old, new in renames:
-        git.run("mv", "-k", "--", old, new, env=lit)
-    git.run("commit", "-q", "--no-verify", "-m", "Name conflict variants the same way on every clone")
-
-
-def _restore_lone_variants(ctx: RepoContext, before: set[str]) -> None:
-    """A conflict that left a single version (modify/delete) keeps the file's own name.
-
-    git-annex names the surviving edit `name.variant-XXXX`; the edit won, so it goes back to
-    `name` when that is free. Both clones do the same, so they converge.
-    """
-    git = ctx.git
-    groups: dict[str, list[str]] = {}
-    tracked = {p for p in git.run("ls-files", "-z").stdout.split("\0") if p}
-    for p in tracked:
-        base = variant_base(p) if p not in before else None
-        if base:
-            groups.setdefault(base, []).append(p)
-    renames = [(v[0], base) for base, v in groups.items()
-               if len(v) == 1 and (not os.path.lexists(ctx.root / base) or _leftover_copy(ctx, base, v[0], tracked))
-               and not any(q.startswith(base + "/") for q in before)]
-    if not renames:
-        return
-    lit = {"GIT_LITERAL_PATHSPECS": "1"}
-    for old, new in renames:
-        if os.path.lexists(ctx.root / new):
-            os.unlink(ctx.root / new)  # the leftover copy: the same bytes stay in `old`
-        git.run("mv", "-k", "--", old, new, env=lit)
-    git.run("commit", "-q", "--no-verify", "-m", "Keep the edited file under its own name")
-
-
-def _leftover_copy(ctx: RepoContext, base: str, variant: str, tracked: set[str]) -> bool:
-    """`base` is an untracked regular file with exactly the variant's bytes: the edit git wrote
-    there in the modify/delete conflict, left behind when git-annex renamed it. Replacing it with
-    the variant loses nothing (seen once in CI: both clones then kept two copies)."""
-    b, v = ctx.root / base, ctx.root / variant
-    if base in tracked or b.is_symlink() or not b.is_file() or v.is_symlink() or not v.is_file():
-        return False
-    return filecmp.cmp(b, v, shallow=False)
-
-
-def _tree_paths(ctx: RepoContext, rev: str) -> list[str]:
-    r = ctx.git.run("ls-tree", "-r", "-z", "--name-only", rev, check=False)
-    return [p for p in r.stdout.split("\0") if p]
 
 
 def _side_info(ctx: RepoContext, commit: str | None, path: str) -> dict:
     if not commit:
         return {}
-    r = ctx.git.run("log", "-1", "--format=%H%x00%cn%x00%ce%x00%ct", commit, "--", path, check=False)
+    r = ctx.git.run("log", "-1", "--format=%H%x00%cn%x00%ce%x00%ct", commit, "--", path, check=False,
+                    env=LITERAL)
     parts = r.stdout.strip().split("\0")
     if len(parts) != 4:
         return {"commit": commit}
     return {"commit": parts[0], "device": f"{parts[1]} <{parts[2]}>", "time": int(parts[3])}
 
 
-def _keep_both(ctx: RepoContext, path: str) -> None:
-    """Resolve one conflicted path that git-annex left alone (files kept in git)."""
+# -- a merge blocked by an untracked file ------------------------------------------------------------
+
+def clear_the_way(ctx: RepoContext, theirs: str, source_ref: str, source_label: str) -> list[dict]:
+    """Set aside the untracked files standing where merging `theirs` writes; return records.
+
+    git refuses such a merge ("untracked working tree files would be overwritten by merge").
+    The committer commits new files before a merge, but not one it cannot add: a variant that
+    `git annex resolvemerge` wrote and then failed to stage ("File name too long") could never be
+    added either, and every merge stopped on it, retried every 60 s for ever. A file with exactly
+    their version's bytes goes (into the annex first, if it is theirs' annexed content); any
+    other moves beside it as a variant of its name, for the committer to commit. Caller holds
+    ctx.lock, after a failed merge and a flush of pending changes."""
     git = ctx.git
-    stages: dict[str, tuple[str, str]] = {}
-    for line in git.run("ls-files", "-u", "-z", "--", path, env={"GIT_LITERAL_PATHSPECS": "1"}).stdout.split("\0"):
-        if not line:
+    res = git.run("diff", "--name-only", "-z", "--no-renames", "--diff-filter=AMT", "HEAD", theirs, check=False)
+    if res.returncode != 0:
+        return []
+    candidates: list[str] = []
+    looked: set[str] = set()
+    for path in (p for p in res.stdout.split("\0") if p):
+        parts = path.split("/")
+        for i in range(1, len(parts) + 1):
+            sub = "/".join(parts[:i])
+            if sub in looked:
+                continue
+            looked.add(sub)
+            try:
+                mode = os.lstat(ctx.root / sub).st_mode
+            except OSError:
+                break  # nothing there, so nothing under it either
+            if not stat.S_ISDIR(mode):  # a file or symlink where they have this file or a folder
+                candidates.append(sub)
+                break
+    if not candidates:
+        return []
+    untracked: set[str] = set()
+    for chunk in chunk_paths(candidates):
+        out = git.run("ls-files", "-z", "--others", "--exclude-standard", "--", *chunk, env=LITERAL,
+                      check=False).stdout
+        untracked |= set(out.split("\0")) & set(chunk)
+    records = []
+    for path in sorted(untracked):
+        moved = _clear(ctx, theirs, path)
+        if moved is None:
             continue
-        meta, _, _name = line.partition("\t")
-        mode, sha, stage = meta.split()
-        stages[stage] = (mode, sha)
-    ours, theirs = stages.get("2"), stages.get("3")
-    lit = {"GIT_LITERAL_PATHSPECS": "1"}
-    if ours and theirs:
-        variant = variant_name(path, theirs[1][:4])
-        git.run("update-index", "--add", "--cacheinfo", f"{theirs[0]},{theirs[1]},{variant}")
-        git.run("checkout", "-q", "--", variant, env=lit)
-        git.run("checkout", "-q", "--ours", "--", path, env=lit)
-        git.run("add", "--", path, env=lit)
-    elif ours or theirs:  # modify/delete: the edit wins, nothing is lost
-        side = "--ours" if ours else "--theirs"
-        git.run("checkout", "-q", side, "--", path, env=lit)
-        git.run("add", "--", path, env=lit)
+        records.append({"path": path, "variants": sorted([path, moved]), "remote": source_label,
+                        "source_ref": source_ref, "ours": {}, "theirs": _side_info(ctx, theirs, path)})
+    return records
+
+
+def _calckey(ctx: RepoContext, path: str, backend: str | None = None) -> str | None:
+    args = ["calckey", *(["--backend", backend] if backend else []), "--", path]
+    res = ctx.annex.run(*args, check=False, timeout=3600)
+    key = res.stdout.strip()
+    return key if res.returncode == 0 and _KEY.match(key) else None
+
+
+def _clear(ctx: RepoContext, theirs: str, path: str) -> str | None:
+    """Make way at `path` (untracked); the variant it moved to, or None if it only went away."""
+    git, full = ctx.git, ctx.root / path
+    ls = git.run("ls-tree", "-z", theirs, "--", path, check=False, env=LITERAL).stdout.split("\0")[0]
+    meta, _, name = ls.partition("\t")
+    parts = meta.split()
+    their = (parts[0], parts[2]) if name == path and len(parts) == 3 and parts[1] == "blob" else None
+    their_key = key_of(their[0], _blobs(ctx, {their[1]}).get(their[1], b"")) if their else None
+    if full.is_symlink():
+        target = os.fsencode(os.readlink(full))
+        sha = git.run("hash-object", "-t", "blob", "--stdin", input=target).stdout.strip()
+        ours = Side("120000", sha, key_of("120000", target))
+        if their is not None and their == (ours.mode, ours.sha):
+            full.unlink()  # their commit holds exactly this link
+            log.info("%s: %s was in the way of a merge and is theirs as it is: removed", ctx.root, path)
+            return None
     else:
-        git.run("rm", "-q", "--cached", "--ignore-unmatch", "--", path, env=lit)
+        mode = "100755" if os.stat(full).st_mode & 0o111 else "100644"
+        key = sha = None
+        if their is not None and their_key is None:
+            sha = git.run("hash-object", "--no-filters", "--", path, env=LITERAL).stdout.strip()
+            if sha == their[1]:
+                full.unlink()  # their commit holds exactly these bytes
+                log.info("%s: %s was in the way of a merge and is theirs as it is: removed", ctx.root, path)
+                return None
+        if their_key is not None:
+            key = _calckey(ctx, path, their_key.split("-", 1)[0])
+            if key == their_key and _into_annex(ctx, path, key):
+                return None
+        key = key or _calckey(ctx, path)
+        if key is None and sha is None:
+            sha = git.run("hash-object", "--no-filters", "--", path, env=LITERAL).stdout.strip()
+        ours = Side(mode, sha or "", key)
+    taken = _index_entries(ctx)
+    for length in (4, 8, 32):
+        aside = variant_path(path, ours.tag(length))
+        if aside not in taken and not os.path.lexists(ctx.root / aside):
+            break
+    else:
+        aside = variant_path(path, uuid.uuid4().hex[:12])
+    os.rename(full, ctx.root / aside)
+    log.warning("%s: %s was in the way of a merge: moved to %s", ctx.root, path, aside)
+    return aside
+
+
+def _into_annex(ctx: RepoContext, path: str, key: str) -> bool:
+    """The untracked file at `path` holds `key`'s content: make sure the annex has it, then let
+    it go (their pointer comes in its place and is filled from the annex)."""
+    here = ctx.annex.run("contentlocation", key, check=False)
+    if here.returncode == 0 and here.stdout.strip():
+        os.unlink(ctx.root / path)
+    else:
+        res = ctx.annex.run("setkey", key, path, check=False, timeout=3600)  # moves the file in
+        if res.returncode != 0 or os.path.lexists(ctx.root / path):
+            log.warning("%s: git annex setkey for %s: %s", ctx.root, path, res.stderr.strip()[:300])
+            return False
+    log.info("%s: %s was in the way of a merge and is their annexed content: taken into the annex",
+             ctx.root, path)
+    return True

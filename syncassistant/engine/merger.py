@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import netmap_store, rescue
-from .conflicts import ConflictStore, resolve_merge
+from .conflicts import ConflictStore, clear_the_way, resolve_merge
 from .context import RepoContext
 from .git import Git, GitError
 from .hooks_install import hookless_merge_dir
@@ -230,20 +230,24 @@ class Merger:
         hookless = self._merge_args()
         args = [*hookless, "merge", "--quiet", "--no-edit", "--no-verify", "--allow-unrelated-histories",
                 "-m", f"Merge {label}", sha]
+        aside: list[dict] = []
         for attempt in range(2):
             res = git.run(*args, check=False, timeout=600)
             if res.returncode == 0:
                 self._smudge_needed |= bool(hookless)
-                return []
+                return aside
             if (git.git_dir / "MERGE_HEAD").exists():
                 output = (res.stdout + res.stderr).strip()[-2000:]
                 records = self._finish_stopped_merge(ref, label, f"merging {ref} stopped: {output}")
                 if records is not None:
-                    return records
+                    return aside + records
             # Local changes in the way (a file changed after the flush), or a merge abandoned
-            # above: commit what changed meanwhile, try once more.
+            # above: commit what changed meanwhile, try once more. An untracked file the flush
+            # could not commit and that stands where the merge writes is set aside: it stopped
+            # every merge for good (issue 15, finding 3).
             if attempt == 0:
                 self.flush_pending()
+                aside = self._record(clear_the_way(self.ctx, sha, ref, label))
         raise GitError(args, res.returncode, res.stdout, res.stderr)
 
     def _finish_stopped_merge(self, ref: str, label: str, why: str) -> list[dict] | None:
