@@ -248,11 +248,14 @@ class StopSignal:
 
 def run_foreground(tops: list[Path]) -> int:
     from .engine.daemon import Assistant
+    from .engine.notify import Notifier
 
     stop = StopSignal()
     _guard = reaper.guard()  # our children end with us, even if we are killed
     try:
-        assistant = Assistant(tops)
+        # notices (a drive connected, up to date) go to the desktop where a session bus runs
+        # one, as the tray's do; else only to the log
+        assistant = Assistant(tops, notify=Notifier().send)
         assistant.start()
     except AlreadyRunning as e:
         raise CLIError(str(e)) from None
@@ -291,10 +294,11 @@ def _spawn_background(top: Path, verbose: bool) -> None:
         os.dup2(fd, 2)
         _setup_logging(verbose, None)
         from .engine.daemon import Assistant
+        from .engine.notify import Notifier
 
         stop = StopSignal()
         _guard = reaper.guard()  # (see run_foreground)
-        assistant = Assistant([top])
+        assistant = Assistant([top], notify=Notifier().send)
         assistant.start()
         os.write(w, b"ok")
         os.close(w)

@@ -318,9 +318,8 @@ class ServiceProcess:
 
     def _next(self, deadline: float) -> dict[str, Any] | None:
         while b"\n" not in self._buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
+            # (past the deadline: one look without waiting, so poll() sees what has arrived)
+            remaining = max(0.0, deadline - time.monotonic())
             readable, _, _ = select.select([self._fd], [], [], remaining)
             if not readable:
                 return None
@@ -345,6 +344,13 @@ class ServiceProcess:
                 raise AssertionError(f"{self.kind} reported {ev}; log:\n{self._log_tail()}")
             if ev.get("event") == event and all(ev.get(k) == v for k, v in fields.items()):
                 return ev
+
+    def poll(self, event: str | None = None) -> list[dict[str, Any]]:
+        """Every event seen so far (of kind ``event``), reading what has arrived without waiting:
+        for tests that must keep a Qt event loop running while they wait (qtbot.waitUntil)."""
+        while self._next(time.monotonic()) is not None:
+            pass
+        return [ev for ev in self.events if event is None or ev.get("event") == event]
 
     def command(self, cmd: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
         """Send a command and wait until the service has done it (its signals are on the bus)."""
@@ -697,7 +703,7 @@ def _device_monitor_main(repo: str, prefix: str) -> int:
 
     daemon = Daemon(repo, control=False)
     daemon.start()
-    monitor = DeviceMonitor([daemon], notify=lambda summary, body: emit("notify", summary=summary, body=body),
+    monitor = DeviceMonitor([daemon], notify=lambda notice: emit("notify", summary=notice.summary, body=notice.body),
                             use_udisks=False, watch_network=False, mount_filter=under_prefixes(prefix))
     monitor.start()
     emit("ready", mode=monitor.mounts.mode, pid=os.getpid(),

@@ -39,7 +39,7 @@ from dbus_fixtures import (  # noqa: F401  (fixtures)
 
 from syncassistant.engine import git as gitmod
 from syncassistant.engine import pusher as pusher_mod
-from syncassistant.engine.daemon import Daemon
+from syncassistant.engine.daemon import Assistant, Daemon
 from syncassistant.engine.devices import (
     DeviceMonitor,
     DriveError,
@@ -228,7 +228,7 @@ def test_drive_through_udisks_standin(make_repo, daemons, system_bus, session_bu
     recorder = service_factory("notifications", session_bus)
     d = daemons(a)
     events = EventLog(d)
-    monitor = DeviceMonitor([d], notify=Notifier().notify, mount_filter=under_prefixes(media),
+    monitor = DeviceMonitor([d], notify=Notifier().send, mount_filter=under_prefixes(media),
                             watch_network=False)
     monitor.start()
     try:
@@ -266,7 +266,7 @@ def test_clone_found_by_uuid_when_mounted_elsewhere(make_repo, daemons, system_b
     udisks.command("add", name="sdc1", label="BACKUP")
     recorder = service_factory("notifications", session_bus)
     d = daemons(a)
-    monitor = DeviceMonitor([d], notify=Notifier().notify, mount_filter=under_prefixes(media),
+    monitor = DeviceMonitor([d], notify=Notifier().send, mount_filter=under_prefixes(media),
                             watch_network=False)
     first.rename(second)
     monitor.start()
@@ -299,6 +299,37 @@ def test_daemons_added_and_removed_while_running(make_repo, daemons, tmp_path: P
         assert monitor.daemons == [] and monitor.drives() == []
     finally:
         monitor.stop()
+
+
+def test_assistant_adds_and_removes_repos_while_running(make_repo, system_bus, tmp_path: Path,
+                                                        monkeypatch):
+    """The Assistant (both front ends' engine) takes repositories while it runs: one with a
+    remote on a drive that is not plugged in (under /media, the default drive locations) has it
+    offline before its first push, and gets an ssh change watcher; removed, it is stopped and
+    forgotten by the device monitor."""
+    a = make_repo("A")
+    git(a, "remote", "add", "BACKUP", "/media/satest-not-plugged-in/A")
+    attempts: list[str] = []
+    real = pusher_mod.Pusher.push_remote
+    monkeypatch.setattr(pusher_mod.Pusher, "push_remote",
+                        lambda self, name: (attempts.append(name), real(self, name))[1])
+    assistant = Assistant(control=False)
+    assistant.start()
+    try:
+        assert assistant.devices is not None and assistant.devices.mounts.mode == "mountinfo"
+        d = assistant.add_repo(a)
+        assert d.pusher.remotes["BACKUP"].offline
+        assert len(assistant.remote_watchers) == 1
+        with pytest.raises(ValueError, match="synced already"):
+            assistant.add_repo(a)
+        d.sync_now()
+        time.sleep(pusher_mod.BACKOFF_START * 1.5)
+        assert attempts == [] and d.pusher.remotes["BACKUP"].last_error is None
+        assistant.remove_repo(d)
+        assert assistant.daemons == [] and assistant.devices.daemons == [] and assistant.remote_watchers == []
+        assert not d._started
+    finally:
+        assistant.stop()
 
 
 def test_sync_now_leaves_an_unplugged_drive_alone(make_repo, daemons, tmp_path: Path, monkeypatch):

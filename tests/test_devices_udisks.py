@@ -57,7 +57,7 @@ def test_drive_through_real_udisksd(make_repo, real_udisks, session_bus, service
             clone = Path(mount_point) / "A"
             d = Daemon(a)
             d.start()
-            monitor = DeviceMonitor([d], notify=Notifier().notify, watch_network=False)
+            monitor = DeviceMonitor([d], notify=Notifier().send, watch_network=False)
             monitor.start()
             try:
                 assert monitor.mounts.mode == "udisks2"

@@ -1,7 +1,14 @@
 """The Daemon of one repository: owns its loops, queues and status; the Assistant holds several.
 
 Loops (each its own thread): Watcher -> Committer -> Pusher; RefWatcher -> Merger -> Pusher;
-the control socket. The headless `syncassistant daemon` and the tray app run this same class.
+the control socket. Others (the device monitor, the remote change watchers, the front ends) use
+a Daemon through its verbs (`remote_present`, `sync_remotes`, `remote_work`, `set_limit`...),
+never through its parts.
+
+The `Assistant` is the engine of a front end: daemons added and removed while it runs
+(`add_repo` / `remove_repo`), the drives and the network they share (DeviceMonitor), their ssh
+remotes' change notices (RemoteChangeWatcher), and the notices for a person. The headless
+`syncassistant daemon` and the tray app build this same object.
 """
 
 from __future__ import annotations
@@ -11,8 +18,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +29,9 @@ from .committer import Committer
 from .conflicts import ConflictStore
 from .context import RepoContext
 from .control import ControlServer
-from .devices import DeviceMonitor
+from .devices import DeviceMonitor, Notify
 from .events import EventHub
+from .git import Git, Result
 from .hooks import HookRunner
 from .hooks_install import adjust_post_receive
 from .lock import DaemonLock
@@ -38,6 +47,17 @@ from .watcher import Watcher
 log = logging.getLogger(__name__)
 
 RECENT_PATHS = 5000  # paths of recent merges, rescanned when only location tracking changes
+
+
+@dataclass(frozen=True)
+class RemoteWork:
+    """What is left to do for one remote, as far as its daemon knows: `pending` things (changes
+    to commit, a content scan, transfers queued or running, git-annex's journal not committed,
+    branches not pushed there), `failed` transfers and the first one's error."""
+
+    pending: int
+    failed: int
+    failure: str | None
 
 
 def syncable_remote(ctx: RepoContext, name: str) -> bool:
@@ -186,9 +206,7 @@ class Daemon:
 
     def _flush_pending(self) -> None:
         """Commit every pending change now (the Merger needs a clean tree)."""
-        with self.committer._cond:
-            paths = list(self.committer._pending)
-            self.committer._pending.clear()
+        paths = self.committer.take_pending()
         if paths:
             self.committer.commit_paths(paths)
 
@@ -212,6 +230,152 @@ class Daemon:
         self.pusher.retry_now()
         self.transfers.retry_all()
         self.transfers.request_scan(None)
+
+    # -- verbs for the device monitor, the remote watchers and the front ends --------------------
+    @property
+    def events(self) -> EventHub:
+        return self.ctx.events
+
+    @property
+    def branch(self) -> str:
+        return self.ctx.branch
+
+    @property
+    def uuid(self) -> str | None:
+        """This clone's annex.uuid."""
+        return self.ctx.git.config_get("annex.uuid")
+
+    def emit(self, kind: str, **data: Any) -> None:
+        self.ctx.emit(kind, **data)
+
+    def config(self, key: str) -> str | None:
+        """One git config value of this repository."""
+        return self.ctx.git.config_get(key)
+
+    def remote_config(self) -> dict[str, str]:
+        """Every `remote.*` git config value (names may hold dots: use devices.remote_names)."""
+        return self.ctx.git.config_get_regexp(r"^remote\.")
+
+    def set_remote_url(self, remote: str, url: str) -> None:
+        self.ctx.git.run("remote", "set-url", remote, url)
+
+    def knows_uuid(self, uuid: str) -> bool:
+        """A clone with this annex UUID belongs to this repository's network (git-annex knows it)."""
+        res = self.ctx.git.run("cat-file", "-p", "refs/heads/git-annex:uuid.log", check=False)
+        return res.returncode == 0 and uuid in res.stdout
+
+    def syncable(self, remote: str) -> bool:
+        """A remote we push to and fetch from (see syncable_remote)."""
+        return syncable_remote(self.ctx, remote)
+
+    def refresh_remotes(self) -> None:
+        """Read the remotes again (one was added, or its URL changed)."""
+        self.pusher.refresh_remotes()
+
+    def remote_present(self, remote: str, present: bool) -> None:
+        """A remote is away (a drive unplugged: no pushes, its transfers wait, no errors) or
+        back. Back, nothing runs yet: `sync_remotes` says go."""
+        self.pusher.set_offline(remote, not present)
+        self.transfers.set_offline(remote, not present)
+
+    def fetch(self, remote: str, timeout: float) -> Result:
+        """`git fetch` from a remote now (a drive just plugged in; a change announced)."""
+        return self.ctx.fetch(remote, timeout=timeout)
+
+    def request_merge(self) -> None:
+        """Merge what was fetched (the Merger's loop does it)."""
+        self.merger.request()
+
+    def sync_remotes(self, remotes: list[str]) -> None:
+        """These remotes are reachable again (a drive plugged in): merge what was fetched from
+        them, push to them now, retry failed transfers and look for content to move."""
+        self.merger.request()
+        for name in remotes:
+            self.pusher.retry_now(name)
+        self.transfers.retry_all()
+        self.transfers.request_scan(None)
+
+    def network_back(self) -> None:
+        """The network is back: retry failing remotes (not those away) and transfers now."""
+        self.pusher.retry_failing()
+        self.transfers.retry_all()
+
+    def hold_transfers(self, reason: str, remotes: set[str] | None = None) -> None:
+        """Hold content transfers (to and from `remotes`, or all) until `release_transfers`."""
+        self.transfers.pause(reason, remotes)
+
+    def release_transfers(self, reason: str) -> None:
+        self.transfers.resume(reason)
+
+    def scan_pending(self) -> bool:
+        """A content scan is queued or running."""
+        return self.transfers.scanning()
+
+    def counts(self, remote: str | None = None) -> dict[str, int]:
+        """Transfers queued, running, failed (to or from `remote` only, if given) and done."""
+        return self.transfers.counts(remote=remote)
+
+    def transfers_snapshot(self, history: int = 50) -> list[dict[str, Any]]:
+        return self.transfers.snapshot(history=history)
+
+    def limits(self) -> dict[str, Any]:
+        return self.transfers.limits_dict()
+
+    def set_limit(self, upload: int | None = None, download: int | None = None,
+                  remote: str | None = None) -> None:
+        """Speed limits in bytes/s (0: none), for every remote or one; live."""
+        self.transfers.set_limit(upload=upload, download=download, remote=remote)
+
+    def cancel_transfer(self, transfer_id: str) -> bool:
+        return self.transfers.cancel(transfer_id)
+
+    def retry_transfer(self, transfer_id: str) -> bool:
+        return self.transfers.retry(transfer_id)
+
+    def mark_resolved(self, conflict_id: str) -> bool:
+        return self.conflicts.mark_resolved(conflict_id)
+
+    def remote_path_problem(self, remote: str) -> str | None:
+        """Why nothing may run against a local-path remote now (None: go ahead)."""
+        return self.ctx.remote_paths.problem(remote)
+
+    def remote_work(self, remote: str) -> RemoteWork:
+        """What is left to do for `remote` (see RemoteWork)."""
+        counts = self.transfers.counts(remote=remote)
+        pending = (self.committer.pending_count() + int(self.transfers.scanning())
+                   + counts["queued"] + counts["running"])
+        try:
+            with os.scandir(self.ctx.git.git_dir / "annex" / "journal") as it:
+                pending += any(True for _ in it)  # location updates git-annex has not committed
+        except OSError:
+            pass
+        if self.pusher.in_sync(remote) is False:  # (None: not pushed to, nothing to wait for)
+            pending += 1
+        failure = None
+        if counts["failed"]:
+            failure = next((f"{t.get('path')}: {t.get('error')}" for t in self.transfers.snapshot(history=1)
+                            if t.get("remote") == remote and t.get("state") == "failed"), None)
+        return RemoteWork(pending, counts["failed"], failure)
+
+    def remote_complete(self, remote: str, clone: Path | None) -> bool:
+        """Look at the remote itself: a clone at `clone` has this branch's tree in its synced/
+        branch, and by git-annex's location log it holds every file's content here that it
+        wants (one `git annex find`)."""
+        if clone is not None:
+            if self.ctx.remote_paths.problem(remote) is not None:
+                return False  # (git would look in the folders above an empty mount point)
+            branch = self.ctx.branch
+            here = self.ctx.git.ref_sha(f"refs/heads/{branch}^{{tree}}")
+            if here != Git(clone).ref_sha(f"refs/heads/synced/{branch}^{{tree}}"):
+                return False
+        wanted = self.ctx.annex.run("wanted", remote, check=False, timeout=60)
+        if wanted.returncode != 0:
+            return False
+        args = ["find", "--in=here", "--not", f"--in={remote}"]
+        if wanted.stdout.strip():
+            args.append(f"--want-get-by={remote}")
+        res = self.ctx.annex.run(*args, check=False, timeout=300)
+        return res.returncode == 0 and not res.stdout.strip()
 
     def is_idle(self) -> bool:
         return not self.busy_reasons()
@@ -264,61 +428,133 @@ class Daemon:
         elif cmd == "sync":
             self.sync_now()
         elif cmd == "transfers":
-            return {"ok": True, "transfers": self.transfers.snapshot(), "limits": self.transfers.limits_dict()}
+            return {"ok": True, "transfers": self.transfers_snapshot(), "limits": self.limits()}
         elif cmd == "limit":
-            self.transfers.set_limit(upload=req.get("upload"), download=req.get("download"),
-                                     remote=req.get("remote"))
-            return {"ok": True, "limits": self.transfers.limits_dict()}
+            self.set_limit(upload=req.get("upload"), download=req.get("download"), remote=req.get("remote"))
+            return {"ok": True, "limits": self.limits()}
         elif cmd == "cancel":
-            return {"ok": self.transfers.cancel(str(req.get("id")))}
+            return {"ok": self.cancel_transfer(str(req.get("id")))}
         elif cmd == "retry":
-            return {"ok": self.transfers.retry(str(req.get("id")))}
+            return {"ok": self.retry_transfer(str(req.get("id")))}
         elif cmd == "resolve":
-            self.conflicts.mark_resolved(str(req.get("id")))
+            self.mark_resolved(str(req.get("id")))
         else:
             return {"ok": False, "error": f"unknown command {cmd!r}"}
         return {"ok": True}
 
 
 class Assistant:
-    """Several repositories' daemons in one process."""
+    """The engine of a front end: repositories' daemons in one process, added and removed while
+    it runs, with the drives and the network they share and their ssh remotes' change notices.
 
-    def __init__(self, paths: list[str | Path], control: bool = True,
-                 notify: Callable[[str, str], object] | None = None, devices: bool = True):
-        self.events = EventHub()
-        self.daemons = [Daemon(p, events=self.events, control=control) for p in paths]
-        # ssh remotes tell us of their changes (git-annex-shell notifychanges); drives and the
-        # network coming and going wake syncing at once. Headless, notices go to the log.
-        self.remote_watchers = [RemoteChangeWatcher(d) for d in self.daemons]
-        self.devices = DeviceMonitor(self.daemons, notify=notify,
-                                     remote_watchers=self.remote_watchers) if devices else None
+    ``notify(notice)`` tells a person (the headless daemon: ``Notifier().send``; the tray: its
+    Notifications); None logs only. ``devices=False`` runs no DeviceMonitor (benchmarks).
+    ``events``: the hub every daemon reports to (the tray passes the one its bridge follows).
+    """
+
+    def __init__(self, paths: Sequence[str | Path] = (), control: bool = True,
+                 notify: Notify | None = None, devices: bool = True, events: EventHub | None = None):
+        self.events = events or EventHub()
+        self.control = control
+        self._lock = threading.Lock()
+        self.daemons: list[Daemon] = [Daemon(p, events=self.events, control=control) for p in paths]
+        self._unstarted = list(self.daemons)  # (start() starts these; add_repo starts its own)
+        # ssh remotes tell us of their changes (git-annex-shell notifychanges): one watcher per daemon
+        self._watchers: dict[int, RemoteChangeWatcher] = {}  # id(daemon) -> its watcher
+        # drives and the network coming and going wake syncing at once
+        self.devices = DeviceMonitor(self.daemons, notify=notify, on_online=self._reconnect_watchers) \
+            if devices else None
+        self._started = False
         self._stopped = threading.Event()
 
+    @property
+    def remote_watchers(self) -> list[RemoteChangeWatcher]:
+        with self._lock:
+            return list(self._watchers.values())
+
     def start(self) -> None:
-        started = []
+        """Start the device monitor (before the daemons: remotes on drives not plugged in are
+        offline before the first push), then the daemons given at construction."""
+        with self._lock:
+            daemons, self._unstarted = self._unstarted, []
+        started: list[Daemon] = []
         try:
             if self.devices is not None:
-                self.devices.start()  # before the daemons: absent drives are offline before the first push
-            for d in self.daemons:
+                self.devices.start()
+            for d in daemons:
                 d.start()
                 started.append(d)
-            for w in self.remote_watchers:
-                w.start()
+                self._watch(d)
         except BaseException:
-            for w in self.remote_watchers:
-                w.stop()
+            for d in reversed(started):
+                self._unwatch(d)
             if self.devices is not None:
                 self.devices.stop()
             for d in started:
                 d.stop()
             raise
+        self._started = True
+
+    def add_repo(self, path: str | Path) -> Daemon:
+        """Start syncing one more repository (in the calling thread: this waits for the daemon
+        to start); its drives, network and ssh remotes are followed like the others'."""
+        d = Daemon(path, events=self.events, control=self.control)
+        with self._lock:
+            if any(other.root == d.root for other in self.daemons):
+                raise ValueError(f"{d.root} is synced already")
+            self.daemons.append(d)
+        try:
+            if self.devices is not None:
+                self.devices.add_daemon(d)  # (before it starts: no first push to a drive that is away)
+            d.start()
+        except BaseException:
+            with self._lock:
+                self.daemons.remove(d)
+            if self.devices is not None:
+                self.devices.remove_daemon(d)
+            raise
+        self._watch(d)
+        return d
+
+    def remove_repo(self, daemon: Daemon) -> None:
+        """Stop syncing a repository (waits for its daemon to stop)."""
+        with self._lock:
+            if daemon not in self.daemons:
+                return
+            self.daemons.remove(daemon)
+        self._unwatch(daemon)
+        if self.devices is not None:
+            self.devices.remove_daemon(daemon)
+        daemon.stop()
 
     def stop(self) -> None:
         for w in self.remote_watchers:
             w.stop()
-        if self.devices is not None:
+        if self.devices is not None and self._started:
             self.devices.stop()
-        for d in self.daemons:
+        with self._lock:
+            # (daemons given at construction and never started have nothing to stop)
+            daemons = [d for d in self.daemons if d not in self._unstarted]
+            self.daemons = []
+            self._watchers.clear()
+        for d in daemons:
             d.stop()
         sshmux.close_all()  # the shared ssh connections of this process: none outlives the engine
         self._stopped.set()
+
+    def _watch(self, d: Daemon) -> None:
+        watcher = RemoteChangeWatcher(d)
+        with self._lock:
+            self._watchers[id(d)] = watcher
+        watcher.start()
+
+    def _unwatch(self, d: Daemon) -> None:
+        with self._lock:
+            watcher = self._watchers.pop(id(d), None)
+        if watcher is not None:
+            watcher.stop()
+
+    def _reconnect_watchers(self) -> None:
+        """The network is back: ssh remotes' change notices reconnect without waiting."""
+        for w in self.remote_watchers:
+            w.reconnect_now()

@@ -22,16 +22,17 @@ This module owns (no Qt):
   - *at start*: drives already mounted are attached without notices; remotes whose path is on a
     user-drive location (the mount filter) that does not exist are marked offline.
   - *the network comes back*: every daemon retries its failed remotes and transfers at once, and
-    the :class:`~.notifychanges.RemoteChangeWatcher` connections reconnect without waiting.
+    ``on_online()`` is called (the Assistant's ssh change watchers reconnect without waiting).
   - *the connection becomes metered*: with ``syncassistant.pause-on-metered=true`` in a
-    repository's git config, its content transfers are paused (needs ``TransferManager.pause``).
+    repository's git config, its content transfers over the network are held.
 
 * :func:`create_drive_clone` -- put a new clone of a repository on a mounted drive: a full clone
   (git clone + git annex init, added as a remote named after the drive's label) or a git-annex
   "directory" special remote.
 
-Notices go to ``notify(summary, body)`` (e.g. :meth:`.notify.Notifier.notify`); without one they
-are logged. The summary/body split reads as "summary: body" in the log.
+Notices (:class:`~.notify.Notice`) go to ``notify(notice)`` (the headless daemon:
+:meth:`.notify.Notifier.send`; the tray words them itself) and to the log. The monitor uses each
+daemon through its verbs (``remote_present``, ``sync_remotes``, ``remote_work``...), never its parts.
 """
 
 from __future__ import annotations
@@ -55,15 +56,15 @@ from .git import Git, GitError
 from .git import run as run_command
 from .mounts import MountFilter, MountWatcher, default_mount_filter, find_annex_clones
 from .netwatch import NetworkWatcher
+from .notify import Notice
 from .urls import BadURL, parse_remote_url
 
 if TYPE_CHECKING:
     from .daemon import Daemon
-    from .notifychanges import RemoteChangeWatcher
 
 log = logging.getLogger(__name__)
 
-Notify = Callable[[str, str], object]
+Notify = Callable[[Notice], object]
 LinkKind = Literal["git", "directory"]
 Phase = Literal["scanning", "syncing", "incomplete", "synced"]
 
@@ -124,52 +125,6 @@ def is_under(path: str | os.PathLike[str], mount_point: str | os.PathLike[str]) 
 
 
 # ---------------------------------------------------------------------------------------------
-# looking into a daemon's engine (public API first; see the module notes for what is proposed)
-
-
-def _scan_busy(tm: Any) -> bool:
-    """True while the TransferManager has a content scan queued or running."""
-    probe = getattr(tm, "scan_pending", None)
-    if callable(probe):
-        return bool(probe())
-    cond = getattr(tm, "_cond", None)
-    if cond is None:
-        return False
-    with cond:
-        return bool(getattr(tm, "_scan_requests", None)) or bool(getattr(tm, "_scanning", False))
-
-
-def _transfer_counts(tm: Any, remote: str) -> dict[str, int]:
-    """Queued, running and failed transfers to or from ``remote``."""
-    try:
-        counts = tm.counts(remote=remote)
-        return {k: int(counts.get(k, 0)) for k in ("queued", "running", "failed")}
-    except TypeError:  # counts() without a remote filter
-        pass
-    out = dict.fromkeys(("queued", "running", "failed"), 0)
-    for t in tm.snapshot(history=1):
-        if t.get("remote") == remote and t.get("state") in out:
-            out[t["state"]] += 1
-    return out
-
-
-def _first_failure(tm: Any, remote: str) -> str | None:
-    for t in tm.snapshot(history=1):
-        if t.get("remote") == remote and t.get("state") == "failed":
-            return f"{t.get('path')}: {t.get('error')}"
-    return None
-
-
-def _journal_empty(git_dir: Path) -> bool:
-    """git-annex has committed everything it logged (location updates wait in the journal)."""
-    try:
-        with os.scandir(git_dir / "annex" / "journal") as it:
-            return not any(True for _ in it)
-    except OSError:
-        return True
-
-
-# ---------------------------------------------------------------------------------------------
 # the monitor
 
 
@@ -206,8 +161,8 @@ class _Drive:
 class DeviceMonitor:
     """Drives and network for a set of daemons; see the module docstring.
 
-    ``notify(summary, body)`` shows a notice (None: log it). ``remote_watchers`` reconnect at once
-    when the network comes back. ``mount_filter``/``use_udisks``/``system_bus`` go to the
+    ``notify(notice)`` shows a notice (None: log it only). ``on_online()`` is called when the
+    network comes back (after the daemons were told). ``mount_filter``/``use_udisks``/``system_bus`` go to the
     MountWatcher (``system_bus`` to the NetworkWatcher too; ``watch_network=False`` runs none).
     ``settle`` is how long a daemon must have been quiet before its drives are checked;
     ``scan_wait`` how long the "connected" notice waits for the scan to count files.
@@ -216,14 +171,14 @@ class DeviceMonitor:
     thread_name = "syncassistant-devices"
 
     def __init__(self, daemons: Sequence[Daemon], notify: Notify | None = None, *,
-                 remote_watchers: Sequence[RemoteChangeWatcher] = (),
+                 on_online: Callable[[], None] | None = None,
                  mount_filter: MountFilter = default_mount_filter, use_udisks: bool = True,
                  system_bus: str = "SYSTEM", watch_network: bool = True,
                  settle: float = 1.0, scan_wait: float = 10.0,
                  update_drive_worktrees: bool = True) -> None:
         self.daemons = list(daemons)
         self._notify = notify
-        self.remote_watchers = list(remote_watchers)
+        self._on_online_hook = on_online
         self._mount_filter = mount_filter
         self.settle = settle
         self.scan_wait = scan_wait
@@ -242,7 +197,8 @@ class DeviceMonitor:
         self._running = False
         self._unsubscribe: dict[int, Callable[[], None]] = {}  # id(EventHub) -> unsubscribe
         self._metered_paused: set[str] = set()
-        self.notices: list[tuple[str, str]] = []  # every notice sent, for status and tests
+        self._metered = False
+        self.notices: list[Notice] = []  # every notice sent, for status and tests
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -254,7 +210,7 @@ class DeviceMonitor:
             raise RuntimeError("DeviceMonitor is already running")
         self._stopping = False
         for d in self._daemons():
-            self._subscribe(d.ctx.events)
+            self._subscribe(d.events)
         self.mounts.start()  # mounts reported from now on wait in the job queue
         self._prepare(self._daemons())
         self._running = True
@@ -272,9 +228,10 @@ class DeviceMonitor:
         self.mounts.stop()
         if self.network is not None:
             self.network.stop()
-        for unsubscribe in self._unsubscribe.values():
+        with self._cond:
+            unsubscribes, self._unsubscribe = list(self._unsubscribe.values()), {}
+        for unsubscribe in unsubscribes:
             unsubscribe()
-        self._unsubscribe = {}
         self._running = False
         with self._cond:
             self._stopping = True
@@ -290,14 +247,23 @@ class DeviceMonitor:
         self._submit(self._attach_mounted, None)
 
     def add_daemon(self, daemon: Daemon) -> None:
-        """Watch drives for one more repository (the tray opened it); works before and after start."""
+        """Watch drives and the network for one more repository; works before and after start.
+
+        Running, call it before the daemon starts: its remotes on drives that are not plugged in
+        are offline before this returns (so its first push skips them, and no error is counted
+        for a drive that is away); drives plugged in are attached by the worker, whose requests
+        wait for the daemon's loops to start."""
         with self._cond:
             if daemon in self.daemons:
                 return
             self.daemons.append(daemon)
         if self._running:
-            self._subscribe(daemon.ctx.events)
-            self._submit(self._prepare, [daemon])
+            self._subscribe(daemon.events)
+            daemon.refresh_remotes()
+            self._mark_absent([daemon], attached=set())
+            self._submit(self._attach_mounted, [daemon])
+            if self._metered:
+                self._submit(self._apply_metered, [daemon])
 
     def remove_daemon(self, daemon: Daemon) -> None:
         """Stop watching drives for a repository (its remotes' offline flags stay as they are)."""
@@ -309,18 +275,21 @@ class DeviceMonitor:
                 drive.links = [link for link in drive.links if link.daemon is not daemon]
                 if not drive.links:
                     del self._drives[mount_point]
-            others = {id(d.ctx.events) for d in self.daemons}
-        hub_id = id(daemon.ctx.events)
-        if hub_id not in others and hub_id in self._unsubscribe:
-            self._unsubscribe.pop(hub_id)()
+            self._metered_paused.discard(str(daemon.root))
+            others = {id(d.events) for d in self.daemons}
+            hub_id = id(daemon.events)
+            unsubscribe = self._unsubscribe.pop(hub_id, None) if hub_id not in others else None
+        if unsubscribe is not None:
+            unsubscribe()
 
     def _daemons(self) -> list[Daemon]:
         with self._cond:
             return list(self.daemons)
 
     def _subscribe(self, hub: EventHub) -> None:
-        if id(hub) not in self._unsubscribe:
-            self._unsubscribe[id(hub)] = hub.subscribe(self._on_event)
+        with self._cond:  # (daemons are added from several threads: subscribe once per hub)
+            if id(hub) not in self._unsubscribe:
+                self._unsubscribe[id(hub)] = hub.subscribe(self._on_event)
 
     def drives(self) -> list[dict[str, Any]]:
         """The attached drives and their state, for status displays."""
@@ -360,8 +329,15 @@ class DeviceMonitor:
                             link.remote == event.data.get("remote") and str(link.daemon.root) == event.repo
                             for link in drive.links):
                         drive.transfers_seen.add(str(event.data.get("id")))
+                    if drive.phase == "scanning":
+                        # "connected" goes out once the scan has counted the files, not a settle
+                        # time after the last of the transfers it starts (2.5 s late in the tray
+                        # test: every transfer's event pushed it back)
+                        soon = now + min(0.25, self.settle)
+                        drive.next_check = min(drive.next_check, soon) if drive.dirty else soon
+                    else:
+                        drive.next_check = now + self.settle
                     drive.dirty = True
-                    drive.next_check = now + self.settle
                     drive.recheck = 0.25
                     woke = True
             if woke:
@@ -371,31 +347,34 @@ class DeviceMonitor:
         """The network is back: retry failed remotes and transfers now (not offline drives)."""
         log.info("network is online: retrying failed remotes now")
         for d in self._daemons():
-            d.pusher.retry_failing()
-            d.transfers.retry_all()
-        for watcher in self.remote_watchers:
-            watcher.reconnect_now()
+            d.network_back()
+        if self._on_online_hook is not None:
+            self._on_online_hook()
 
     def _on_offline(self) -> None:
         log.info("network is offline")
 
     def _on_metered(self, metered: bool) -> None:
-        for d in self._daemons():
+        self._metered = metered
+        self._apply_metered(self._daemons())
+
+    def _apply_metered(self, daemons: list[Daemon]) -> None:
+        for d in daemons:
             key = str(d.root)
-            wanted = metered and (d.ctx.git.config_get(METERED_SETTING) or "").lower() in ("true", "yes", "on", "1")
+            wanted = self._metered and (d.config(METERED_SETTING) or "").lower() in ("true", "yes", "on", "1")
             if wanted == (key in self._metered_paused):
                 continue
             if wanted:
                 # only what crosses the network: a USB drive or a local folder costs nothing
-                cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+                cfg = d.remote_config()
                 network = {n for n in remote_names(cfg) if remote_local_path(d.root, cfg, n) is None}
                 log.info("%s: metered connection: content transfers to %s paused", d.root,
                          ", ".join(sorted(network)) or "no network remote")
-                d.transfers.pause("metered", network)
+                d.hold_transfers("metered", network)
                 self._metered_paused.add(key)
             else:
                 log.info("%s: connection no longer metered: content transfers resume", d.root)
-                d.transfers.resume("metered")
+                d.release_transfers("metered")
                 self._metered_paused.discard(key)
 
     # ---- the worker ---------------------------------------------------------------------------
@@ -428,11 +407,17 @@ class DeviceMonitor:
     def _prepare(self, daemons: list[Daemon]) -> None:
         """Attach the drives mounted now (for ``daemons``); mark their remotes on absent drives offline."""
         for d in daemons:
-            d.pusher.refresh_remotes()
+            d.refresh_remotes()
         self._attach_mounted(daemons)
-        attached = {(str(link.daemon.root), link.remote) for dr in self._snapshot() for link in dr.links}
+        self._mark_absent(daemons, {(str(link.daemon.root), link.remote)
+                                    for dr in self._snapshot() for link in dr.links})
+
+    def _mark_absent(self, daemons: list[Daemon], attached: set[tuple[str, str]]) -> None:
+        """Remotes on a user-drive location (the mount filter) whose path does not exist are
+        on a drive that is not plugged in: offline, quietly (``attached``: (root, remote) on
+        drives attached, which are not)."""
         for d in daemons:
-            cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+            cfg = d.remote_config()
             for name in remote_names(cfg):
                 path = remote_local_path(d.root, cfg, name)
                 if (path is None or (str(d.root), name) in attached or path.exists()
@@ -440,8 +425,7 @@ class DeviceMonitor:
                     continue
                 log.info("%s: remote %s is on a drive that is not connected (%s): offline",
                          d.root, name, path)
-                d.pusher.set_offline(name, True)
-                self._transfers_offline(d, name, True)
+                d.remote_present(name, False)
 
     def _attach_mounted(self, daemons: list[Daemon] | None) -> None:
         """Quietly attach mounted drives to ``daemons`` (None: all) where not attached yet."""
@@ -457,7 +441,10 @@ class DeviceMonitor:
     def _handle_mount(self, mount_point: str, label: str | None, announce: bool,
                       daemons: list[Daemon] | None = None) -> None:
         label = label or os.path.basename(mount_point.rstrip("/")) or mount_point
-        links = self._match(mount_point, label, daemons if daemons is not None else self._daemons())
+        current = self._daemons()
+        # (a daemon removed since the job was queued, e.g. one that failed to start, is left alone)
+        links = self._match(mount_point, label, current if daemons is None else
+                            [d for d in daemons if d in current])
         with self._cond:
             existing = self._drives.get(mount_point)
             attached = {(id(link.daemon), link.remote) for link in existing.links} if existing else set()
@@ -473,22 +460,15 @@ class DeviceMonitor:
                 drive.links = drive.links + links
         for d in {id(link.daemon): link.daemon for link in links}.values():
             mine = [link for link in links if link.daemon is d]
-            d.pusher.refresh_remotes()
+            d.refresh_remotes()
             for link in mine:
-                if link.kind == "git":
-                    d.pusher.set_offline(link.remote, False)
-                self._transfers_offline(d, link.remote, False)
+                d.remote_present(link.remote, True)
             for link in mine:
                 if link.kind == "git" and announce:
                     self._fetch(d, link.remote)
-            d.merger.request()
-            for link in mine:
-                if link.kind == "git":
-                    d.pusher.retry_now(link.remote)
-            d.transfers.retry_all()
-            d.transfers.request_scan(None)
-            d.ctx.emit("drive", state="connected", label=label, mount_point=mount_point,
-                       remotes=[link.remote for link in mine])
+            d.sync_remotes([link.remote for link in mine])
+            d.emit("drive", state="connected", label=label, mount_point=mount_point,
+                   remotes=[link.remote for link in mine])
             log.info("%s: drive %s at %s: syncing with %s", d.root, label, mount_point,
                      ", ".join(link.remote for link in mine))
         with self._cond:
@@ -502,22 +482,24 @@ class DeviceMonitor:
         for d in daemons:
             if is_under(d.root, mount_point):
                 continue  # the repository itself lives on this drive
-            cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+            cfg = d.remote_config()
             names = remote_names(cfg)
             matched: set[str] = set()
             for name in names:
                 if cfg.get(f"remote.{name}.syncassistant-mode") == "off":
                     continue
                 path = remote_local_path(d.root, cfg, name)
-                if path is not None and is_under(path, mount_point):
+                # Under the mount point and there: a remote on a drive mounted below this one
+                # (/media/BACKUP under a /media that is a file system of its own) is not on it,
+                # and plugged in or not, that drive reports itself.
+                if path is not None and is_under(path, mount_point) and path.exists():
                     kind: LinkKind = "git" if cfg.get(f"remote.{name}.url") else "directory"
                     links.append(DriveLink(d, name, kind, path, mount_point))
                     matched.add(name)
             if clones is None:
                 clones = find_annex_clones(mount_point)
             by_uuid = {cfg[f"remote.{n}.annex-uuid"]: n for n in names if cfg.get(f"remote.{n}.annex-uuid")}
-            own_uuid = d.ctx.git.config_get("annex.uuid")
-            known_uuids: str | None = None
+            own_uuid = d.uuid
             for clone_path, uuid in clones:
                 name = by_uuid.get(uuid)
                 if name in matched:
@@ -530,14 +512,11 @@ class DeviceMonitor:
                     continue
                 if uuid == own_uuid:
                     continue
-                if known_uuids is None:
-                    res = d.ctx.git.run("cat-file", "-p", "refs/heads/git-annex:uuid.log", check=False)
-                    known_uuids = res.stdout if res.returncode == 0 else ""
-                if uuid in known_uuids:
+                if d.knows_uuid(uuid):
                     log.info("%s: drive %s holds %s, a clone of this repository (uuid %s) that is "
                              "not a remote; add it to sync with it", d.root, label, clone_path, uuid)
-                    d.ctx.emit("drive-clone-found", label=label, mount_point=mount_point,
-                               path=str(clone_path), uuid=uuid)
+                    d.emit("drive-clone-found", label=label, mount_point=mount_point,
+                           path=str(clone_path), uuid=uuid)
         return links
 
     def _adopt_clone(self, d: Daemon, cfg: dict[str, str], name: str, clone_path: Path, uuid: str,
@@ -557,18 +536,14 @@ class DeviceMonitor:
             return None
         if os.path.realpath(old) != os.path.realpath(clone_path):
             log.info("%s: remote %s moved to %s (was %s)", d.root, name, clone_path, old)
-            d.ctx.git.run("remote", "set-url", name, str(clone_path))
+            d.set_remote_url(name, str(clone_path))
         return DriveLink(d, name, "git", clone_path, mount_point)
 
     def _fetch(self, d: Daemon, remote: str) -> None:
-        res = d.ctx.fetch(remote, timeout=FETCH_TIMEOUT)
+        res = d.fetch(remote, timeout=FETCH_TIMEOUT)
         if res.returncode != 0:
             log.warning("%s: fetching from drive remote %s failed: %s", d.root, remote,
                         res.stderr.strip().splitlines()[-1:] or res.returncode)
-
-    @staticmethod
-    def _transfers_offline(d: Daemon, remote: str, offline: bool) -> None:
-        d.transfers.set_offline(remote, offline)
 
     # ---- unmounting ---------------------------------------------------------------------------
 
@@ -578,23 +553,21 @@ class DeviceMonitor:
         links = list(drive.links) if drive else []
         seen = {(id(link.daemon), link.remote) for link in links}
         for d in self._daemons():  # remotes under the mount point that were not attached
-            cfg = d.ctx.git.config_get_regexp(r"^remote\.")
+            cfg = d.remote_config()
             for name in remote_names(cfg):
                 path = remote_local_path(d.root, cfg, name)
                 if path is not None and (id(d), name) not in seen and is_under(path, mount_point):
                     kind: LinkKind = "git" if cfg.get(f"remote.{name}.url") else "directory"
                     links.append(DriveLink(d, name, kind, path, mount_point))
         for link in links:
-            if link.kind == "git":
-                link.daemon.pusher.set_offline(link.remote, True)
-            self._transfers_offline(link.daemon, link.remote, True)
+            link.daemon.remote_present(link.remote, False)
         for d in {id(link.daemon): link.daemon for link in links}.values():
             names = [link.remote for link in links if link.daemon is d]
             log.info("%s: drive at %s removed: %s offline", d.root, mount_point, ", ".join(names))
-            d.ctx.emit("drive", state="removed", label=drive.label if drive else None,
-                       mount_point=mount_point, remotes=names)
+            d.emit("drive", state="removed", label=drive.label if drive else None,
+                   mount_point=mount_point, remotes=names)
         if drive is not None and drive.announce and drive.phase != "synced":
-            self._send(f"{drive.label} was removed", "before it was fully synced")
+            self._send(Notice("drive-removed", drive.label))
 
     # ---- is the drive up to date? -------------------------------------------------------------
 
@@ -602,12 +575,13 @@ class DeviceMonitor:
         """Check a drive whose daemons have been quiet for ``settle`` seconds (or a re-check is due).
 
         Scanning: once no content scan is pending, count the transfers for the drive's remotes
-        and announce "connected". Then the drive is up to date when, for each of its remotes: no
-        change waits to be committed, no scan is pending, no transfer to or from it is queued or
-        running, git-annex's journal is committed, and (a clone) the pusher has pushed the current
-        branch and git-annex trees to it without error -- and then, checked on the drive itself
-        (:meth:`_verified`), it has this branch's tree and all content it wants. Failed transfers
-        make it "incomplete".
+        and announce "connected". Then the drive is up to date when, for each of its remotes,
+        its daemon has nothing left to do (:meth:`.daemon.Daemon.remote_work`: no change waits
+        to be committed, no scan is pending, no transfer to or from it is queued or running,
+        git-annex's journal is committed, and a clone has the current branch and git-annex trees
+        pushed without error) -- and then, checked on the drive itself
+        (:meth:`.daemon.Daemon.remote_complete`), it has this branch's tree and all content it
+        wants. Failed transfers make it "incomplete".
         """
         with self._cond:
             if self._drives.get(drive.mount_point) is not drive:
@@ -615,15 +589,14 @@ class DeviceMonitor:
             drive.dirty = False
         now = time.monotonic()
         if drive.phase == "scanning":
-            scanning = any(_scan_busy(link.daemon.transfers) for link in drive.links)
+            scanning = any(link.daemon.scan_pending() for link in drive.links)
             if scanning and now - drive.started < self.scan_wait:
                 self._recheck(drive)
                 return
             files = None if scanning else self._files_to_sync(drive)
             drive.phase = "syncing"
             if drive.announce:
-                what = "syncing" if files is None else f"syncing {files} file{'s' if files != 1 else ''}"
-                self._send(f"Drive {drive.label} connected", what)
+                self._send(Notice("drive-connected", drive.label, files=files))
         last = max((self._last_event.get(r, 0.0) for r in drive.roots), default=0.0)
         if now - last < self.settle:
             with self._cond:
@@ -636,7 +609,8 @@ class DeviceMonitor:
             self._recheck(drive)
             return
         if not failed:
-            unverified = [link.remote for link in drive.links if not self._verified(link)]
+            unverified = [link.remote for link in drive.links if not link.daemon.remote_complete(
+                link.remote, link.path if link.kind == "git" else None)]
             if unverified:
                 log.debug("drive %s: %s not verified up to date yet", drive.label, ", ".join(unverified))
                 self._recheck(drive)
@@ -644,8 +618,7 @@ class DeviceMonitor:
         if failed:
             if drive.announce and not drive.failure_noticed:
                 drive.failure_noticed = True
-                self._send(f"{drive.label} is not fully synced",
-                           f"{failed} file{'s' if failed != 1 else ''} could not be copied: {error}")
+                self._send(Notice("drive-incomplete", drive.label, failed=failed, error=error))
             drive.phase = "incomplete"
             return  # a retry makes events, which bring us back here
         if self.update_drive_worktrees:
@@ -655,16 +628,16 @@ class DeviceMonitor:
         if drive.phase != "synced":
             drive.phase = "synced"
             if drive.announce:
-                self._send(f"{drive.label} is up to date", "safe to remove")
+                self._send(Notice("drive-synced", drive.label))
             for d in {id(link.daemon): link.daemon for link in drive.links}.values():
-                d.ctx.emit("drive", state="synced", label=drive.label, mount_point=drive.mount_point,
+                d.emit("drive", state="synced", label=drive.label, mount_point=drive.mount_point,
                            remotes=[link.remote for link in drive.links if link.daemon is d])
 
     def _files_to_sync(self, drive: _Drive) -> int:
         """Transfers for the drive since it was plugged in: done already, running or queued."""
         ids: set[str] = set()
         for link in drive.links:
-            ids |= {t["id"] for t in link.daemon.transfers.snapshot(history=1)
+            ids |= {t["id"] for t in link.daemon.transfers_snapshot(history=1)
                     if t.get("remote") == link.remote and t.get("state") in ("queued", "running")}
         with self._cond:
             ids |= drive.transfers_seen
@@ -681,64 +654,21 @@ class DeviceMonitor:
         """(things still to do, failed transfers, first failure) for the drive's remotes."""
         pending = failed = 0
         error = None
-        trees: dict[int, tuple[str | None, str | None]] = {}
         for link in drive.links:
-            d = link.daemon
-            tm = d.transfers
-            pending += d.committer.pending_count() + int(_scan_busy(tm))
-            counts = _transfer_counts(tm, link.remote)
-            pending += counts["queued"] + counts["running"]
-            if counts["failed"]:
-                failed += counts["failed"]
-                error = error or _first_failure(tm, link.remote)
-            if not _journal_empty(d.ctx.git.git_dir):
-                pending += 1
-            if link.kind != "git":
-                continue
-            st = d.pusher.remotes.get(link.remote)
-            if st is None:
-                continue  # not pushed to (annex-sync=false, git-only...): nothing to wait for
-            if st.last_error or st.offline:
-                pending += 1
-                continue
-            if id(d) not in trees:
-                git = d.ctx.git
-                trees[id(d)] = (git.ref_sha(f"refs/heads/{d.ctx.branch}^{{tree}}"),
-                                git.ref_sha("refs/heads/git-annex^{tree}"))
-            if tuple(st.pushed)[:2] != trees[id(d)]:  # (branch tree, git-annex tree, ...)
-                pending += 1
+            work = link.daemon.remote_work(link.remote)
+            pending += work.pending
+            failed += work.failed
+            error = error or work.failure
         return pending, failed, error
-
-    @staticmethod
-    def _verified(link: DriveLink) -> bool:
-        """Look at the drive itself: it has our branch's tree (a clone) and, by git-annex's
-        location log, every file's content here that it wants (one ``git annex find``)."""
-        d = link.daemon
-        if link.kind == "git":
-            if d.ctx.remote_paths.problem(link.remote) is not None:
-                return False  # (git would look in the folders above an empty mount point)
-            branch = d.ctx.branch
-            here = d.ctx.git.ref_sha(f"refs/heads/{branch}^{{tree}}")
-            there = Git(link.path).ref_sha(f"refs/heads/synced/{branch}^{{tree}}")
-            if here != there:
-                return False
-        args = ["find", "--in=here", "--not", f"--in={link.remote}"]
-        wanted = d.ctx.annex.run("wanted", link.remote, check=False, timeout=60)
-        if wanted.returncode != 0:
-            return False
-        if wanted.stdout.strip():
-            args.append(f"--want-get-by={link.remote}")
-        res = d.ctx.annex.run(*args, check=False, timeout=300)
-        return res.returncode == 0 and not res.stdout.strip()
 
     def _update_worktree(self, link: DriveLink) -> None:
         """Bring a full clone's checked-out branch on the drive up to its synced/ branch."""
         clone = link.path
         if not (clone / ".git").exists():
             return  # bare: nothing checked out
-        if link.daemon.ctx.remote_paths.problem(link.remote) is not None:
+        if link.daemon.remote_path_problem(link.remote) is not None:
             return  # not the remote's repository (any more): nothing of ours runs there
-        branch = link.daemon.ctx.branch
+        branch = link.daemon.branch
         synced = Git(clone).ref_sha(f"refs/heads/synced/{branch}")
         head = Git(clone).ref_sha("HEAD")
         if synced is None or synced == head or (head and Git(clone).is_ancestor(synced, head)):
@@ -749,14 +679,14 @@ class DeviceMonitor:
         except GitError as e:
             log.warning("%s: could not update the work tree of %s: %s", link.daemon.root, clone, e)
 
-    def _send(self, summary: str, body: str) -> None:
-        self.notices.append((summary, body))
-        log.info("%s: %s", summary, body)
+    def _send(self, notice: Notice) -> None:
+        self.notices.append(notice)
+        log.info("%s: %s", notice.summary, notice.body)
         if self._notify is not None:
             try:
-                self._notify(summary, body)
+                self._notify(notice)
             except Exception:
-                log.exception("notification %r failed", summary)
+                log.exception("notification %r failed", notice.summary)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from .context import RepoContext
 from .git import Git, GitError
 from .netmap import (
     EXPENSIVE_REMOTE_COST,
@@ -56,8 +57,6 @@ from .netmap import (
 )
 
 if TYPE_CHECKING:
-    from .context import RepoContext
-
     #: Anything naming a repository: its RepoContext, a Git, or its path.
     Repo: TypeAlias = RepoContext | Git | str | os.PathLike[str]
 
@@ -95,10 +94,9 @@ def _git(repo: Repo) -> Git:
     """A :class:`Git` for a RepoContext, a Git or a path."""
     if isinstance(repo, Git):
         return repo
-    found = getattr(repo, "git", None)
-    if isinstance(found, Git):
-        return found
-    return Git(Path(os.fspath(repo)))  # type: ignore[arg-type]
+    if isinstance(repo, RepoContext):
+        return repo.git
+    return Git(Path(os.fspath(repo)))
 
 
 def _lock(git: Git) -> threading.Lock:

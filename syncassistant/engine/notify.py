@@ -5,13 +5,19 @@ connection to ``$DBUS_SESSION_BUS_ADDRESS``.  ``notify()`` returns False (and lo
 level) when there is no session bus or no notification service, so that callers can fall back:
 the tray shows its own balloon, the headless daemon just logs.  One connection is kept and
 re-opened after a failure; a lock makes the notifier safe to share between threads.
+
+It also owns :class:`Notice`, what the engine has to tell a person (a drive connected, up to
+date...). Both front ends get the same notices from the engine: the headless daemon sends
+their English text with :meth:`Notifier.send`; the tray words them in the user's language
+from their ``kind`` and fields, and sends them through this same Notifier.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from jeepney import DBusAddress, new_method_call
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
@@ -26,6 +32,41 @@ NOTIFICATIONS_INTERFACE = "org.freedesktop.Notifications"
 URGENCY_LOW, URGENCY_NORMAL, URGENCY_CRITICAL = 0, 1, 2
 
 _ADDRESS = DBusAddress(NOTIFICATIONS_PATH, bus_name=NOTIFICATIONS_BUS_NAME, interface=NOTIFICATIONS_INTERFACE)
+
+
+NoticeKind = Literal["drive-connected", "drive-synced", "drive-incomplete", "drive-removed"]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the engine tells a person about a drive (``label``): ``files`` to sync once
+    connected (None: not counted yet), ``failed`` files and the first ``error`` when incomplete.
+    ``summary`` and ``body`` are the English text (the log, the headless daemon)."""
+
+    kind: NoticeKind
+    label: str
+    files: int | None = None
+    failed: int = 0
+    error: str | None = None
+
+    @property
+    def summary(self) -> str:
+        return {"drive-connected": f"Drive {self.label} connected",
+                "drive-synced": f"{self.label} is up to date",
+                "drive-incomplete": f"{self.label} is not fully synced",
+                "drive-removed": f"{self.label} was removed"}[self.kind]
+
+    @property
+    def body(self) -> str:
+        if self.kind == "drive-connected":
+            if self.files is None:
+                return "syncing"
+            return f"syncing {self.files} file{'s' if self.files != 1 else ''}"
+        if self.kind == "drive-synced":
+            return "safe to remove"
+        if self.kind == "drive-incomplete":
+            return f"{self.failed} file{'s' if self.failed != 1 else ''} could not be copied: {self.error}"
+        return "before it was fully synced"
 
 
 class Notifier:
@@ -69,6 +110,10 @@ class Notifier:
                     log.debug("notification %r failed (attempt %d): %s", summary, attempt, e)
                     self._close_locked()
             return False
+
+    def send(self, notice: Notice) -> bool:
+        """Show an engine notice in English (the headless daemon; the tray words its own)."""
+        return self.notify(notice.summary, notice.body)
 
     def close(self) -> None:
         """Close the session-bus connection (the next ``notify()`` opens a new one)."""

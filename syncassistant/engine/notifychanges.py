@@ -106,7 +106,7 @@ def ssh_remotes(daemon: Daemon) -> dict[str, RemoteURL]:
             continue  # no git-annex there, so no git-annex-shell
         if cfg.get(f"remote.{name}.annex-pull", "true").lower() == "false":
             continue
-        if not daemon.pusher.remote_filter(name):
+        if not daemon.syncable(name):
             continue
         out[name] = parsed
     return out
@@ -342,7 +342,7 @@ class _Connection:
         self.fetches += 1
         log.debug("%s: fetched %s (%s) in %.0f ms", ctx.root, self.remote, why,
                   (time.monotonic() - t0) * 1000)
-        self.daemon.merger.request()
+        self.daemon.request_merge()
         ctx.emit("remote-changed", remote=self.remote)
 
 
@@ -377,7 +377,7 @@ class RemoteChangeWatcher:
     def start(self) -> None:
         """Connect to every ssh remote (a thread each)."""
         self._started = True
-        self._unsubscribe = self.daemon.ctx.events.subscribe(self._on_event)
+        self._unsubscribe = self.daemon.events.subscribe(self._on_event)
         self.refresh()
 
     def refresh(self) -> None:

@@ -135,6 +135,20 @@ class Pusher:
         with self._cond:
             return [st.as_dict() for st in self.remotes.values()]
 
+    def in_sync(self, remote: str) -> bool | None:
+        """Has `remote` got this clone's branch and git-annex branch as they are now (the trees
+        last pushed there without error, the remote not away)? None: not one we push to."""
+        with self._cond:
+            st = self.remotes.get(remote)
+            if st is None:
+                return None
+            if st.last_error or st.offline:
+                return False
+            pushed = st.pushed[:2]
+        heads = self._heads(f"refs/heads/{self.ctx.branch}", "refs/heads/git-annex")
+        return pushed == tuple(heads.get(ref, (None, None, 0))[1]
+                               for ref in (f"refs/heads/{self.ctx.branch}", "refs/heads/git-annex"))
+
     def busy(self) -> bool:
         with self._cond:
             due = [n for n in self._wanted if self._due(self.remotes.get(n)) and not self.remotes[n].offline]

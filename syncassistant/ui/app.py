@@ -3,9 +3,11 @@
 - `SingleInstance`: an flock on a file in the user's runtime directory decides who is first, and
   the first listens on a QLocalServer next to it; a second start sends its arguments there and
   leaves, and the first brings its window forward.
-- `SyncApp`: owns the engine side (one `RepoHandle` per repository, fed by one `EventHub`), the
-  `AppState` they feed, the tray icon, the notifications, and the windows (created on first use,
-  so an idle tray does not pay for them).
+- `SyncApp`: owns the engine side -- one `Assistant`, the same engine object the headless daemon
+  runs (drives, network, ssh change notices, notices for a person), with one `RepoHandle` per
+  repository whose worker adds it to the Assistant and removes it again -- the `AppState` they
+  feed, the tray icon, the notifications, and the windows (created on first use, so an idle tray
+  does not pay for them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QWidget
 
+from ..engine.daemon import Assistant
 from ..engine.events import EventHub
 from ..engine.notify import Notifier
 from . import i18n
@@ -131,6 +134,8 @@ class SingleInstance(QObject):
 class SyncApp(QObject):
     """The running tray app."""
 
+    _engineNotice = Signal(object)  # a Notice for a person, emitted on an engine thread
+
     def __init__(self, config: AppConfig | None = None, control: bool = True,
                  notifier: Notifier | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -141,6 +146,10 @@ class SyncApp(QObject):
         self.control = control
         self.hub = EventHub()
         self.bridge = EventBridge(self.hub, self)
+        # One engine for every repository: its device monitor and network watcher serve them
+        # all, as in the headless daemon. Its notices come on engine threads; the signal takes
+        # them to the Notifications in the GUI thread.
+        self.assistant = Assistant(control=control, notify=self._engineNotice.emit, events=self.hub)
         self.state = AppState(self)
         self.handles: dict[str, RepoHandle] = {}
         self.windows: dict[str, QWidget] = {}
@@ -162,9 +171,11 @@ class SyncApp(QObject):
         self.tray.quitRequested.connect(self.quit)
         self.notifications = Notifications(self.bridge, self.state, self.tray.icon,
                                            lambda: bool(self.config.notifications), notifier, self)
+        self._engineNotice.connect(self.notifications.show_notice)
 
     # -- repositories -----------------------------------------------------------------------------
     def start(self, show_tray: bool = True) -> None:
+        self.assistant.start()  # drives and network first: a drive away is offline before a push
         for path in self.config.repositories:
             self.open_repository(path)
         if show_tray:
@@ -175,7 +186,7 @@ class SyncApp(QObject):
         key = repo_key(path)
         if key in self.handles:
             return self.handles[key]
-        handle = RepoHandle(path, self.hub, self.control, self)
+        handle = RepoHandle(path, self.assistant, self)
         w = handle.worker
         # Methods of this GUI-thread object, not lambdas: PySide6 runs a lambda in the thread of
         # the sender (here the worker's), so AppState was changed from the worker thread, and a
@@ -277,7 +288,7 @@ class SyncApp(QObject):
         for view in self.state.ordered():
             handle = self.handles.get(view.key)
             if view.has_transfers and handle is not None:
-                handle.submit(lambda d: d.transfers.set_limit(upload=upload, download=download))
+                handle.submit(lambda d: d.set_limit(upload=upload, download=download))
 
     def set_remote_limit(self, key: str, remote: str, upload: int | None = None,
                          download: int | None = None) -> None:
@@ -294,7 +305,7 @@ class SyncApp(QObject):
         self.config.set("limits", lim)
         handle = self.handles.get(key)
         if handle is not None:
-            handle.submit(lambda d: d.transfers.set_limit(upload=upload, download=download, remote=remote))
+            handle.submit(lambda d: d.set_limit(upload=upload, download=download, remote=remote))
 
     def _apply_saved_limits(self, key: str, _transfers: object, _limits: object, available: bool) -> None:
         lim = self.saved_limits()
@@ -306,9 +317,9 @@ class SyncApp(QObject):
 
         def apply(d: Any) -> None:
             if up is not None or down is not None:
-                d.transfers.set_limit(upload=up, download=down)
+                d.set_limit(upload=up, download=down)
             for name, entry in remotes.items():
-                d.transfers.set_limit(upload=entry.get("upload"), download=entry.get("download"), remote=name)
+                d.set_limit(upload=entry.get("upload"), download=entry.get("download"), remote=name)
 
         handle.submit(apply)
 
@@ -352,7 +363,7 @@ class SyncApp(QObject):
 
     # -- the end ------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop every repository's daemon (in parallel) and wait for their threads."""
+        """Stop every repository's daemon (in parallel), wait for their threads, then the engine."""
         if self._shut_down:
             return
         self._shut_down = True
@@ -363,6 +374,7 @@ class SyncApp(QObject):
         for h in [*self.handles.values(), *self._retired]:
             if not h.wait(STOP_TIMEOUT_MS):
                 log.warning("%s: the daemon did not stop in time", h.path)
+        self.assistant.stop()
         self.bridge.close()
         self.notifications.close()
         self.tray.hide()

@@ -381,7 +381,7 @@ class ConflictsWindow(QWidget):
 
         def job(d: Any) -> str:
             name = keep_one(d.root, rec, keep)
-            d.conflicts.mark_resolved(rec["id"])
+            d.mark_resolved(rec["id"])
             return name
 
         self._set_buttons(False)
@@ -393,7 +393,7 @@ class ConflictsWindow(QWidget):
             return
         key, rec = self.current
         self._set_buttons(False)
-        self._submit(key, lambda d: d.conflicts.mark_resolved(rec["id"]), lambda _r, err: self._done(
+        self._submit(key, lambda d: d.mark_resolved(rec["id"]), lambda _r, err: self._done(
             err, self.tr("Both versions stay in the folder under the names shown.")))
 
     def open_containing_folder(self) -> None:

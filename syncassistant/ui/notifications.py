@@ -1,9 +1,11 @@
-"""Telling the person about what needs them: conflicts, and errors that do not fix themselves.
+"""Telling the person about what needs them: conflicts, errors that do not fix themselves, and
+the engine's notices (a drive connected, up to date: the same notices the headless daemon sends).
 
 Notifications go to org.freedesktop.Notifications through the engine's `Notifier` (a D-Bus call,
 made on the thread pool so a slow service never blocks the GUI); where no notification service
 runs, the tray icon shows its own message. Repeats of one message are folded for a while, and a
-remote that fails is reported once, after a few failed retries, until it works again.
+remote that fails is reported once, after a few failed retries, until it works again; a remote
+away (a drive unplugged) is no failure and is never reported.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import os
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from ..engine.notify import URGENCY_CRITICAL, URGENCY_NORMAL, Notifier
+from ..engine.notify import URGENCY_CRITICAL, URGENCY_NORMAL, Notice, Notifier
 from .icons import icon_path
 from .state import AppState, repo_key
 from .workers import EventBridge, run_in_background
@@ -79,17 +81,42 @@ class Notifications(QObject):
             elif not r.get("error"):
                 self._failing.discard(ident)
 
+    @Slot(object)
+    def show_notice(self, notice: Notice) -> None:
+        """A notice from the engine (the device monitor), in the user's language. Each is news
+        (a drive plugged in twice is connected twice): none is folded."""
+        label = notice.label
+        urgency = URGENCY_NORMAL
+        if notice.kind == "drive-connected":
+            summary = self.tr("Drive %1 connected").replace("%1", label)
+            body = (self.tr("syncing") if notice.files is None
+                    else self.tr("syncing %n file(s)", "", notice.files))
+        elif notice.kind == "drive-synced":
+            summary = self.tr("%1 is up to date").replace("%1", label)
+            body = self.tr("safe to remove")
+        elif notice.kind == "drive-incomplete":
+            summary = self.tr("%1 is not fully synced").replace("%1", label)
+            body = self.tr("%n file(s) could not be copied: %1", "", notice.failed).replace("%1", notice.error or "")
+            urgency = URGENCY_CRITICAL
+        else:
+            summary = self.tr("%1 was removed").replace("%1", label)
+            body = self.tr("before it was fully synced")
+            urgency = URGENCY_CRITICAL
+        self.notify(summary, body, urgency=urgency, fold=False)
+
     # -- showing ------------------------------------------------------------------------------
-    def notify(self, summary: str, body: str, key: str | None = None, urgency: int = URGENCY_NORMAL) -> None:
-        """Show a notification unless turned off or shown recently."""
+    def notify(self, summary: str, body: str, key: str | None = None, urgency: int = URGENCY_NORMAL,
+               fold: bool = True) -> None:
+        """Show a notification unless turned off or (`fold`) the same was shown recently."""
         if not self.enabled():
             self.shown.emit(summary, body, "off")
             return
-        key = key or summary + body
-        now = time.monotonic()
-        if now - self._recent.get(key, -REPEAT_AFTER) < REPEAT_AFTER:
-            return
-        self._recent[key] = now
+        if fold:
+            key = key or summary + body
+            now = time.monotonic()
+            if now - self._recent.get(key, -REPEAT_AFTER) < REPEAT_AFTER:
+                return
+            self._recent[key] = now
         icon = str(icon_path("syncassistant"))
         notifier = self.notifier
 

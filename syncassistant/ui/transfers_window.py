@@ -339,12 +339,12 @@ class TransfersWindow(QWidget):
     def cancel_selected(self) -> None:
         for key, t in self.selected():
             if t.get("state") in ACTIVE:
-                self._submit(key, lambda d, tid=t["id"]: d.transfers.cancel(tid))
+                self._submit(key, lambda d, tid=t["id"]: d.cancel_transfer(tid))
 
     def retry_selected(self) -> None:
         for key, t in self.selected():
             if t.get("state") in ("failed", "cancelled"):
-                self._submit(key, lambda d, tid=t["id"]: d.transfers.retry(tid))
+                self._submit(key, lambda d, tid=t["id"]: d.retry_transfer(tid))
 
     def set_limit(self, upload: int | None = None, download: int | None = None) -> None:
         """Apply a limit for all folders, right now (the app remembers it)."""

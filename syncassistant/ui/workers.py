@@ -3,11 +3,12 @@
 - `EventBridge` subscribes to the engine's EventHub. Engine callbacks run on engine threads; the
   bridge only emits Qt signals there, and since their receivers live in the GUI thread Qt queues
   each call into the GUI thread. No widget is ever touched from an engine thread.
-- `RepoWorker` lives in its repository's QThread and owns the `Daemon`: it creates, starts and
-  stops it and runs every blocking engine call (status, pause, resolve, set_limit...) one after
-  the other, so operations on one repository never overlap and the GUI thread never waits on git.
-  The Daemon's own loops (watcher, committer, pusher, merger, transfers) are threads it starts
-  itself; the worker starts and stops them as a unit.
+- `RepoWorker` lives in its repository's QThread and holds its `Daemon`: it adds the repository
+  to the app's one engine (`Assistant.add_repo`, which also follows its drives, network and ssh
+  remotes, as the headless daemon does) and removes it again, and runs every blocking engine call
+  (status, pause, resolve, set_limit...) one after the other, so operations on one repository
+  never overlap and the GUI thread never waits on git. The Daemon's own loops (watcher,
+  committer, pusher, merger, transfers) are threads it starts itself.
 - Status is refreshed when an event says something happened, never on a timer: a burst of
   events is folded into one refresh, and while the engine reports work in flight the worker
   re-checks its in-memory idle flag (no disk, no git) with a back-off until it is idle again.
@@ -25,7 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, QTimer, Signal, Slot
 
-from ..engine.daemon import Daemon
+from ..engine.daemon import Assistant, Daemon
 from ..engine.events import Event, EventHub
 from .conflict_ops import ConflictError, resolved_elsewhere
 from .state import repo_key
@@ -86,21 +87,8 @@ class EventBridge(QObject):
         self.event.emit(ev)
 
 
-def transfer_manager(daemon: Daemon | None) -> Any:
-    """The daemon's TransferManager, or None with an engine that has none."""
-    return getattr(daemon, "transfers", None) if daemon is not None else None
-
-
-def read_limits(tm: Any) -> dict[str, Any]:
-    """Current limits from a TransferManager (`limits()` or `limits_dict()`, whichever it has)."""
-    getter = getattr(tm, "limits_dict", None)
-    if not callable(getter):
-        getter = tm.limits
-    return dict(getter())
-
-
 class RepoWorker(QObject):
-    """Owns one repository's Daemon inside that repository's QThread."""
+    """Holds one repository's Daemon (of the app's Assistant) inside that repository's QThread."""
 
     started = Signal(str)  # repo key
     startFailed = Signal(str, str)  # repo key, message for a person
@@ -110,12 +98,12 @@ class RepoWorker(QObject):
     jobDone = Signal(int, object, object)  # token, result, error message (None on success)
     _poke = Signal()  # emitted on engine threads: refresh the status soon
 
-    def __init__(self, path: str, hub: EventHub, control: bool = True):
+    def __init__(self, path: str, assistant: Assistant):
         super().__init__()
         self.path = path
         self.key = repo_key(path)
-        self.hub = hub
-        self.control = control
+        self.assistant = assistant
+        self.hub = assistant.events
         self.daemon: Daemon | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._refresh_pending = False
@@ -128,8 +116,7 @@ class RepoWorker(QObject):
         if self.daemon is not None:
             return
         try:
-            daemon = Daemon(self.path, events=self.hub, control=self.control)
-            daemon.start()
+            daemon = self.assistant.add_repo(self.path)
         except Exception as e:  # RepoError, AlreadyRunning, GitError...: shown in the tray menu
             log.warning("%s: cannot start: %s", self.path, e)
             self.startFailed.emit(self.key, str(e) or type(e).__name__)
@@ -143,14 +130,15 @@ class RepoWorker(QObject):
 
     @Slot()
     def stop(self) -> None:
-        """Stop the daemon (waits for its loops) and end this worker's thread."""
+        """Take the repository out of the engine (waits for its daemon's loops) and end this
+        worker's thread."""
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
         daemon, self.daemon = self.daemon, None
         if daemon is not None:
             try:
-                daemon.stop()
+                self.assistant.remove_repo(daemon)
             except Exception:
                 log.exception("%s: stopping the daemon failed", self.path)
         self.stopped.emit(self.key)
@@ -214,7 +202,7 @@ class RepoWorker(QObject):
                 continue
             if stale:
                 log.info("%s: conflict on %s was resolved elsewhere", self.path, rec.get("path"))
-                closed = self.daemon.conflicts.mark_resolved(str(rec.get("id"))) or closed
+                closed = self.daemon.mark_resolved(str(rec.get("id"))) or closed
         return closed
 
     @Slot()
@@ -230,12 +218,10 @@ class RepoWorker(QObject):
         QTimer.singleShot(BUSY_RECHECK_MS[self._busy_step], self._recheck_busy)
 
     def _send_transfers(self) -> None:
-        tm = transfer_manager(self.daemon)
-        if tm is None:
-            self.transfersReady.emit(self.key, [], None, False)
+        if self.daemon is None:
             return
         try:
-            self.transfersReady.emit(self.key, list(tm.snapshot()), read_limits(tm), True)
+            self.transfersReady.emit(self.key, self.daemon.transfers_snapshot(), self.daemon.limits(), True)
         except Exception as e:
             log.warning("%s: reading transfers failed: %s", self.path, e)
 
@@ -250,13 +236,13 @@ class RepoHandle(QObject):
 
     _tokens = itertools.count(1)
 
-    def __init__(self, path: str, hub: EventHub, control: bool = True, parent: QObject | None = None):
+    def __init__(self, path: str, assistant: Assistant, parent: QObject | None = None):
         super().__init__(parent)
         self.path = path
         self.key = repo_key(path)
         self.thread = QThread()
         self.thread.setObjectName(f"syncassistant-repo-{self.key.rsplit('/', 1)[-1]}")
-        self.worker = RepoWorker(path, hub, control)
+        self.worker = RepoWorker(path, assistant)
         self.worker.moveToThread(self.thread)
         self._startRequested.connect(self.worker.start)
         self._stopRequested.connect(self.worker.stop)

@@ -696,10 +696,15 @@ class TransferManager:
             seq = next(self._seq)  # newer than every report sent before, older than any after
             return [{**t.as_dict(), "seq": seq} for t in items]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, remote: str | None = None) -> dict[str, int]:
+        """Queued, running, failed transfers (to or from `remote` only, if given) and all done."""
         with self._cond:
-            return {"queued": len(self._queued), "running": len(self._running), "failed": len(self._failed),
-                    "done": self.completed}
+            if remote is None:
+                return {"queued": len(self._queued), "running": len(self._running),
+                        "failed": len(self._failed), "done": self.completed}
+            return {state: sum(1 for t in group.values() if t.remote == remote)
+                    for state, group in (("queued", self._queued), ("running", self._running),
+                                         ("failed", self._failed))} | {"done": self.completed}
 
     def scanning(self) -> bool:
         with self._cond:

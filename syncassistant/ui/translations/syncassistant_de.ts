@@ -428,34 +428,85 @@
 <context>
     <name>Notifications</name>
     <message>
-        <location filename="../notifications.py" line="52"/>
+        <location filename="../notifications.py" line="54"/>
         <source>Conflict in %1</source>
         <translation>Konflikt in %1</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="53"/>
+        <location filename="../notifications.py" line="55"/>
         <source>%1 was changed on two devices. Both versions are kept; open Conflicts… to choose.</source>
         <translation>%1 wurde auf zwei Geräten geändert. Beide Versionen bleiben erhalten; öffnen Sie „Konflikte…“, um zu wählen.</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="59"/>
+        <location filename="../notifications.py" line="61"/>
         <source>Syncing %1 has a problem</source>
         <translation>Problem beim Synchronisieren von %1</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="68"/>
+        <location filename="../notifications.py" line="70"/>
         <source>%1 is not syncing</source>
         <translation>%1 wird nicht synchronisiert</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="75"/>
+        <location filename="../notifications.py" line="77"/>
         <source>Can&apos;t reach %1</source>
         <translation>%1 ist nicht erreichbar</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="76"/>
+        <location filename="../notifications.py" line="78"/>
         <source>%1 has not synced with it since %2 attempts: %3</source>
         <translation>%1 wurde seit %2 Versuchen nicht damit synchronisiert: %3</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="91"/>
+        <source>Drive %1 connected</source>
+        <translation>Laufwerk %1 angeschlossen</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="92"/>
+        <source>syncing</source>
+        <translation>wird synchronisiert</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../notifications.py" line="93"/>
+        <source>syncing %n file(s)</source>
+        <translation>
+            <numerusform>%n Datei wird synchronisiert</numerusform>
+            <numerusform>%n Dateien werden synchronisiert</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="95"/>
+        <source>%1 is up to date</source>
+        <translation>%1 ist auf dem neuesten Stand</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="96"/>
+        <source>safe to remove</source>
+        <translation>kann sicher entfernt werden</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="98"/>
+        <source>%1 is not fully synced</source>
+        <translation>%1 ist nicht vollständig synchronisiert</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../notifications.py" line="99"/>
+        <source>%n file(s) could not be copied: %1</source>
+        <translation>
+            <numerusform>%n Datei konnte nicht kopiert werden: %1</numerusform>
+            <numerusform>%n Dateien konnten nicht kopiert werden: %1</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="102"/>
+        <source>%1 was removed</source>
+        <translation>%1 wurde entfernt</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="103"/>
+        <source>before it was fully synced</source>
+        <translation>bevor es vollständig synchronisiert war</translation>
     </message>
 </context>
 <context>
