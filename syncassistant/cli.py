@@ -9,18 +9,17 @@ import argparse
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import time
 from pathlib import Path
 
 from . import cli_map
-from .engine import control, reaper, sshmux
+from .engine import control, reaper, remotes, sshmux
 from .engine.git import Git, GitError
 from .engine.lock import AlreadyRunning, DaemonLock
 from .engine.repo import RepoError, init_repo, open_repo
-from .engine.urls import BadURL, parse_remote_url
+from .engine.urls import BadURL
 
 log = logging.getLogger("syncassistant")
 
@@ -46,9 +45,6 @@ def _ask(path: str, cmd: str, **extra: object) -> dict:
     return reply
 
 
-REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$")
-
-
 # -- commands -----------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     top = init_repo(args.path, args.name)
@@ -63,29 +59,27 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
         return _remote_add_drive(top, args)
     if not args.url:
         raise CLIError("give a URL, or --drive MOUNT to make a new clone on a drive")
-    if not REMOTE_NAME.match(args.name) or args.name.endswith((".lock", ".")) or ".." in args.name:
-        raise CLIError(f"invalid remote name {args.name!r}: use letters, digits, '.', '_' and '-'")
     try:
-        url = parse_remote_url(args.url, base=top)
-    except BadURL as e:
-        raise CLIError(f"{args.url!r}: {e}") from None
-    if args.name in git.remotes():
-        raise CLIError(f"a remote named {args.name!r} exists already")
-    if args.cost is not None and args.cost < 0:
-        raise CLIError("--cost must be zero or more")
+        # every check first (engine/remotes.py, as the settings window does), then the network
+        name = remotes.check_name(args.name, set(git.remotes()) | set(remotes.remotes_of(git)))
+        url = remotes.check_url(args.url, base=top)
+        remotes.check_settings(args.cost, "full")
+    except remotes.BadRemote as e:
+        raise CLIError(f"invalid remote {e.field}: {e}") from None
     if not args.no_check:
         r = git.run("ls-remote", "--heads", "--", url.url, check=False, timeout=60)
         if r.returncode != 0:
             reason = (r.stderr.strip().splitlines() or ["unreachable"])[-1]
             raise CLIError(f"{url.url}: cannot reach it ({reason}); use --no-check to add it anyway")
-    git.run("remote", "add", args.name, url.url)
-    if args.cost is not None:
-        git.config_set(f"remote.{args.name}.annex-cost", str(args.cost))
+    try:
+        remotes.add_remote(top, name, url.url, cost=args.cost)
+    except remotes.BadRemote as e:
+        raise CLIError(f"invalid remote {e.field}: {e}") from None
     if not args.no_check:
-        git.run("fetch", "--quiet", args.name, check=False, timeout=300)
+        git.run("fetch", "--quiet", name, check=False, timeout=300)
     if DaemonLock(Git(top).git_dir / "syncassistant").held_by_other():
         _ask(str(top), "sync")
-    print(f"{top}: remote {args.name} -> {url.url}")
+    print(f"{top}: remote {name} -> {url.url}")
     return 0
 
 

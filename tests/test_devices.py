@@ -45,9 +45,7 @@ from syncassistant.engine.devices import (
     DriveError,
     create_drive_clone,
     is_under,
-    remote_local_path,
     remote_name_for_label,
-    remote_names,
 )
 from syncassistant.engine.git import Git
 from syncassistant.engine.mounts import (
@@ -56,6 +54,7 @@ from syncassistant.engine.mounts import (
 from syncassistant.engine.notify import Notifier
 from syncassistant.engine.notifychanges import RemoteChangeWatcher, notifychanges_argv
 from syncassistant.engine.remotepaths import RemotePaths
+from syncassistant.engine.remotes import remote_local_path, remote_names
 from syncassistant.engine.urls import parse_remote_url
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")

@@ -10,7 +10,7 @@ import random
 import networkx as nx
 import pytest
 
-from syncassistant.engine import netmap
+from syncassistant.engine import netmap, remotes
 from syncassistant.engine.netmap import Edge, NetMap, format_edges, parse_edges
 
 
@@ -89,13 +89,13 @@ def test_git_annex_default_costs():
     assert netmap.SEMI_EXPENSIVE_REMOTE_COST == 175
     assert netmap.EXPENSIVE_REMOTE_COST == 200
     assert netmap.VERY_EXPENSIVE_REMOTE_COST == 1000
-    assert netmap.default_remote_cost("/media/usb/repo") == 100
-    assert netmap.default_remote_cost("../sibling") == 100
-    assert netmap.default_remote_cost("file:///srv/repo") == 100
-    assert netmap.default_remote_cost("ssh://host/srv/repo") == 200
-    assert netmap.default_remote_cost("user@host:repo") == 200
-    assert netmap.default_remote_cost("https://example.org/repo.git") == 200
-    assert netmap.default_remote_cost("./dir:with/colon") == 100
+    assert remotes.default_cost("/media/usb/repo") == 100
+    assert remotes.default_cost("../sibling") == 100
+    assert remotes.default_cost("file:///srv/repo") == 100
+    assert remotes.default_cost("ssh://host/srv/repo") == 200
+    assert remotes.default_cost("user@host:repo") == 200
+    assert remotes.default_cost("https://example.org/repo.git") == 200
+    assert remotes.default_cost("./dir:with/colon") == 100
 
 
 def test_effective_weight_penalises_only_slow_links():

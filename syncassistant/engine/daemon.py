@@ -40,6 +40,7 @@ from .notifychanges import RemoteChangeWatcher
 from .pusher import Pusher
 from .recovery import remove_stale_locks
 from .refwatcher import RefWatcher
+from .remotes import Remote, remotes_of
 from .repo import open_repo
 from .transfers.manager import TransferManager
 from .watcher import Watcher
@@ -61,20 +62,9 @@ class RemoteWork:
 
 
 def syncable_remote(ctx: RepoContext, name: str) -> bool:
-    """A git remote we push to: has a URL, not ignored, not set to annex-sync=false."""
-    cfg = ctx.git.config_get_regexp(rf"^remote\.{_re_escape(name)}\.")
-    prefix = f"remote.{name}."
-    if not cfg.get(prefix + "url"):
-        return False
-    if cfg.get(prefix + "annex-ignore", "false").lower() == "true":
-        return False
-    if cfg.get(prefix + "annex-sync", "true").lower() == "false":
-        return False
-    return cfg.get(prefix + "syncassistant-mode", "full") != "off"
-
-
-def _re_escape(name: str) -> str:
-    return "".join("\\" + c if not c.isalnum() else c for c in name)
+    """A git remote we push to: has a URL, not ignored, not set to annex-sync=false or off."""
+    remote = remotes_of(ctx.git).get(name)
+    return remote is not None and remote.pushed
 
 
 class Daemon:
@@ -252,9 +242,9 @@ class Daemon:
         """One git config value of this repository."""
         return self.ctx.git.config_get(key)
 
-    def remote_config(self) -> dict[str, str]:
-        """Every `remote.*` git config value (names may hold dots: use devices.remote_names)."""
-        return self.ctx.git.config_get_regexp(r"^remote\.")
+    def remotes(self) -> dict[str, Remote]:
+        """Every remote of this repository, by name, as its git config says (engine/remotes.py)."""
+        return remotes_of(self.ctx.git)
 
     def set_remote_url(self, remote: str, url: str) -> None:
         self.ctx.git.run("remote", "set-url", remote, url)
@@ -303,9 +293,11 @@ class Daemon:
     def hold_transfers(self, reason: str, remotes: set[str] | None = None) -> None:
         """Hold content transfers (to and from `remotes`, or all) until `release_transfers`."""
         self.transfers.pause(reason, remotes)
+        self.ctx.emit("held", **self.transfers.held())  # (status shows holds: the tray looks again)
 
     def release_transfers(self, reason: str) -> None:
         self.transfers.resume(reason)
+        self.ctx.emit("held", **self.transfers.held())
 
     def scan_pending(self) -> bool:
         """A content scan is queued or running."""

@@ -48,7 +48,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import unquote, urlsplit
 
 from .annex import Annex
 from .events import Event, EventHub
@@ -57,7 +56,7 @@ from .git import run as run_command
 from .mounts import MountFilter, MountWatcher, default_mount_filter, find_annex_clones
 from .netwatch import NetworkWatcher
 from .notify import Notice
-from .urls import BadURL, parse_remote_url
+from .remotes import Remote, remote_names
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -75,44 +74,6 @@ METERED_SETTING = "syncassistant.pause-on-metered"
 
 # ---------------------------------------------------------------------------------------------
 # remotes and paths
-
-
-def remote_names(cfg: dict[str, str]) -> list[str]:
-    """Remote names in a ``git config --get-regexp ^remote\\.`` dict (names may contain dots)."""
-    names = set()
-    for key in cfg:
-        for suffix in (".url", ".annex-uuid", ".annex-directory"):
-            if key.startswith("remote.") and key.endswith(suffix):
-                names.add(key[len("remote."):-len(suffix)])
-    return sorted(names)
-
-
-def remote_local_path(root: Path, cfg: dict[str, str], name: str) -> Path | None:
-    """Where a remote lives on this computer's file system, or None (ssh, other special remotes).
-
-    A path or ``file://`` URL in ``remote.<name>.url`` (relative to ``root``), or the directory of
-    a git-annex directory special remote. The path is normalised, not resolved.
-    """
-    url = cfg.get(f"remote.{name}.url")
-    if url:
-        if url.startswith("file://"):
-            path = unquote(urlsplit(url).path)
-        else:
-            try:
-                parsed = parse_remote_url(url, base=root)
-            except BadURL:
-                return None
-            if parsed.kind != "local":
-                return None
-            path = parsed.path
-    else:
-        path = cfg.get(f"remote.{name}.annex-directory", "")
-        if not path:
-            return None
-    p = Path(os.path.expanduser(path))
-    if not p.is_absolute():
-        p = root / p
-    return Path(os.path.normpath(p))
 
 
 def is_under(path: str | os.PathLike[str], mount_point: str | os.PathLike[str]) -> bool:
@@ -366,8 +327,7 @@ class DeviceMonitor:
                 continue
             if wanted:
                 # only what crosses the network: a USB drive or a local folder costs nothing
-                cfg = d.remote_config()
-                network = {n for n in remote_names(cfg) if remote_local_path(d.root, cfg, n) is None}
+                network = {n for n, r in d.remotes().items() if r.local_path(d.root) is None}
                 log.info("%s: metered connection: content transfers to %s paused", d.root,
                          ", ".join(sorted(network)) or "no network remote")
                 d.hold_transfers("metered", network)
@@ -417,9 +377,8 @@ class DeviceMonitor:
         on a drive that is not plugged in: offline, quietly (``attached``: (root, remote) on
         drives attached, which are not)."""
         for d in daemons:
-            cfg = d.remote_config()
-            for name in remote_names(cfg):
-                path = remote_local_path(d.root, cfg, name)
+            for name, remote in d.remotes().items():
+                path = remote.local_path(d.root)
                 if (path is None or (str(d.root), name) in attached or path.exists()
                         or not self._mount_filter(str(path), None)):
                     continue
@@ -482,30 +441,29 @@ class DeviceMonitor:
         for d in daemons:
             if is_under(d.root, mount_point):
                 continue  # the repository itself lives on this drive
-            cfg = d.remote_config()
-            names = remote_names(cfg)
+            remotes = d.remotes()
             matched: set[str] = set()
-            for name in names:
-                if cfg.get(f"remote.{name}.syncassistant-mode") == "off":
+            for name, remote in remotes.items():
+                if remote.mode == "off":
                     continue
-                path = remote_local_path(d.root, cfg, name)
+                path = remote.local_path(d.root)
                 # Under the mount point and there: a remote on a drive mounted below this one
                 # (/media/BACKUP under a /media that is a file system of its own) is not on it,
                 # and plugged in or not, that drive reports itself.
                 if path is not None and is_under(path, mount_point) and path.exists():
-                    kind: LinkKind = "git" if cfg.get(f"remote.{name}.url") else "directory"
+                    kind: LinkKind = "git" if remote.url else "directory"
                     links.append(DriveLink(d, name, kind, path, mount_point))
                     matched.add(name)
             if clones is None:
                 clones = find_annex_clones(mount_point)
-            by_uuid = {cfg[f"remote.{n}.annex-uuid"]: n for n in names if cfg.get(f"remote.{n}.annex-uuid")}
+            by_uuid = {r.uuid: n for n, r in remotes.items() if r.uuid}
             own_uuid = d.uuid
             for clone_path, uuid in clones:
                 name = by_uuid.get(uuid)
                 if name in matched:
                     continue
                 if name is not None:
-                    link = self._adopt_clone(d, cfg, name, clone_path, uuid, mount_point)
+                    link = self._adopt_clone(d, remotes[name], clone_path, uuid, mount_point)
                     if link is not None:
                         links.append(link)
                         matched.add(name)
@@ -519,13 +477,13 @@ class DeviceMonitor:
                            path=str(clone_path), uuid=uuid)
         return links
 
-    def _adopt_clone(self, d: Daemon, cfg: dict[str, str], name: str, clone_path: Path, uuid: str,
+    def _adopt_clone(self, d: Daemon, remote: Remote, clone_path: Path, uuid: str,
                      mount_point: str) -> DriveLink | None:
-        """A clone on the drive is remote ``name`` by its UUID; point a stale URL at it."""
-        url = cfg.get(f"remote.{name}.url")
+        """A clone on the drive is ``remote`` by its UUID; point a stale URL at it."""
+        name, url = remote.name, remote.url
         if not url:
             return None  # a special remote sharing a clone's uuid: not ours to guess about
-        old = remote_local_path(d.root, cfg, name)
+        old = remote.url_path(d.root)
         if old is None:
             log.info("%s: remote %s (%s) has the uuid of %s on the drive; it is reached another "
                      "way, so it is left alone", d.root, name, url, clone_path)
@@ -553,11 +511,10 @@ class DeviceMonitor:
         links = list(drive.links) if drive else []
         seen = {(id(link.daemon), link.remote) for link in links}
         for d in self._daemons():  # remotes under the mount point that were not attached
-            cfg = d.remote_config()
-            for name in remote_names(cfg):
-                path = remote_local_path(d.root, cfg, name)
+            for name, remote in d.remotes().items():
+                path = remote.local_path(d.root)
                 if path is not None and (id(d), name) not in seen and is_under(path, mount_point):
-                    kind: LinkKind = "git" if cfg.get(f"remote.{name}.url") else "directory"
+                    kind: LinkKind = "git" if remote.url else "directory"
                     links.append(DriveLink(d, name, kind, path, mount_point))
         for link in links:
             link.daemon.remote_present(link.remote, False)

@@ -82,8 +82,7 @@ SEMI_EXPENSIVE_REMOTE_COST = 175.0
 EXPENSIVE_REMOTE_COST = 200.0
 VERY_EXPENSIVE_REMOTE_COST = 1000.0
 ENCRYPTED_REMOTE_COST_ADJ = 50.0  # added to the cost of an encrypted special remote
-LOCAL_REMOTE_COST = CHEAP_REMOTE_COST
-SSH_REMOTE_COST = EXPENSIVE_REMOTE_COST
+# (a git remote's default cost by its URL: remotes.default_cost)
 
 # --- throughput blending, see NetMap.effective_weight
 REFERENCE_BPS = 10_000_000.0  # 10 MB/s (about 100 Mbit/s): at or above this, no penalty
@@ -109,20 +108,6 @@ class Edge:
     measured_bps: float | None = None
     last_seen: float | None = None  # epoch seconds when last seen reachable
     reachable: bool = True
-
-
-def default_remote_cost(url: str) -> float:
-    """git-annex's default cost for a git remote at ``url``: 100 for a local path, else 200.
-
-    Follows git's rules: ``scheme://`` is a URL except ``file://``; ``host:path`` with the
-    colon before any slash is scp-like ssh; anything else is a local path.
-    """
-    if "://" in url:
-        return LOCAL_REMOTE_COST if url.startswith("file://") else SSH_REMOTE_COST
-    colon, slash = url.find(":"), url.find("/")
-    if colon > 0 and (slash < 0 or colon < slash):
-        return SSH_REMOTE_COST
-    return LOCAL_REMOTE_COST
 
 
 def log_path(uuid: str) -> str:

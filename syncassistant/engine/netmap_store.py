@@ -33,7 +33,6 @@ uncommitted journal); repositories marked dead in ``trust.log`` are left out of 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import tempfile
 import threading
@@ -45,16 +44,15 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from .context import RepoContext
 from .git import Git, GitError
 from .netmap import (
-    EXPENSIVE_REMOTE_COST,
     LOG_DIR,
     Edge,
     NetMap,
     _snapshot_ts,
-    default_remote_cost,
     format_edges,
     log_path,
     parse_edges,
 )
+from .remotes import remotes_of
 
 if TYPE_CHECKING:
     #: Anything naming a repository: its RepoContext, a Git, or its path.
@@ -90,7 +88,7 @@ _locks_guard = threading.Lock()
 # ---------------------------------------------------------------------------- small helpers
 
 
-def _git(repo: Repo) -> Git:
+def git_of(repo: Repo) -> Git:
     """A :class:`Git` for a RepoContext, a Git or a path."""
     if isinstance(repo, Git):
         return repo
@@ -108,7 +106,7 @@ def _lock(git: Git) -> threading.Lock:
 
 def my_uuid(repo: Repo) -> str | None:
     """This clone's git-annex UUID (``annex.uuid``), or None before ``git annex init``."""
-    return _git(repo).config_get("annex.uuid") or None
+    return git_of(repo).config_get("annex.uuid") or None
 
 
 def _to_bytes(text: str) -> bytes:
@@ -209,16 +207,6 @@ def _uuid_of_path(path: str) -> str | None:
 # ---------------------------------------------------------------------------- local edges
 
 
-def _remote_config(git: Git) -> dict[str, dict[str, str]]:
-    """remote name -> {variable: value} (names may contain dots; variables never do)."""
-    remotes: dict[str, dict[str, str]] = {}
-    for key, value in git.config_get_regexp(r"^remote\.").items():
-        name, _, var = key[len("remote."):].rpartition(".")
-        if name:
-            remotes.setdefault(name, {})[var.lower()] = value
-    return remotes
-
-
 def local_edges(
     repo: Repo,
     reachable: Mapping[str, bool] | None = None,
@@ -231,12 +219,12 @@ def local_edges(
     A remote counts when git-annex knows its UUID (``remote.<n>.annex-uuid``, recorded the
     first time git-annex talks to it) and it is not ``annex-ignore``d, not ``annex-sync=false``
     and not in a syncassistant mode that never uploads.  Its cost is ``remote.<n>.annex-cost``,
-    else :func:`netmap.default_remote_cost` of its URL (special remotes without a URL: git-annex's
+    else :func:`remotes.default_cost` of its URL (special remotes without a URL: git-annex's
     expensive class).  ``reachable`` (remote name -> bool, from the caller's pushes and
     transfers) marks remotes down; a remote not in it counts as reachable.  A reachable edge is
     stamped ``last_seen=now``; a down one keeps the time it was last published as seen.
     """
-    git = _git(repo)
+    git = git_of(repo)
     me = my_uuid(git)
     if not me:
         return []
@@ -245,24 +233,13 @@ def local_edges(
     measured_bps = measured_bps or {}
     previous = {e.remote: e for e in published_edges(git, me)}
     edges: list[Edge] = []
-    for name, cfg in sorted(_remote_config(git).items()):
-        uuid = cfg.get("annex-uuid", "").strip()
+    for name, remote in remotes_of(git).items():
+        uuid = (remote.uuid or "").strip()
         if not uuid or uuid == me:
             continue
-        if cfg.get("annex-ignore", "false").lower() == "true":
+        if remote.ignore or not remote.sync or remote.mode not in UPLOAD_MODES:
             continue
-        if cfg.get("annex-sync", "true").lower() == "false":
-            continue
-        if cfg.get("syncassistant-mode", "full") not in UPLOAD_MODES:
-            continue
-        url = cfg.get("url", "")
-        cost = default_remote_cost(url) if url else EXPENSIVE_REMOTE_COST
-        try:
-            configured = float(cfg["annex-cost"])
-            if math.isfinite(configured) and configured >= 0:
-                cost = configured
-        except (KeyError, ValueError):
-            pass
+        cost = remote.cost  # annex-cost, else git-annex's default for its kind
         up = bool(reachable.get(name, True))
         seen = now if up else (previous[name].last_seen if name in previous else None)
         edges.append(Edge(src=me, dst=uuid, remote=name, cost=cost,
@@ -275,7 +252,7 @@ def local_edges(
 
 def published_text(repo: Repo, uuid: str | None = None) -> bytes | None:
     """The edge log of ``uuid`` (default: this clone) as committed on :data:`REF`."""
-    git = _git(repo)
+    git = git_of(repo)
     uuid = uuid or my_uuid(git)
     if not uuid:
         return None
@@ -284,7 +261,7 @@ def published_text(repo: Repo, uuid: str | None = None) -> bytes | None:
 
 def published_edges(repo: Repo, uuid: str | None = None) -> list[Edge]:
     """The edges of ``uuid`` (default: this clone) as committed on :data:`REF`."""
-    git = _git(repo)
+    git = git_of(repo)
     uuid = uuid or my_uuid(git)
     text = published_text(git, uuid) if uuid else None
     return parse_edges(text, src=uuid) if text is not None and uuid else []
@@ -319,7 +296,7 @@ def publish(repo: Repo, edges: Iterable[Edge], *, now: float | None = None) -> b
     Nothing is committed when the published edges already say the same (see
     :data:`SEEN_REFRESH`).  Raises ValueError for edges that do not start at this clone.
     """
-    git = _git(repo)
+    git = git_of(repo)
     me = my_uuid(git)
     if not me:
         raise ValueError(f"{git.path}: not a git-annex repository (no annex.uuid)")
@@ -349,7 +326,7 @@ def publish_local(repo: Repo, reachable: Mapping[str, bool] | None = None) -> bo
     Never raises on git trouble (logged instead); returns whether a commit was made.
     """
     try:
-        git = _git(repo)
+        git = git_of(repo)
         if not my_uuid(git):
             return False
         return publish(git, local_edges(git, reachable))
@@ -438,7 +415,7 @@ class Publisher:
 
 def incoming_refs(repo: Repo) -> dict[str, str]:
     """Other clones' copies of the branch: refname -> commit."""
-    git = _git(repo)
+    git = git_of(repo)
     return {ref: sha for ref, sha in git.refs(*INCOMING_PATTERNS).items() if not ref.endswith("/HEAD")}
 
 
@@ -476,7 +453,7 @@ def merge_incoming(repo: Repo) -> bool:
     union is just our tree, so that pushing to the remotes those heads came from fast-forwards.
     Never conflicts.
     """
-    git = _git(repo)
+    git = git_of(repo)
     with _lock(git):
         for _ in range(_RETRIES):
             local = git.ref_sha(REF)
@@ -519,13 +496,13 @@ def refspecs(repo: Repo | None = None) -> list[str]:
     """
     if repo is None:
         return [f"{REF}:{SYNCED_REF}"]
-    sha = _git(repo).ref_sha(REF)
+    sha = git_of(repo).ref_sha(REF)
     return [f"{sha}:{SYNCED_REF}"] if sha else []
 
 
 def tree_id(repo: Repo) -> str | None:
     """The tree of :data:`REF` (None if absent): for the pusher's "anything new?" check."""
-    return _git(repo).ref_sha(f"{REF}^{{tree}}")
+    return git_of(repo).ref_sha(f"{REF}^{{tree}}")
 
 
 # ---------------------------------------------------------------------------- reading the map
@@ -593,13 +570,13 @@ def _latest(text: bytes) -> dict[str, str]:
 def annex_log_stamp(repo: Repo, *files: str) -> str:
     """Changes when any of these files of the git-annex branch does (their blob ids); for caches
     that must not be thrown away on every commit to the branch."""
-    git = _git(repo)
+    git = git_of(repo)
     return git.run("ls-tree", "refs/heads/git-annex", "--", *files, check=False).stdout
 
 
 def repositories(repo: Repo) -> tuple[dict[str, str], set[str]]:
     """(UUID -> description from ``uuid.log``, UUIDs marked dead in ``trust.log``)."""
-    git = _git(repo)
+    git = git_of(repo)
     files = annex_branch_files(git, ["uuid.log", "trust.log"])
     dead = {uuid for uuid, level in _latest(files["trust.log"]).items() if level == "X"}
     return _latest(files["uuid.log"]), dead
@@ -607,7 +584,7 @@ def repositories(repo: Repo) -> tuple[dict[str, str], set[str]]:
 
 def read_logs(repo: Repo, *, include_incoming: bool = True) -> dict[str, bytes]:
     """UUID -> edge log text, from :data:`REF` (and, by default, unmerged incoming copies)."""
-    git = _git(repo)
+    git = git_of(repo)
     commits = [c for c in [git.ref_sha(REF)] if c]
     if include_incoming:
         commits += sorted(set(incoming_refs(git).values()) - set(commits))
@@ -628,7 +605,7 @@ def load_map(repo: Repo, *, include_incoming: bool = True, local: bool = False,
     while no daemon runs).  Nodes: descriptions from ``uuid.log``; dead repositories and their
     edges are left out.
     """
-    git = _git(repo)
+    git = git_of(repo)
     logs = read_logs(git, include_incoming=include_incoming)
     nodes, dead = repositories(git)
     edges = [edge for uuid, text in logs.items() for edge in parse_edges(text, src=uuid)]
@@ -644,12 +621,12 @@ def load_map(repo: Repo, *, include_incoming: bool = True, local: bool = False,
 
 def resolve_repository(repo: Repo, name: str) -> str | None:
     """A UUID for ``name``: "here", a UUID, a remote name, a description, or a unique UUID prefix."""
-    git = _git(repo)
+    git = git_of(repo)
     if name == "here":
         return my_uuid(git)
-    remotes = _remote_config(git)
-    if name in remotes and remotes[name].get("annex-uuid"):
-        return remotes[name]["annex-uuid"]
+    remote = remotes_of(git).get(name)
+    if remote is not None and remote.uuid:
+        return remote.uuid
     nodes, _ = repositories(git)
     uuids = set(nodes) | set(read_logs(git))
     if name in uuids:

@@ -90,23 +90,17 @@ def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str
 
 def ssh_remotes(daemon: Daemon) -> dict[str, RemoteURL]:
     """The daemon's ssh remotes that can notify: synced, pulled from, with git-annex."""
-    cfg = daemon.ctx.git.config_get_regexp(r"^remote\.")
     out: dict[str, RemoteURL] = {}
-    for name in daemon.ctx.git.remotes():
-        url = cfg.get(f"remote.{name}.url")
-        if not url:
+    for name, remote in daemon.remotes().items():
+        # pushed to (annex-ignore among the reasons not to: no git-annex there, so no
+        # git-annex-shell) and pulled from
+        if not remote.pushed or not remote.pull:
             continue
         try:
-            parsed = parse_remote_url(url, base=daemon.root)
+            parsed = parse_remote_url(remote.url, base=daemon.root)
         except BadURL:
             continue
         if parsed.kind != "ssh":
-            continue
-        if cfg.get(f"remote.{name}.annex-ignore", "false").lower() == "true":
-            continue  # no git-annex there, so no git-annex-shell
-        if cfg.get(f"remote.{name}.annex-pull", "true").lower() == "false":
-            continue
-        if not daemon.syncable(name):
             continue
         out[name] = parsed
     return out

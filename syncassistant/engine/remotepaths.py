@@ -59,11 +59,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
 
 from .git import git_dir_of
 from .mounts import read_git_config
-from .urls import BadURL, parse_remote_url
+from .remotes import read_remotes
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +108,10 @@ def remote_path_problem(path: Path, uuid: str | None) -> str | None:
 def local_remotes(root: Path, cfg: dict[str, str]) -> dict[str, tuple[Path, str | None]]:
     """Git remotes on a local path, from a parsed config: name -> (path, annex-uuid or None)."""
     out: dict[str, tuple[Path, str | None]] = {}
-    for key, url in cfg.items():
-        if not (key.startswith("remote.") and key.endswith(".url")):
-            continue
-        name = key[len("remote."):-len(".url")]
-        try:
-            parsed = parse_remote_url(url, base=root)
-        except BadURL:
-            continue
-        if parsed.kind != "local":
-            continue
-        raw = unquote(urlsplit(url).path) if url.startswith("file://") else parsed.path
-        path = Path(os.path.expanduser(raw))
-        out[name] = (Path(os.path.normpath(path if path.is_absolute() else root / path)),
-                     cfg.get(f"remote.{name}.annex-uuid") or None)
+    for name, remote in read_remotes(cfg).items():
+        path = remote.url_path(root)
+        if path is not None:
+            out[name] = (path, remote.uuid)
     return out
 
 

@@ -41,13 +41,13 @@ from .netmap import NetMap
 from .netmap_store import (
     INCOMING_PATTERNS,
     REF,
-    _git,
-    _remote_config,
     annex_branch_files,
     annex_log_stamp,
+    git_of,
     load_map,
     my_uuid,
 )
+from .remotes import remotes_of
 
 if TYPE_CHECKING:
     from .git import Git
@@ -187,7 +187,7 @@ def origins(repo: Repo, keys: Iterable[str]) -> dict[str, str | None]:
     Reads the git-annex branch, git-annex's journal, and other clones' git-annex branches that
     are not merged yet (the origin's record may have just arrived).
     """
-    git = _git(repo)
+    git = git_of(repo)
     keys = list(dict.fromkeys(k for k in keys if k and "\n" not in k))
     paths = {k: location_log_path(k) for k in keys}
     files = annex_branch_files(git, list(paths.values()), unmerged=True) if keys else {}
@@ -226,7 +226,7 @@ def _network(git: Git) -> tuple[str | None, NetMap, dict[str, str]]:
     if hit and hit[0] == stamp:
         return hit[1]
     value = (my_uuid(git), load_map(git),
-             {name: cfg.get("annex-uuid", "") for name, cfg in _remote_config(git).items()})
+             {name: r.uuid or "" for name, r in remotes_of(git).items()})
     with _network_lock:
         _network_cache[key] = (stamp, value)
     return value
@@ -255,7 +255,7 @@ def route_transfers(
     if not transfers:
         return []
     try:
-        git = _git(repo)
+        git = git_of(repo)
         me, known_map, uuid_of = _network(git)
         netmap = netmap if netmap is not None else known_map
         if not me or me not in netmap.graph or netmap.graph.number_of_edges() == 0:

@@ -1,26 +1,28 @@
 """Remotes as the settings dialog sees them, without Qt: list, check, test, add, change, remove.
 
 A remote is a plain git remote; its cost is git-annex's `remote.<name>.annex-cost` and its mode
-`remote.<name>.syncassistant-mode`. Every URL goes through the engine's `parse_remote_url` before
-git sees it, and git only runs through the engine's `Git`.
+`remote.<name>.syncassistant-mode`. What a remote is, its checks and adding one live in the
+engine (`engine/remotes.py`, which the CLI uses too); this module turns the form's fields into
+them. Every URL goes through the engine's `parse_remote_url` before git sees it, and git only
+runs through the engine's `Git`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine import remotes
 from ..engine.git import Git
 from ..engine.urls import BadURL, RemoteURL, parse_remote_url
 
-MODES = ("full", "git-only", "upload-only", "download-only", "off")
-DEFAULT_COST = {"local": 100, "ssh": 200}  # git-annex's own defaults for these kinds
+MODES = remotes.MODES  # (the form's mode choices)
+# git-annex's own defaults for these kinds (the form's cost field shows whole numbers)
+DEFAULT_COST = {"local": int(remotes.LOCAL_COST), "ssh": int(remotes.NETWORK_COST)}
 TEST_TIMEOUT = 20.0
 KEYRING_SERVICE = "syncassistant"
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$")
 
 
 @dataclass
@@ -31,28 +33,17 @@ class RemoteRow:
     mode: str
 
 
-class FieldProblem(ValueError):
-    """Input refused; `field` names the form field the message belongs next to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+#: Input refused; `field` names the form field the message belongs next to (the engine's own)
+FieldProblem = remotes.BadRemote
 
 
 def default_cost(url: str) -> int:
     """git-annex's cost for a remote with no annex-cost set: local paths 100, others 200."""
-    return DEFAULT_COST["local" if url.startswith(("/", "file://", ".", "~")) else "ssh"]
+    return int(remotes.default_cost(url))
 
 
 def check_name(name: str, existing: list[str]) -> str:
-    name = name.strip()
-    if not name:
-        raise FieldProblem("name", "give the remote a short name, like laptop or usb-drive")
-    if not _NAME.match(name) or name.endswith((".lock", ".")) or ".." in name:
-        raise FieldProblem("name", "use letters, digits, '.', '_' and '-' only (no spaces)")
-    if name in existing:
-        raise FieldProblem("name", f"there is a remote named {name} already")
-    return name
+    return remotes.check_name(name, existing)
 
 
 def local_url(folder: str) -> RemoteURL:
@@ -105,16 +96,14 @@ def ssh_url(user: str, host: str, port: int, path: str) -> RemoteURL:
 
 def list_remotes(root: Path) -> list[RemoteRow]:
     git = Git(root)
+    found = remotes.remotes_of(git)
     rows = []
     for name in git.remotes():
-        cfg = git.config_get_regexp(rf"^remote\.{re.escape(name)}\.")
-        prefix = f"remote.{name}."
-        try:
-            cost = int(cfg.get(prefix + "annex-cost", ""))
-        except ValueError:
-            cost = None
-        rows.append(RemoteRow(name, cfg.get(prefix + "url", ""), cost,
-                              cfg.get(prefix + "syncassistant-mode", "full")))
+        r = found.get(name)
+        if r is None:
+            continue
+        cost = None if r.configured_cost is None else int(r.configured_cost)
+        rows.append(RemoteRow(name, r.url, cost, r.mode))
     return rows
 
 
@@ -145,24 +134,11 @@ def create_copy(root: Path, folder: str) -> None:
 
 
 def add_remote(root: Path, name: str, url: str, cost: int | None, mode: str) -> None:
-    if mode not in MODES:
-        raise FieldProblem("mode", f"unknown mode {mode}")
-    git = Git(root)
-    git.run("remote", "add", "--", name, url)
-    set_remote(root, name, cost, mode)
+    remotes.add_remote(root, name, url, cost=cost, mode=mode)
 
 
 def set_remote(root: Path, name: str, cost: int | None, mode: str) -> None:
-    if mode not in MODES:
-        raise FieldProblem("mode", f"unknown mode {mode}")
-    if cost is not None and cost < 0:
-        raise FieldProblem("cost", "the cost is zero or more")
-    git = Git(root)
-    if cost is None:
-        git.config_unset(f"remote.{name}.annex-cost")
-    else:
-        git.config_set(f"remote.{name}.annex-cost", str(cost))
-    git.config_set(f"remote.{name}.syncassistant-mode", mode)
+    remotes.set_remote(root, name, cost, mode)
 
 
 def remove_remote(root: Path, name: str) -> None:
