@@ -30,11 +30,11 @@ from ..annex_batch import AnnexBatch, WarmPool, group_state
 from ..context import RepoContext
 from ..git import git_dir_of
 from ..urls import BadURL, parse_remote_url
-from . import locks, pointers
+from . import locks, pointers, scanstate
 from .dropper import drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
-from .scanner import fresh_uploads, scan
+from .scanner import fresh_uploads, remote_infos_checked, scan_paths
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ DOWNLOAD_GRACE = 1.0
 # this long after it was queued, then goes on its own.
 PEER_SENDING_MAX = 1800.0
 PEER_LOOKUP_EVERY = 30.0
+# After work, a catch-up scan runs once the transfers have been quiet this long, so the recorded
+# scan (scanstate) follows a running daemon: the next start looks at what changed while it was
+# off, not at a day of syncing again. One timer per burst of work; nothing runs while idle.
+CHECKPOINT_AFTER = 60.0
 # Processes kept started for the next transfer (see annex_batch); each idle one holds ~45 MB.
 WARM_TRANSFERS = 2
 # A limited process runs under annex.bwlimit this much above its limit (see transfer_batch).
@@ -144,8 +148,13 @@ class TransferManager:
         self._uuid: str | None = None  # this repository's annex.uuid, read when first needed
         # running transfers interrupted by a hold or a new limit: back to the queue
         self._requeue: set[str] = set()
-        self._scan_requests: list[list[str] | None] = []
+        self._scan_requests: list[list[str]] = []
+        self._catch_up = False  # a catch-up scan asked for (see request_scan)
         self._scanning = False
+        self.full_scans = 0  # scans of the whole tree (each asks git-annex about every file)
+        self.catch_ups = 0  # catch-up scans that did not need one
+        self.last_catch_up: scanstate.CatchUp | None = None
+        self._checkpoint_at: float | None = None  # when a catch-up records the work done since
         self._closing = 0  # workers closing their batch processes (committing the journal)
         self._threads = [threading.Thread(target=self._worker, name=f"syncassistant-transfer-{i}", daemon=True)
                          for i in range(slots)]
@@ -178,7 +187,7 @@ class TransferManager:
         for t in self._threads:
             t.start()
         self._scanner.start()
-        self.request_scan()
+        self.request_scan(None)  # a catch-up: what changed while we were not running
 
     def stop(self) -> None:
         with self._cond:
@@ -192,28 +201,38 @@ class TransferManager:
 
     # -- scanning ------------------------------------------------------------------------------
     def request_scan(self, paths: list[str] | None = None) -> None:
+        """Scan these paths for content to move; None: everything that may need a transfer, which
+        is a catch-up (see scanstate): what changed since the last recorded scan, and what was
+        outstanding then (at start, when a remote or the network comes back, on "sync now").
+        The whole tree is scanned only when that cannot be told."""
         with self._cond:
-            self._scan_requests.append(paths)
+            if paths is None:
+                self._catch_up = True
+            else:
+                self._scan_requests.append(paths)
             self._cond.notify_all()
 
     def _scan_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._scan_requests and not self.ctx.stopping.is_set():
-                    self._cond.wait()
+                while not (self._scan_requests or self._catch_up) and not self.ctx.stopping.is_set():
+                    if self._checkpoint_at is None:
+                        self._cond.wait()
+                    elif (left := self._checkpoint_at - time.monotonic()) > 0:
+                        self._cond.wait(left)
+                    else:
+                        self._checkpoint_at = None
+                        # (with transfers queued, their end arms it again; a remote held away
+                        # gets a catch-up when it is back)
+                        self._catch_up = not (self._queued or self._running or self._closing)
                 if self.ctx.stopping.is_set():
                     return
                 reqs, self._scan_requests = self._scan_requests, []
+                catch_up, self._catch_up = self._catch_up, False
                 self._scanning = True
-            paths: list[str] | None = []
-            for r in reqs:
-                if r is None:
-                    paths = None
-                    break
-                assert paths is not None
-                paths += r
+            paths: list[str] | None = [p for r in reqs for p in r]
             try:
-                found = scan(self.ctx, paths)
+                paths, found = self._scan(paths, catch_up)
             except Exception as e:
                 log.error("%s: content scan failed: %s", self.ctx.root, e)
                 found = []
@@ -227,6 +246,34 @@ class TransferManager:
                 log.error("%s: dropping unwanted content failed: %s", self.ctx.root, e)
             with self._cond:
                 self._scanning = False
+                # a catch-up recorded its state: it is itself the checkpoint
+                self._checkpoint_at = None if catch_up else time.monotonic() + CHECKPOINT_AFTER
+
+    def _scan(self, paths: list[str], catch_up: bool) -> tuple[list[str] | None, list[Transfer]]:
+        """Run one scan: of `paths`, plus a catch-up if asked, which records what it covered for
+        the next (scanstate). Returns the paths scanned (None: the whole tree) and what to do."""
+        ctx = self.ctx
+        remotes, here_wants, complete = remote_infos_checked(ctx)
+        snap = scanstate.take(ctx, remotes, here_wants) if catch_up else None
+        scanned: list[str] | None = paths
+        if snap is not None:
+            t0 = time.monotonic()
+            cu = self.last_catch_up = scanstate.catch_up(ctx, scanstate.load(ctx.state_dir), snap, remotes)
+            if cu.full is not None:
+                log.info("%s: full content scan: %s", ctx.root, cu.full)
+                self.full_scans += 1
+                scanned = None
+            else:
+                self.catch_ups += 1
+                log.info("%s: catch-up scan of %d path(s): %d file(s) changed, %d location log(s), %d "
+                         "looked up, the rest pending (%.2f s to tell)", ctx.root, len(cu.paths),
+                         cu.changed_files, cu.changed_logs, cu.looked_up, time.monotonic() - t0)
+                scanned = sorted(set(paths) | set(cu.paths))
+        result = scan_paths(ctx, scanned, (remotes, here_wants))
+        if snap is not None and complete and not ctx.stopping.is_set():
+            # (a remote that could not be probed was not scanned for: the older state stays)
+            scanstate.save(ctx.state_dir, snap, result.proposed)
+        return scanned, result.transfers
 
     def _settle_delivered(self, paths: list[str] | None, found: list[Transfer]) -> None:
         """A deferred or failed download whose content has come another way meanwhile (the tree
@@ -511,6 +558,7 @@ class TransferManager:
             requeue = t.id in self._requeue and not ok and not cancelled
             self._requeue.discard(t.id)
             t.finished = time.time()
+            self._checkpoint_at = time.monotonic() + CHECKPOINT_AFTER
             locked = met_lock and not cancelled and t.lock_waits < LOCKED_WAITS_MAX
             t.lock_waits = t.lock_waits + 1 if locked else 0
             self.lock_waits += locked
@@ -708,7 +756,7 @@ class TransferManager:
 
     def scanning(self) -> bool:
         with self._cond:
-            return bool(self._scan_requests or self._scanning)
+            return bool(self._scan_requests or self._catch_up or self._scanning)
 
     def idle(self) -> bool:
         with self._cond:
@@ -717,7 +765,8 @@ class TransferManager:
             # to do now; it runs later only if the parent never delivers
             waiting = any(not self._held(t.remote) and not (t.deferred and t.not_before > now)
                           for t in self._queued.values())
-            return not (waiting or self._running or self._scan_requests or self._scanning or self._closing)
+            return not (waiting or self._running or self._scan_requests or self._catch_up or self._scanning
+                        or self._closing)
 
     # -- holds: remotes away, metered networks ----------------------------------------------------
     def _held(self, remote: str) -> bool:

@@ -1,7 +1,8 @@
 """Finding content to move: what we have that remotes want and lack, what we want that they have.
 
-One batched `git annex find --json` per remote and direction over the whole tree at start-up,
-never a process per file. Preferred content decides "wants": a repository with no
+One batched `git annex find --json` per remote and direction over the whole tree when it must
+be (no recorded scan: see scanstate, which makes a start look only at what changed), never a
+process per file. Preferred content decides "wants": a repository with no
 preferred-content setting wants everything. Scans of a few paths (after a commit or a merge)
 are on the path from a change to its content arriving elsewhere, so they are cut to one
 `git annex whereis --json` when no preferred-content expression is set, and what we know of
@@ -66,17 +67,24 @@ def _stamp(ctx: RepoContext) -> tuple:
 
 def remote_infos_and_wanted(ctx: RepoContext) -> tuple[list[RemoteInfo], str]:
     """remote_infos() and this clone's own preferred content, from the cache when still true."""
+    infos, here_wants, _ = remote_infos_checked(ctx)
+    return infos, here_wants
+
+
+def remote_infos_checked(ctx: RepoContext) -> tuple[list[RemoteInfo], str, bool]:
+    """remote_infos_and_wanted(), and whether every remote could be probed (else one is
+    missing from the list)."""
     stamp = _stamp(ctx)
     with _cache_lock:
         hit = _cache.get(str(ctx.root))
     if hit and hit[0] == stamp:
-        return hit[1], hit[2]
+        return hit[1], hit[2], True
     infos, complete = _remote_infos(ctx)
     here_wants = _expression(ctx.annex.run("wanted", "here", check=False).stdout)
     if complete:  # a remote we could not probe is probed again next time
         with _cache_lock:
             _cache[str(ctx.root)] = (stamp, infos, here_wants)
-    return infos, here_wants
+    return infos, here_wants, complete
 
 
 def _expression(text: str) -> str:
@@ -145,16 +153,40 @@ def _find(ctx: RepoContext, args: list[str], paths: list[str] | None) -> Iterato
             proc.wait()
 
 
+@dataclass
+class ScanResult:
+    transfers: list[Transfer]  # what to do now (after routing)
+    # Paths for which a transfer was proposed before routing: work outstanding, whether queued
+    # now or left to another clone by the tree (kept for the next start, see scanstate).
+    proposed: set[str]
+
+
 def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
     """Transfers needed now, over the whole tree or the given paths."""
+    return scan_paths(ctx, paths).transfers
+
+
+def scan_paths(ctx: RepoContext, paths: list[str] | None = None,
+               infos: tuple[list[RemoteInfo], str] | None = None) -> ScanResult:
+    """:func:`scan`, also saying which paths had transfers proposed before routing. `infos`:
+    remote_infos_and_wanted() as the caller already read it."""
     if paths is not None:
         paths = [p for p in paths if os.path.lexists(ctx.root / p)]
         if not paths:
-            return []
-    remotes, here_wants = remote_infos_and_wanted(ctx)
+            return ScanResult([], set())
+    remotes, here_wants = infos or remote_infos_and_wanted(ctx)
     if paths is not None and not here_wants and not any(r.wanted for r in remotes):
-        return routing.route_transfers(ctx, _scan_locations(ctx, remotes, paths), down_remotes=_down(ctx),
-                                       download_grace=routing.DOWNLOAD_GRACE)
+        proposed = _scan_locations(ctx, remotes, paths)
+    else:
+        proposed = _scan_find(ctx, remotes, here_wants, paths)
+    # uploads go along the minimum-cost arborescence of the network map (flooding where unknown)
+    routed = routing.route_transfers(ctx, proposed, down_remotes=_down(ctx), download_grace=routing.DOWNLOAD_GRACE)
+    return ScanResult(routed, {t.path for t in proposed})
+
+
+def _scan_find(ctx: RepoContext, remotes: list[RemoteInfo], here_wants: str,
+               paths: list[str] | None) -> list[Transfer]:
+    """Two `git annex find` per remote (what it lacks and wants, what it has that we want)."""
     out: list[Transfer] = []
     for r in remotes:
         if not r.uploads:
@@ -176,8 +208,7 @@ def scan(ctx: RepoContext, paths: list[str] | None = None) -> list[Transfer]:
                 continue
             seen.add(rec["key"])
             out.append(Transfer(rec["key"], rec.get("file", ""), "download", r.name, _size(rec), r.cost))
-    # uploads go along the minimum-cost arborescence of the network map (flooding where unknown)
-    return routing.route_transfers(ctx, out, down_remotes=_down(ctx), download_grace=routing.DOWNLOAD_GRACE)
+    return out
 
 
 def _down(ctx: RepoContext) -> set[str] | None:
@@ -186,7 +217,7 @@ def _down(ctx: RepoContext) -> set[str] | None:
 
 def _scan_locations(ctx: RepoContext, remotes: list[RemoteInfo], paths: list[str]) -> list[Transfer]:
     """Everyone wants everything: one `git annex whereis` tells, for every remote at once, what
-    to send and what to fetch (instead of two `find`s per remote)."""
+    to send and what to fetch (instead of two `find`s per remote). Not routed yet."""
     out: list[Transfer] = []
     seen: set[str] = set()
     here_paths: list[str] = []
