@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .annex import parse_json_lines
+from .annex import chunk_paths, parse_json_lines
 from .annex_batch import AnnexBatch, WarmPool, close_in_background
 from .annexlinks import LinkState, link_state
 from .context import RepoContext
@@ -237,11 +237,10 @@ class Committer:
             try:
                 ready = self._cut_round(ready, taken)
                 self.commit_paths(ready, taken)
-            except Exception as e:
+            except Exception as e:  # (commit_paths has put the round's paths back in the queue)
                 self.last_error = str(e)
                 log.error("%s: commit failed, will retry in %.0f s: %s", self.ctx.root, RETRY_AFTER, e)
                 self.ctx.emit("error", where="commit", message=str(e))
-                self._defer(ready, taken)
             finally:
                 with self._cond:
                     self._rounds -= 1
@@ -285,9 +284,19 @@ class Committer:
     # -- the work -------------------------------------------------------------------------------
     def commit_paths(self, paths: list[str], since: float | None = None) -> str | None:
         """Stage `paths` (added, changed or gone) and commit; return the new commit or None.
-        `since`: when the paths were taken (a file with a newer event changed while being added)."""
+        `since`: when the paths were taken (a file with a newer event changed while being added).
+
+        A round that fails keeps its paths: they go back in the queue, tried again after
+        RETRY_AFTER. Only the committer's own loop did that; a round the Merger asks for (every
+        merge and every fetch after a rejected push commits first) lost every path git-annex had
+        not named as failed: on a full disk a file saved then was never committed once the space
+        was back (bench/README.md, finding 11)."""
+        since = time.monotonic() if since is None else since
         try:
-            return self._commit(paths, time.monotonic() if since is None else since)
+            return self._commit(paths, since)
+        except Exception:
+            self._defer(paths, since)
+            raise
         finally:
             self._retire()
 
@@ -299,6 +308,13 @@ class Committer:
                 return None
             existing = [p for p in paths if os.path.lexists(ctx.root / p)]
             gone = [p for p in paths if p not in set(existing)]
+            # A folder made again (or moved in) where one was: what the old one held and the new
+            # one does not is a deletion, which its events may not tell (a watch replaced before
+            # they were read), and git annex add of the folder does not stage.
+            folders = [p for p in existing if os.path.isdir(ctx.root / p) and not os.path.islink(ctx.root / p)]
+            for chunk in chunk_paths(folders):
+                res = ctx.git.run("ls-files", "-z", "--deleted", "--", *chunk, env=LITERAL, check=False)
+                gone += [p for p in res.stdout.split("\0") if p and p not in gone]
             failed: list[str] = []
             why: dict[str, str] = {}  # failed path -> git-annex's reason
             added: dict[str, str] = {}  # path -> key of content git-annex just took in
@@ -306,8 +322,11 @@ class Committer:
                 ctx.git.run("rm", "-r", "-q", "--cached", "--ignore-unmatch",
                             "--pathspec-from-file=-", "--pathspec-file-nul",
                             input="\0".join(gone) + "\0", env=LITERAL)
+            answered: set[str] = set()  # files git-annex said something about, and their folders
             if existing:
                 for rec in self._add(existing):
+                    parts = str(rec.get("file", "")).split("/")
+                    answered.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
                     if rec.get("success") and rec.get("key") and rec.get("file"):
                         added[rec["file"]] = rec["key"]
                     if not rec.get("success", False):
@@ -323,6 +342,17 @@ class Committer:
                             input="\0".join(vanished) + "\0", env=LITERAL)
                 staged = ctx.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
                 names = [p for p in staged.stdout.split("\0") if p]
+            # A path git-annex said nothing about (it ended without answering for it, or
+            # skipped it) and that git still sees as changed is not done either. (Only those: a
+            # `git status` in every round that re-adds an unchanged file costs time.)
+            done = set(names) | set(failed) | answered
+            unanswered = [p for p in existing if p.rstrip("/") not in done]
+            if unanswered:
+                left = set(_dirty_under(ctx, unanswered))
+                for p in unanswered:
+                    if p in left:
+                        failed.append(p)
+                        why.setdefault(p, "not staged by git annex add")
             if failed:
                 with self._cond:
                     # changed while git-annex read it (still being written): not an error, it
@@ -472,6 +502,22 @@ def _files_under(root: Path, path: str) -> list[tuple[str, int]]:
                 continue
             out.append((os.path.relpath(full, root), fst.st_size if stat.S_ISREG(fst.st_mode) else 0))
     return out or [(path, 0)]
+
+
+def _dirty_under(ctx: RepoContext, paths: list[str]) -> list[str]:
+    """Those of `paths` whose file git still sees as changed or untracked in the work tree (a
+    folder: any file in it), as an add would stage it. Deletions are not an add's to stage, and
+    nested repositories (git shows them as a folder, git-annex skips them) do not count."""
+    dirty: set[str] = set()
+    for chunk in chunk_paths(paths):
+        res = ctx.git.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames",
+                          "--", *chunk, env=LITERAL, check=False)
+        for entry in res.stdout.split("\0") if res.returncode == 0 else []:
+            if len(entry) > 3 and (entry[:2] == "??" or entry[1] in "MT") and not entry.endswith("/"):
+                # the path and every folder above it
+                parts = entry[3:].split("/")
+                dirty.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return [p for p in paths if p.rstrip("/") in dirty]
 
 
 def commit_message(names: list[str], gone: list[str]) -> str:

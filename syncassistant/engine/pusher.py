@@ -37,6 +37,7 @@ class RemoteState:
     failures: int = 0
     next_retry: float | None = None  # wall-clock time
     pushed: tuple[str | None, ...] = (None, None, None)  # trees of (branch, git-annex, netmap) last pushed
+    pushed_head: str | None = None  # the branch commit last pushed (see Pusher._behind)
     offline: bool = False  # known to be away (unmounted drive); not an error
 
     def as_dict(self) -> dict:
@@ -255,16 +256,21 @@ class Pusher:
         n_sha, n_tree, _ = heads.get(netmap_store.REF, (None, None, 0))
         # Compare trees, not commits: two clones that merge each other's pushes at the same
         # moment make different merge commits of the same tree, and pushing those back and forth
-        # would repeat forever. Same trees = nothing new for the remote.
+        # would repeat forever. Same trees = nothing new for the remote, unless the remote is
+        # known to have moved on to another tree without our HEAD (see _behind).
         trees = (b_tree, a_tree, n_tree)
         with self._cond:
             st = self.remotes.get(name)
             settled = st is not None and st.last_error is None and name not in self._force
-            if settled and st.pushed == trees:
-                return PushOutcome(True)
+            maybe_same = settled and st.pushed[::2] == trees[::2]
+            last_head = st.pushed_head if st is not None else None
+        behind = bool(maybe_same and b_sha and b_tree and self._behind(name, b_sha, b_tree, last_head))
+        if settled and st.pushed == trees and not behind:
+            return PushOutcome(True)
+        with self._cond:
             # A merge's git-annex tree can differ from the last one pushed in the order of lines
             # only, and would then flip on every merge (annex_branch says why): nothing new either.
-            last_annex = st.pushed[1] if settled and st.pushed[::2] == trees[::2] else None
+            last_annex = st.pushed[1] if maybe_same and not behind else None
         if last_annex and a_tree and a_parents > 1 and annex_branch.same_lines(ctx.git, last_annex, a_tree):
             with self._cond:
                 st.pushed = trees
@@ -314,8 +320,30 @@ class Pusher:
         with self._cond:
             if st:
                 st.pushed = trees
+                st.pushed_head = b_sha
         log.debug("%s: pushed to %s in %.0f ms: %s", ctx.root, name, (time.monotonic() - t0) * 1000, done)
         return PushOutcome(True, refs=done)
+
+    def _behind(self, name: str, head: str, tree: str, last_pushed: str | None) -> bool:
+        """The remote may sit on another tree than ours without our HEAD: a commit of its that
+        we merged (its push to our synced/ branch, or what we fetched from it) has another tree
+        than our HEAD, and is not in what we last pushed there.
+
+        "Same trees as last pushed, nothing new" is not enough: a merge of theirs can give
+        exactly the tree we pushed before (a conflict resolved our way, a twin), while they
+        moved on. We then pushed nothing, they had nothing new to merge, and both stayed idle
+        on different trees (bench/README.md, finding 10). Twin merge commits of one tree do not
+        count (that ping-pong is what the tree comparison is for)."""
+        branch = self.ctx.branch
+        theirs = self._heads(f"refs/heads/synced/{branch}", f"refs/remotes/{name}/synced/{branch}",
+                             f"refs/remotes/{name}/{branch}")
+        git = self.ctx.git
+        for sha, their_tree, _ in {v[0]: v for v in theirs.values()}.values():
+            if sha == head or their_tree == tree or (last_pushed and git.is_ancestor(sha, last_pushed)):
+                continue
+            if git.is_ancestor(sha, head):  # (not merged yet: the merge asks for a push after)
+                return True
+        return False
 
     def _heads(self, *refs: str) -> dict[str, tuple[str, str, int]]:
         """ref -> (commit, its tree, how many parents it has) for those of `refs` that exist."""

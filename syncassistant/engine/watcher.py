@@ -90,10 +90,20 @@ class Watcher:
         self._observer.stop()
         self._observer.join(10)
 
-    def _watch_top(self, name: str) -> None:
+    def _watch_top(self, name: str, fresh: bool = False) -> None:
+        """Watch the top-level folder `name`. `fresh`: it was just created or moved in, so a
+        watch we hold under its name is of the folder that was there before (gone, or moved
+        elsewhere): that one is replaced."""
         with self._lock:
-            if name in self._watched:
+            old = self._watched.get(name)
+            if old is not None and not fresh:
                 return
+            if old is not None:
+                del self._watched[name]
+                try:
+                    self._observer.unschedule(old)
+                except (KeyError, OSError):
+                    pass
             try:
                 self._watched[name] = self._observer.schedule(
                     self._handler, str(self.root / name), recursive=True, event_filter=CHANGES)
@@ -101,7 +111,14 @@ class Watcher:
                 log.warning("cannot watch %s: %s", name, e)
 
     def _unwatch_top(self, name: str) -> None:
+        """Stop watching a top-level folder that went away, unless a folder stands at its name
+        again: events come late (the old folder's own watch reports its deletion after the root
+        watch has reported the new folder), and watchdog takes two watches of one path as the
+        same watch, so a late "deleted" used to end the new folder's watch. Nothing written in
+        that folder was seen again (bench/README.md, finding 7)."""
         with self._lock:
+            if os.path.isdir(self.root / name) and not os.path.islink(self.root / name):
+                return
             watch = self._watched.pop(name, None)
         if watch is not None:
             try:
@@ -141,7 +158,7 @@ class Watcher:
                 if raw == event.src_path and isinstance(event, DirMovedEvent):
                     self._unwatch_top(rel)
                 else:
-                    self._watch_top(rel)
+                    self._watch_top(rel, fresh=True)
             if top_level and event.event_type == "deleted" and event.is_directory:
                 self._unwatch_top(rel)
             if isinstance(event, FileClosedEvent):
