@@ -169,7 +169,9 @@ def test_a_variant_name_another_file_has_gets_a_longer_tag(make_repo, tmp_path):
 
 
 def test_renamed_on_both_sides_or_renamed_and_deleted_keeps_every_name(make_repo):
-    # rename/rename leaves the old name with its base stage only; rename/delete the new name
+    # Merged without rename detection, a rename is a delete and an add: every new name is kept
+    # with its content and nothing is in conflict (git's rename/rename and rename/delete
+    # conflicts were ours to untangle, and its renames carried edits to the wrong name)
     repo = make_repo("A")
     apply(repo, {"f.txt": "F\n", "k.txt": "K\n"})
     git(repo, "checkout", "-q", "-b", "theirs")
@@ -183,7 +185,7 @@ def test_renamed_on_both_sides_or_renamed_and_deleted_keeps_every_name(make_repo
     git(repo, "update-ref", "refs/heads/synced/master", "theirs")
     result = merger_of(repo).merge_all()
     assert {p: text(repo, p) for p in tracked(repo)} == {"g.txt": "F\n", "h.txt": "F\n", "l.txt": "K\n"}
-    assert sorted(r["path"] for r in result.conflicts) == ["g.txt", "h.txt", "l.txt"]
+    assert result.conflicts == []
     settled(repo)
 
 
@@ -310,3 +312,56 @@ def test_an_untracked_copy_of_their_file_makes_way_without_a_duplicate(make_repo
     assert [p for p in tree_files(b) if p.startswith("doc.")] == [path]
     assert text(b, path) == "A's version\n"  # the bytes went into B's annex: nothing to fetch
     assert path in annex(b, "find", "--in", "here")
+
+
+# -- merging without `git merge` (bench/README.md, "What loses edits", 1, 3 and 4) -------------------
+
+def test_a_merge_that_meets_an_unsaved_edit_leaves_the_file_alone_until_it_is_committed(make_repo):
+    # `git merge` stashed an edit in its way, reset the file to HEAD and applied the stash again:
+    # for up to seconds the user's file held the old version, a write in that window was lost,
+    # and a failed apply left the edit only in a dangling stash. The merge must not touch it.
+    from syncassistant.engine.git import GitError
+
+    repo = conflicted(make_repo, "A", {"doc.txt": "base\n"}, {"doc.txt": "ours\n"}, {"doc.txt": "theirs\n"})
+    (repo / "doc.txt").write_text("user edit\n")  # written after the flush, before the merge
+    inode = (repo / "doc.txt").stat().st_ino
+    with pytest.raises(GitError):
+        merger_of(repo).merge_all()
+    assert (repo / "doc.txt").stat().st_ino == inode, "the merge rewrote the edited file"
+    assert text(repo, "doc.txt") == "user edit\n"
+    assert "WIP on" not in git(repo, "fsck", "--unreachable", "--no-reflogs", "--no-progress", check=False)
+    assert git(repo, "log", "-1", "--format=%s").strip() == "change"  # nothing merged yet
+
+    def commit_the_edit() -> None:
+        git(repo, "annex", "add", "-q", "doc.txt")
+        if git(repo, "status", "--porcelain", "--", "doc.txt"):
+            git(repo, "commit", "-q", "-m", "edit")
+
+    result = merger_of(repo, flush=commit_the_edit).merge_all()
+    assert sorted(text(repo, p) for p in tracked(repo) if p.startswith("doc")) == ["theirs\n", "user edit\n"]
+    assert [r["path"] for r in result.conflicts] == ["doc.txt"]
+    settled(repo)
+
+
+def test_a_new_write_is_not_carried_onto_a_variant_by_rename_detection(make_repo):
+    # Both clones resolved the same conflict; one then wrote s2 again. git saw the other side's
+    # s2 -> s2.variant-4f39 as a rename, carried the write onto the variant, where both sides
+    # had the same old bytes, and merged cleanly without it (storm seed 1, B's merge c741740).
+    repo = conflicted(make_repo, "A", {"s2": ("git", "X\n")},
+                      {"s2": ("git", "Y\n"), "s2.variant-4f39": ("git", "X\n")},
+                      {"s2": None, "s2.variant-4f39": ("git", "X\n")})
+    merger_of(repo).merge_all()
+    assert text(repo, "s2") == "Y\n"
+    assert text(repo, "s2.variant-4f39") == "X\n"
+    settled(repo)
+
+
+def test_a_file_added_to_a_folder_the_other_side_emptied_stays_in_its_folder(make_repo):
+    # git's directory rename detection moved d7/f16.bin to the top level, where the other side
+    # had moved d7's last file (kill seed 2 on cc7a4ee): kept only under another name.
+    repo = conflicted(make_repo, "A", {"d7/f15.txt": "15\n"}, {"d7/f16.bin": "16\n"},
+                      {"d7/f15.txt": None, "f00.txt": "15\n"})
+    result = merger_of(repo).merge_all()
+    assert tracked(repo) == ["base.txt", "d7/f16.bin", "f00.txt"]
+    assert text(repo, "d7/f16.bin") == "16\n" and not result.conflicts
+    settled(repo)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
-from conftest import annex, git, wait_for
+from conftest import annex, git, link, wait_for
 
 
 def diverged_pair(make_repo):
@@ -22,6 +25,17 @@ def diverged_pair(make_repo):
     (a / "doc.txt").write_text("A\n")
     annex(a, "add", "doc.txt")
     git(a, "commit", "-q", "-m", "A")
+    return a, b
+
+
+def running_pair(make_repo, daemons):
+    """A and B, each the other's remote, with a daemon each."""
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    daemons(a)
+    daemons(b)
     return a, b
 
 
@@ -346,3 +360,47 @@ def test_a_path_git_annex_did_not_answer_for_is_tried_again(make_repo, daemons, 
     wait_for(lambda: "unanswered.txt" in git(a, "ls-files") and git(a, "status", "--porcelain") == "", 30,
              what=lambda: f"unanswered.txt committed: {git(a, 'status', '--porcelain')!r}")
     wait_for(da.is_idle, 30, what=lambda: f"idle: {da.busy_reasons()}")
+
+
+def test_a_lock_a_killed_process_left_while_the_daemon_runs_is_cleared(make_repo, daemons):
+    # Kill seed 1: B's daemon was killed during a transfer into C (a clone on a local path, whose
+    # index git-annex updates) and left C/.git/index.lock. C's daemon, undisturbed, cleared stale
+    # locks only at its own start: every commit and merge failed from then on, for good.
+    a, b = running_pair(make_repo, daemons)
+    lock = b / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    os.utime(lock, (time.time() - 60, time.time() - 60))  # left a minute ago
+    (b / "after.txt").write_text("written while the lock was there\n")
+    wait_for(lambda: (a / "after.txt").exists(), 60, what="B's file in A")
+    assert not lock.exists()
+
+
+def test_a_lock_some_process_holds_is_never_removed(tmp_path):
+    from syncassistant.engine.recovery import remove_if_stale
+
+    lock = tmp_path / "index.lock"
+    with open(lock, "wb"):
+        os.utime(lock, (time.time() - 600, time.time() - 600))
+        assert not remove_if_stale(lock, 20.0)  # held open: a git process writing it
+    assert lock.exists()
+    lock.touch()
+    assert not remove_if_stale(lock, 20.0)  # nobody holds it, but it is new
+    os.utime(lock, (time.time() - 60, time.time() - 60))
+    assert remove_if_stale(lock, 20.0) and not lock.exists()
+
+
+def test_a_file_added_while_another_process_holds_the_index_is_committed(make_repo, daemons):
+    # git annex add stages through `git update-index` and still reports success when index.lock
+    # is taken (a transfer into this clone updating its index): the file was never committed,
+    # nor tried again, until something else changed.
+    a, b = running_pair(make_repo, daemons)
+    lock = b / ".git" / "index.lock"
+    holder = subprocess.Popen([sys.executable, "-c", "import os, sys, time\n"
+                               "f = open(sys.argv[1], 'x'); print(flush=True); time.sleep(2)\n"
+                               "os.unlink(sys.argv[1])", str(lock)], stdout=subprocess.PIPE)
+    try:
+        holder.stdout.readline()  # the lock is taken
+        (b / "during.txt").write_text("written while the index was locked\n")
+        wait_for(lambda: (a / "during.txt").exists(), 60, what="B's file in A")
+    finally:
+        holder.wait(10)

@@ -46,13 +46,13 @@ def test_add_change_move_delete_propagate_both_ways(make_repo, daemons):
 
 
 def test_a_merge_fills_in_files_whose_content_is_here(make_repo):
-    # git merge writes an unlocked file as a pointer; git-annex's post-merge hook fills it in from
-    # the annex. The Merger skips that hook (when it is git-annex's stock one) and does the same
-    # work itself, beside the git-annex branch merge: it must be done when the merge returns.
-    # Left to the committer, the pointer's add fails ("changed while it was being added").
+    # A merge writes an unlocked file as a pointer; git-annex's post-merge hook fills it in from
+    # the annex. The Merger runs no hook (git read-tree) and does the same work itself, beside the
+    # git-annex branch merge: it must be done when the merge returns. Left to the committer, the
+    # pointer's add fails ("changed while it was being added").
     from syncassistant.engine.conflicts import ConflictStore
     from syncassistant.engine.context import RepoContext
-    from syncassistant.engine.hooks_install import hookless_merge_dir
+    from syncassistant.engine.hooks_install import user_post_merge_hook
     from syncassistant.engine.merger import Merger
 
     a = make_repo("A")
@@ -64,15 +64,22 @@ def test_a_merge_fills_in_files_whose_content_is_here(make_repo):
     git(a, "mv", "hello.txt", "moved.txt")
     git(a, "commit", "-qm", "move")
     git(b, "fetch", "-q", "origin")
-    assert hookless_merge_dir(b / ".git") is not None  # the stock hook: the Merger does its work
+    assert user_post_merge_hook(b / ".git", None) is None  # the stock hook: the Merger does its work
     ctx = RepoContext(b)
     merger = Merger(ctx, ConflictStore(ctx.state_dir), flush_pending=lambda: None, on_merged=lambda r: None)
     result = merger.merge_all()
     assert result.changed_paths == ["hello.txt", "moved.txt"]
     assert (b / "moved.txt").read_bytes() == b"hello"
-    # a hook of the user's own is left to run as it is
-    (b / ".git" / "hooks" / "prepare-commit-msg").write_text("#!/bin/sh\n")
-    assert hookless_merge_dir(b / ".git") is None
+    # a hook of the user's own runs after a merge
+    hook = b / ".git" / "hooks" / "post-merge"
+    hook.write_text("#!/bin/sh\necho \"$1\" >>.git/post-merge-ran\n")
+    assert user_post_merge_hook(b / ".git", None) == hook
+    git(a, "mv", "moved.txt", "again.txt")
+    git(a, "commit", "-qm", "again")
+    git(b, "fetch", "-q", "origin")
+    merger.merge_all()
+    assert (b / "again.txt").read_bytes() == b"hello"
+    assert (b / ".git" / "post-merge-ran").read_text() == "0\n"
 
 
 def _b_behind_a_with_own_commit(make_repo) -> tuple[Path, Path]:
@@ -109,7 +116,7 @@ def test_a_merge_left_without_conflicts_is_done_again_not_committed_without_thei
 
 @pytest.mark.parametrize("clobber", ["", "git read-tree HEAD\n"], ids=["index-whole", "index-reset"])
 def test_a_merge_a_hook_stopped_is_committed_whole_or_done_again(make_repo, clobber):
-    # With hooks of the user's own, a prepare-commit-msg hook that fails stops `git merge` after
+    # A prepare-commit-msg hook of the user's own that fails stops the user's `git merge` after
     # MERGE_HEAD is written. Whole index: commit it. Index reset by the hook: merge again.
     from syncassistant.engine.conflicts import ConflictStore
     from syncassistant.engine.context import RepoContext
@@ -123,10 +130,12 @@ def test_a_merge_a_hook_stopped_is_committed_whole_or_done_again(make_repo, clob
     hook.write_text(f"#!/bin/sh\n[ -e '{marker}' ] && exit 0\ntouch '{marker}'\n{clobber}exit 1\n")
     hook.chmod(0o755)
     git(b, "config", "core.hooksPath", str(hooks))
+    stopped = subprocess.run(["git", "-C", str(b), "merge", "--no-edit", "origin/master"], capture_output=True)
+    assert stopped.returncode != 0 and marker.exists(), "the hook did not stop the merge"
+    assert (b / ".git" / "MERGE_HEAD").exists()
     ctx = RepoContext(b)
     merger = Merger(ctx, ConflictStore(ctx.state_dir), flush_pending=lambda: None, on_merged=lambda r: None)
     result = merger.merge_all()
-    assert marker.exists(), "the hook did not run"
     assert tree_files(b) == {"ours.txt", "theirs.txt"}
     assert in_tree(b, "theirs.txt") and not result.conflicts
     assert not (b / ".git" / "MERGE_HEAD").exists()

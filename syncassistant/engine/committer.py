@@ -21,7 +21,8 @@ from .annex import chunk_paths, parse_json_lines
 from .annex_batch import AnnexBatch, WarmPool, close_in_background
 from .annexlinks import LinkState, link_state
 from .context import RepoContext
-from .git import GitError
+from .git import INDEX_LOCK_WAIT, STALE_LOCK_AGE, GitError
+from .recovery import remove_if_stale
 from .watcher import is_ignored_name
 
 log = logging.getLogger(__name__)
@@ -306,6 +307,12 @@ class Committer:
             if (ctx.git.git_dir / "MERGE_HEAD").exists() and (unmerged := set(ctx.git.unmerged_paths())):
                 self._wait_for_merge(paths, unmerged)
                 return None
+            # git-annex add stages through `git update-index` and only warns when index.lock is
+            # taken; a lock a killed process left would stop every round here for good
+            lock = ctx.git.git_dir / "index.lock"
+            deadline = time.monotonic() + INDEX_LOCK_WAIT
+            while lock.exists() and not remove_if_stale(lock, STALE_LOCK_AGE) and time.monotonic() < deadline:
+                time.sleep(0.05)  # taken for a moment (a transfer updating the index): wait, as Git.run does
             existing = [p for p in paths if os.path.lexists(ctx.root / p)]
             gone = [p for p in paths if p not in set(existing)]
             # A folder made again (or moved in) where one was: what the old one held and the new
@@ -343,10 +350,14 @@ class Committer:
                 staged = ctx.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
                 names = [p for p in staged.stdout.split("\0") if p]
             # A path git-annex said nothing about (it ended without answering for it, or
-            # skipped it) and that git still sees as changed is not done either. (Only those: a
-            # `git status` in every round that re-adds an unchanged file costs time.)
+            # skipped it) and that git still sees as changed is not done either; nor is one it
+            # added whose staging failed (its `git update-index` found index.lock taken: it still
+            # says success). (Only those: a `git status` in every round that re-adds an unchanged
+            # file costs time.)
             done = set(names) | set(failed) | answered
             unanswered = [p for p in existing if p.rstrip("/") not in done]
+            named = set(names)
+            unanswered += [p for p in added if p not in named]
             if unanswered:
                 left = set(_dirty_under(ctx, unanswered))
                 for p in unanswered:

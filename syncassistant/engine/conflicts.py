@@ -37,6 +37,7 @@ import logging
 import os
 import re
 import stat
+import tempfile
 import threading
 import time
 import uuid
@@ -239,14 +240,16 @@ class Conflict:
     ours: Side | None
     theirs: Side | None
     beside_folder: bool = False  # the other side has a folder at `name`
+    base: Side | None = None  # the merge base's version, if it had one
+    text_merged: bool = False  # a file kept in git whose two edits git's text merge combined
     keep: Side | None = None  # what stays at `name`
     variants: dict[str, Side] = field(default_factory=dict)  # variant path -> version
 
 
-def _unmerged(ctx: RepoContext) -> dict[str, dict[str, tuple[str, str]]]:
+def _unmerged(ctx: RepoContext, env: dict[str, str] | None = None) -> dict[str, dict[str, tuple[str, str]]]:
     """Unmerged path -> stage ("1", "2", "3") -> (mode, blob)."""
     out: dict[str, dict[str, tuple[str, str]]] = {}
-    for rec in ctx.git.run("ls-files", "-u", "-z").stdout.split("\0"):
+    for rec in ctx.git.run("ls-files", "-u", "-z", env=env).stdout.split("\0"):
         meta, tab, path = rec.partition("\t")
         fields = meta.split()
         if tab and len(fields) == 3:
@@ -262,9 +265,12 @@ def _file_in(ctx: RepoContext, commit: str, path: str) -> str | None:
     return parts[2] if name == path and len(parts) == 3 and parts[1] == "blob" else None
 
 
-def _conflicts(ctx: RepoContext) -> list[Conflict]:
-    entries = _unmerged(ctx)
-    blobs = _blobs(ctx, {sha for stages in entries.values() for st, (_, sha) in stages.items() if st in "23"})
+def _conflicts(ctx: RepoContext, theirs_commit: str, env: dict[str, str] | None = None) -> list[Conflict]:
+    entries = _unmerged(ctx, env)
+    blobs = _blobs(ctx, {sha for stages in entries.values() for st, (_, sha) in stages.items() if st in "123"})
+    # a three-way read-tree leaves a file/folder conflict as the file's stages at its name and the
+    # folder's files beneath it
+    under = {p[:i] for p in _index_paths(ctx, env) for i in range(len(p)) if p[i] == "/"}
     out = []
     for path, stages in sorted(entries.items()):
         sides = []
@@ -275,11 +281,15 @@ def _conflicts(ctx: RepoContext) -> list[Conflict]:
             else:
                 sides.append(None)
         c = Conflict(path, path, sides[0], sides[1])
+        if "1" in stages:
+            mode, sha = stages["1"]
+            c.base = Side(mode, sha, key_of(mode, blobs.get(sha, b"")))
+        c.beside_folder = path in under
         # git moves the file of a file/folder conflict to `name~HEAD` (ours) or `name~<branch>`
         # (theirs); the name belongs to the side's file, the other side has a folder there
         cut = path.rfind("~")
         if cut > 0 and "/" not in path[cut:] and (c.ours is None) != (c.theirs is None):
-            side, commit = (c.ours, "HEAD") if c.ours else (c.theirs, "MERGE_HEAD")
+            side, commit = (c.ours, "HEAD") if c.ours else (c.theirs, theirs_commit)
             base = path[:cut]
             if side is not None and _file_in(ctx, commit, path) is None and _file_in(ctx, commit, base) == side.sha:
                 c.name, c.beside_folder = base, True
@@ -336,9 +346,14 @@ def _name_variants(ctx: RepoContext, c: Conflict, versions: list[Side],
         taken[n] = (s.mode, s.sha)
 
 
-def _index_entries(ctx: RepoContext) -> dict[str, tuple[str, str]]:
+def _index_paths(ctx: RepoContext, env: dict[str, str] | None = None) -> set[str]:
+    """Every path in the index, at any stage."""
+    return {p for p in ctx.git.run("ls-files", "-z", env=env).stdout.split("\0") if p}
+
+
+def _index_entries(ctx: RepoContext, env: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
     out = {}
-    for rec in ctx.git.run("ls-files", "-s", "-z").stdout.split("\0"):
+    for rec in ctx.git.run("ls-files", "-s", "-z", env=env).stdout.split("\0"):
         meta, tab, path = rec.partition("\t")
         fields = meta.split()
         if tab and len(fields) == 3 and fields[2] == "0":
@@ -346,26 +361,25 @@ def _index_entries(ctx: RepoContext) -> dict[str, tuple[str, str]]:
     return out
 
 
-def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[dict]:
-    """Finish a conflicted merge in progress keeping every version; commit; return the records.
-
-    Caller holds ctx.lock and has checked that a merge is in progress (MERGE_HEAD exists); edits
-    the user made at conflicted paths meanwhile are the caller's (engine/rescue.py)."""
-    git = ctx.git
-    theirs_commit = git.rev("MERGE_HEAD")
-    ours_commit = git.rev("HEAD")
-    conflicts = _conflicts(ctx)
-    taken = _index_entries(ctx)
+def _stage_resolution(ctx: RepoContext, conflicts: list[Conflict], env: dict[str, str] | None) -> dict[str, Side]:
+    """Decide every conflict and put the result in the index (`env` may name another index file):
+    every stage of the conflicted paths out, the chosen versions in. Returns path -> version staged."""
+    taken = _index_entries(ctx, env)
     folders = {p[:i] for p in taken for i in range(len(p)) if p[i] == "/"}
-    moving = [(c, _decide(c)) for c in conflicts]
+    moving = []
+    for c in conflicts:
+        merged = _merge_text(ctx, c)
+        if merged is not None:
+            c.keep, c.text_merged = merged, True
+            moving.append((c, []))
+        else:
+            moving.append((c, _decide(c)))
     for c in conflicts:  # names kept first: a variant may not take one
         if c.keep is not None:
             taken[c.name] = (c.keep.mode, c.keep.sha)
     for c, versions in moving:
         if versions:
             _name_variants(ctx, c, versions, taken, folders)
-
-    # the index: every stage of the conflicted paths out, the chosen versions in
     staged: dict[str, Side] = {}
     for c in conflicts:
         if c.keep is not None:
@@ -373,7 +387,88 @@ def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[
         staged.update(c.variants)
     info = "".join(f"0 {ZERO}\t{c.staged}\0" for c in conflicts)
     info += "".join(f"{s.mode} {s.sha} 0\t{p}\0" for p, s in staged.items())
-    git.run("update-index", "-z", "--index-info", input=info.encode("utf-8", "surrogateescape"))
+    ctx.git.run("update-index", "-z", "--index-info", input=info.encode("utf-8", "surrogateescape"), env=env)
+    return staged
+
+
+TEXT_MERGE_MAX = 1024 * 1024
+
+
+def _merge_text(ctx: RepoContext, c: Conflict) -> Side | None:
+    """A file kept in git (not annexed) changed on both sides: git's three-way text merge, as
+    `git merge` would do it; None if the changes overlap (both versions are kept then)."""
+    sides = (c.base, c.ours, c.theirs)
+    if c.beside_folder or any(s is None or s.key or s.mode not in ("100644", "100755") for s in sides):
+        return None
+    assert c.base is not None and c.ours is not None and c.theirs is not None
+    git = ctx.git
+    sizes = git.run("cat-file", "--batch-check=%(objectsize)",
+                    input="".join(f"{s.sha}\n" for s in sides), check=False).stdout.split()
+    if len(sizes) != 3 or not all(n.isdigit() and int(n) <= TEXT_MERGE_MAX for n in sizes):
+        return None
+    with tempfile.TemporaryDirectory(dir=ctx.state_dir) as tmp:
+        files = []
+        for name, side in zip(("base", "ours", "theirs"), sides, strict=True):
+            data = git.run("cat-file", "blob", side.sha, check=False).stdout.encode("utf-8", "surrogateescape")
+            if b"\0" in data:  # binary: no text merge
+                return None
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            files.append(str(path))
+        res = git.run("merge-file", "-q", "-p", files[1], files[0], files[2], check=False)
+        if res.returncode != 0:  # overlapping changes (>0) or an error (<0)
+            return None
+        merged = Path(tmp) / "merged"
+        merged.write_bytes(res.stdout.encode("utf-8", "surrogateescape"))
+        sha = git.run("hash-object", "-w", "--no-filters", "--", str(merged)).stdout.strip()
+    mode = c.ours.mode if c.ours.mode != c.base.mode else c.theirs.mode
+    return Side(mode, sha, None)
+
+
+def _records(ctx: RepoContext, conflicts: list[Conflict], ours_commit: str | None, theirs_commit: str | None,
+             source_ref: str, source_label: str) -> list[dict]:
+    records: list[dict] = []
+    by_name: dict[str, list[Conflict]] = {}
+    for c in conflicts:
+        if not c.text_merged:  # git's text merge took both sides' changes: no conflict left
+            by_name.setdefault(c.name, []).append(c)
+    for name, group in sorted(by_name.items()):
+        variants = {p for c in group for p in c.variants}
+        variants |= {name for c in group if c.keep is not None}
+        if not variants:  # nothing to choose between (the base of a rename/rename): no record
+            continue
+        log.info("%s: merge conflict on %s: kept %s", ctx.root, name, ", ".join(sorted(variants)))
+        records.append({
+            "path": name,
+            "variants": sorted(variants),
+            "remote": source_label,
+            "source_ref": source_ref,
+            "ours": _side_info(ctx, ours_commit, name),
+            "theirs": _side_info(ctx, theirs_commit, name),
+        })
+    return records
+
+
+def resolve_index(ctx: RepoContext, env: dict[str, str], ours_commit: str, theirs_commit: str,
+                  source_ref: str, source_label: str) -> list[dict]:
+    """Resolve the conflicts a three-way `git read-tree -m` left in the index file `env` names,
+    keeping every version; the work tree is not touched. Returns the conflict records."""
+    conflicts = _conflicts(ctx, theirs_commit, env)
+    _stage_resolution(ctx, conflicts, env)
+    return _records(ctx, conflicts, ours_commit, theirs_commit, source_ref, source_label)
+
+
+def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[dict]:
+    """Finish a conflicted `git merge` left in progress (by a killed daemon of an older version,
+    or by git-annex) keeping every version; commit; return the records.
+
+    Caller holds ctx.lock and has checked that a merge is in progress (MERGE_HEAD exists); edits
+    the user made at conflicted paths meanwhile are the caller's (engine/rescue.py)."""
+    git = ctx.git
+    theirs_commit = git.rev("MERGE_HEAD") or "MERGE_HEAD"
+    ours_commit = git.rev("HEAD")
+    conflicts = _conflicts(ctx, theirs_commit)
+    staged = _stage_resolution(ctx, conflicts, None)
 
     # the work tree: what git wrote at a conflicted path (conflict markers, one side's pointer) goes
     for c in conflicts:
@@ -399,27 +494,21 @@ def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[
         if res.returncode != 0:
             log.warning("%s: git annex %s: %s", ctx.root, " ".join(args), res.stderr.strip()[:500])
     if (git.git_dir / "MERGE_HEAD").exists():
-        git.run("commit", "-q", "--no-verify", "--no-edit", timeout=600)
+        commit_merge_in_progress(ctx)
+    return _records(ctx, conflicts, ours_commit, theirs_commit, source_ref, source_label)
 
-    records: list[dict] = []
-    by_name: dict[str, list[Conflict]] = {}
-    for c in conflicts:
-        by_name.setdefault(c.name, []).append(c)
-    for name, group in sorted(by_name.items()):
-        variants = {p for c in group for p in c.variants}
-        variants |= {name for c in group if c.keep is not None}
-        if not variants:  # nothing to choose between (the base of a rename/rename): no record
-            continue
-        log.info("%s: merge conflict on %s: kept %s", ctx.root, name, ", ".join(sorted(variants)))
-        records.append({
-            "path": name,
-            "variants": sorted(variants),
-            "remote": source_label,
-            "source_ref": source_ref,
-            "ours": _side_info(ctx, ours_commit, name),
-            "theirs": _side_info(ctx, theirs_commit, name),
-        })
-    return records
+
+def commit_merge_in_progress(ctx: RepoContext) -> None:
+    """Commit the merge git left in progress. Its message too may be missing: a daemon killed
+    right after starting `git merge` left an empty MERGE_MSG, and `git commit --no-edit` then
+    refused ("Aborting commit due to empty commit message") on every retry, for good."""
+    git = ctx.git
+    try:
+        msg = (git.git_dir / "MERGE_MSG").read_text(errors="replace").strip()
+    except OSError:
+        msg = ""
+    args = ["--no-edit"] if msg else ["-m", "Merge (finished after an interruption)"]
+    git.run("commit", "-q", "--no-verify", *args, timeout=600)
 
 
 def _side_info(ctx: RepoContext, commit: str | None, path: str) -> dict:

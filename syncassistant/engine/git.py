@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,11 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import reaper, sshmux
+from .recovery import remove_if_stale
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
 INDEX_LOCK_WAIT = 10.0
+# an index.lock nobody holds that stays this long was left by a killed process (recovery.py)
+STALE_LOCK_AGE = 20.0
+_LOCK_PATH = re.compile(r"Unable to create '(.+index\.lock)': File exists")
 
 
 def git_dir_of(directory: Path) -> Path | None:
@@ -349,9 +354,15 @@ class Git:
         deadline = time.monotonic() + INDEX_LOCK_WAIT
         while True:
             res = run(["git", *args], cwd=self.path, timeout=timeout, check=False, input=input, env=env)
-            if res.returncode == 0 or "index.lock': File exists" not in res.stderr \
-                    or time.monotonic() > deadline:
+            if res.returncode == 0 or "index.lock': File exists" not in res.stderr:
                 break
+            if time.monotonic() > deadline:
+                # still there: left by a killed process? (then it stays until removed)
+                lock = _LOCK_PATH.search(res.stderr)
+                if lock is None or not remove_if_stale(Path(lock.group(1)), STALE_LOCK_AGE):
+                    break
+                deadline = time.monotonic()  # removed: one more try
+                continue
             time.sleep(0.05)
         if check and res.returncode != 0:
             raise GitError(["git", *args], res.returncode, res.stdout, res.stderr)

@@ -55,28 +55,19 @@ STOCK_POST_MERGE = """#!/bin/sh
 git annex smudge --update
 """
 
-# Hooks `git merge --no-verify` would still run; any of them (but a stock post-merge) means we
-# leave the merge to the hooks as they are.
-_MERGE_HOOKS = ("prepare-commit-msg", "reference-transaction")
-
-
-def hookless_merge_dir(git_dir: Path) -> Path | None:
-    """An empty hooks folder to merge with (`-c core.hooksPath=...`) when the only hook a merge
-    would run is git-annex's stock post-merge, which the Merger then runs itself (as
-    `git annex smudge --update`, at the same time as the git-annex branch merge); else None.
+def user_post_merge_hook(git_dir: Path, hooks_path: str | None) -> Path | None:
+    """The post-merge hook to run after a merge we made (`git read-tree` runs none): the user's
+    own, where there is one; None for none or git-annex's stock one, whose work (`git annex
+    smudge --update`) the Merger does itself, beside the git-annex branch merge.
 
     Checked on every merge, so a hook the user adds later is honoured."""
-    hooks = Path(git_dir) / "hooks"
-    if any((hooks / name).exists() for name in _MERGE_HOOKS):
-        return None
+    folder = Path(hooks_path) if hooks_path else Path(git_dir) / "hooks"
+    if hooks_path and not folder.is_absolute():
+        folder = Path(git_dir).parent / folder
+    hook = folder / "post-merge"
     try:
-        if (hooks / "post-merge").read_text() != STOCK_POST_MERGE:
+        if hook.read_text(errors="replace") == STOCK_POST_MERGE or not os.access(hook, os.X_OK):
             return None
     except OSError:
         return None
-    empty = Path(git_dir) / "syncassistant" / "no-hooks"
-    try:
-        empty.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return empty if not any(empty.iterdir()) else None
+    return hook

@@ -15,15 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import netmap_store, rescue
-from .conflicts import ConflictStore, clear_the_way, resolve_merge
+from .conflicts import ConflictStore, clear_the_way, commit_merge_in_progress, resolve_index, resolve_merge
 from .context import RepoContext
 from .git import Git, GitError
-from .hooks_install import hookless_merge_dir
+from .git import run as run_cmd
+from .hooks_install import user_post_merge_hook
 
 log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT = 120.0
 RETRY_FIRST, RETRY_MAX = 2.0, 60.0  # a failed merge is tried again after this, doubling up to the cap
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+ZERO = "0" * 40
 
 
 @dataclass
@@ -56,9 +59,7 @@ class Merger:
                                         daemon=True)
         self.merges = 0
         self.last_error: str | None = None
-        # a hooks folder of the user's own: merge with their hooks as they are
-        self._own_hooks_path = bool(ctx.git.config_get("core.hooksPath"))
-        self._smudge_needed = False  # a hookless merge changed the work tree (see _update_work_tree)
+        self._smudge_needed = False  # a merge changed the work tree (see _update_work_tree)
 
     # -- input ----------------------------------------------------------------------------------
     def ref_changed(self, ref: str) -> None:
@@ -192,63 +193,117 @@ class Merger:
 
     def _update_work_tree(self) -> threading.Thread | None:
         """Start what git-annex's post-merge hook does (fill in files whose content is here, e.g.
-        a renamed one) if our merges skipped the hook; the caller joins the thread.
+        a renamed one) after a merge that changed the work tree; the caller joins the thread.
+        Our merges run no hook (`git read-tree`); a post-merge hook of the user's own runs after.
 
         Run as a hook it took ~95 ms of every merge (sh, then git-annex starting), and the
         git-annex branch merge and the scan waited for it (bench/README.md)."""
         if not self._smudge_needed:
             return None
         self._smudge_needed = False
+        hook = user_post_merge_hook(self.ctx.git.git_dir, self.ctx.git.config_get("core.hooksPath"))
 
         def smudge() -> None:
             # a failure leaves pointer files where content could be: as a failed hook would,
             # it does not fail the merge (the next merge's update catches up)
             try:
                 res = self.ctx.annex.run("smudge", "--update", check=False, timeout=600)
+                if res.returncode != 0:
+                    log.warning("%s: git annex smudge --update failed: %s", self.ctx.root, res.stderr.strip()[:500])
+                if hook is not None:  # as git runs it: in the top folder, "0" = not a squash merge
+                    res = run_cmd([str(hook), "0"], cwd=self.ctx.root, check=False, timeout=600)
+                    if res.returncode != 0:
+                        log.warning("%s: post-merge hook %s exited %d: %s", self.ctx.root, hook,
+                                    res.returncode, res.stderr.strip()[:300])
             except GitError as e:  # timed out
-                log.warning("%s: git annex smudge --update: %s", self.ctx.root, e)
-                return
-            if res.returncode != 0:
-                log.warning("%s: git annex smudge --update failed: %s", self.ctx.root, res.stderr.strip()[:500])
+                log.warning("%s: after a merge: %s", self.ctx.root, e)
 
         thread = threading.Thread(target=smudge, name=f"syncassistant-smudge-{self.ctx.root.name}", daemon=True)
         thread.start()
         return thread
 
-    def _merge_args(self) -> list[str]:
-        """`-c core.hooksPath=<empty>` when the only hook a merge runs is git-annex's stock
-        post-merge, which _update_work_tree then does (hooks_install.hookless_merge_dir)."""
-        if self._own_hooks_path:
-            return []
-        empty = hookless_merge_dir(self.ctx.git.git_dir)
-        return ["-c", f"core.hooksPath={empty}"] if empty is not None else []
-
     def _merge_one(self, ref: str, sha: str) -> list[dict]:
+        """Merge `sha` into HEAD without `git merge`.
+
+        The merge is made in a separate index (three-way `git read-tree`, our conflict
+        resolution, `git commit-tree`) and the work tree is then moved from HEAD to it with a
+        two-way `git read-tree -m -u`, which refuses, touching nothing, if a file it must
+        replace differs from what HEAD has (an edit made since the pending changes were
+        committed). `git merge` instead stashed such an edit, reset the file to HEAD and applied
+        the stash again, ignoring its errors: edits written meanwhile were lost, the rest left only
+        in a dangling stash (bench/README.md, "What loses edits", 1). No rename detection: git's
+        carried a fresh edit onto a conflict variant of the same file and dropped it (3), and
+        moved files added to a folder the other side emptied to another folder (4)."""
         git = self.ctx.git
-        self.flush_pending()
         label = _label(ref)
-        hookless = self._merge_args()
-        args = [*hookless, "merge", "--quiet", "--no-edit", "--no-verify", "--allow-unrelated-histories",
-                "-m", f"Merge {label}", sha]
         aside: list[dict] = []
-        for attempt in range(2):
-            res = git.run(*args, check=False, timeout=600)
-            if res.returncode == 0:
-                self._smudge_needed |= bool(hookless)
+        for attempt in range(3):
+            self.flush_pending()
+            head = git.rev("HEAD")
+            if head is not None and git.is_ancestor(sha, head):
                 return aside
-            if (git.git_dir / "MERGE_HEAD").exists():
-                output = (res.stdout + res.stderr).strip()[-2000:]
-                records = self._finish_stopped_merge(ref, label, f"merging {ref} stopped: {output}")
-                if records is not None:
-                    return aside + records
-            # Local changes in the way (a file changed after the flush), or a merge abandoned
-            # above: commit what changed meanwhile, try once more. An untracked file the flush
-            # could not commit and that stands where the merge writes is set aside: it stopped
-            # every merge for good (issue 15, finding 3).
+            new, records = self._merged_commit(head, sha, ref, label)
+            blocked = self._move_to(head, new)
+            if blocked is None:
+                return aside + self._record(records)
+            log.info("%s: merging %s waits: %s", self.ctx.root, ref, blocked[:300])
             if attempt == 0:
-                self.flush_pending()
-                aside = self._record(clear_the_way(self.ctx, sha, ref, label))
-        raise GitError(args, res.returncode, res.stdout, res.stderr)
+                # an untracked file the flush could not commit and that stands where the merge
+                # writes is set aside: it stopped every merge for good (issue 15, finding 3)
+                aside += self._record(clear_the_way(self.ctx, new, ref, label))
+        raise GitError(["git", "read-tree", "-m", "-u", "HEAD", new], 1, "", blocked)
+
+    def _merged_commit(self, head: str | None, sha: str, ref: str, label: str) -> tuple[str, list[dict]]:
+        """The commit merging `sha` into `head` (`sha` itself for a fast-forward) and the records
+        of the conflicts it resolved; only objects are written."""
+        git = self.ctx.git
+        if head is None or git.is_ancestor(head, sha):
+            return sha, []
+        index = self.ctx.state_dir / "merge.index"
+        index.unlink(missing_ok=True)
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            git.run("read-tree", "-m", "--aggressive", self._base_tree(head, sha), head, sha, env=env, timeout=600)
+            records = resolve_index(self.ctx, env, head, sha, ref, label)
+            tree = git.run("write-tree", env=env, timeout=600).stdout.strip()
+        finally:
+            index.unlink(missing_ok=True)
+        commit = git.run("commit-tree", tree, "-p", head, "-p", sha, "-m", f"Merge {label}", timeout=600).stdout.strip()
+        return commit, records
+
+    def _base_tree(self, head: str, sha: str) -> str:
+        """The merge base's tree; where there are several (criss-cross merges, which twin merges
+        of one conflict on two clones make), their own merge, as git's recursive strategy does."""
+        git = self.ctx.git
+        bases = git.run("merge-base", "--all", head, sha, check=False).stdout.split()
+        if not bases:
+            return EMPTY_TREE
+        tree = bases[0]
+        for other in bases[1:]:
+            res = git.run("merge-tree", "--write-tree", "--allow-unrelated-histories", tree, other,
+                          check=False, timeout=600)
+            merged = res.stdout.split()[0] if res.stdout.split() else None
+            if res.returncode not in (0, 1) or merged is None:
+                return git.ref_sha(f"{bases[0]}^{{tree}}") or EMPTY_TREE
+            # conflict markers and all, as a virtual base: only its differences to each side count
+            tree = git.run("commit-tree", merged, "-p", tree, "-p", other, "-m", "virtual merge base").stdout.strip()
+        return git.ref_sha(f"{tree}^{{tree}}") or EMPTY_TREE
+
+    def _move_to(self, head: str | None, new: str) -> str | None:
+        """Move the work tree, index and branch from `head` to `new`; None when done, else what
+        stopped it (nothing was changed then)."""
+        git = self.ctx.git
+        if head is not None and git.ref_sha(f"{head}^{{tree}}") == git.ref_sha(f"{new}^{{tree}}"):
+            git.run("update-ref", "-m", "syncassistant: merge", "HEAD", new, head)
+            return None
+        # a file only touched (stat changed, same content) is no edit: refresh first, as git merge does
+        git.run("update-index", "-q", "--refresh", check=False, timeout=600)
+        res = git.run("read-tree", "-m", "-u", head or EMPTY_TREE, new, check=False, timeout=600)
+        if res.returncode != 0:
+            return (res.stderr or res.stdout).strip() or f"git read-tree exited {res.returncode}"
+        git.run("update-ref", "-m", "syncassistant: merge", "HEAD", new, head or ZERO)
+        self._smudge_needed = True
+        return None
 
     def _finish_stopped_merge(self, ref: str, label: str, why: str) -> list[dict] | None:
         """Finish a merge that git left in progress (MERGE_HEAD): resolve its conflicts, or
@@ -267,7 +322,7 @@ class Merger:
             finally:
                 rescue.put_back(self.ctx, kept)
         if self._index_holds_merge():  # stopped just before its commit (e.g. by a hook)
-            git.run("commit", "-q", "--no-verify", "--no-edit", timeout=600)
+            commit_merge_in_progress(self.ctx)
             return []
         self._abandon_merge(why)
         return None
