@@ -59,9 +59,9 @@ VENV_BIN = Path(sys.executable).parent
 
 import networkx as nx  # noqa: E402
 
-from syncassistant.engine import git as gitmod  # noqa: E402
-from syncassistant.engine import netmap_store as store  # noqa: E402
-from syncassistant.engine import routing  # noqa: E402
+from syncassistant.engine.network import netmap_store as store  # noqa: E402
+from syncassistant.engine.network import routing  # noqa: E402
+from syncassistant.engine.proc import git as gitmod  # noqa: E402
 from syncassistant.engine.repo import init_repo  # noqa: E402
 
 LAN, SERVER, NET = 100.0, 200.0, 1000.0

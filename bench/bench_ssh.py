@@ -67,8 +67,8 @@ def main() -> int:
     # GIT_SSH_COMMAND with our ssh_config, and GIT_ANNEX_USE_GIT_SSH=1: git-annex honours
     # GIT_SSH_COMMAND only with it (the engine sets it too)
     os.environ.update(sshd.git_env())
-    from syncassistant.engine import sshmux
     from syncassistant.engine.daemon import Assistant
+    from syncassistant.engine.network import sshmux
     from syncassistant.engine.repo import init_repo
 
     server, a, b = work / "server", work / "A", work / "B"

@@ -294,7 +294,7 @@ def guard_of(pid: int) -> list[int]:
     out = []
     for p in _all_stats():
         cmd = proc_cmdline(p)
-        if "syncassistant.engine.reaper" in cmd and f" {pid}." in cmd:
+        if "syncassistant.engine.proc.reaper" in cmd and f" {pid}." in cmd:
             out.append(p)
     return out
 

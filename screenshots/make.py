@@ -114,7 +114,7 @@ def build_demo() -> tuple[Path, Path]:
     # ... and its content, as content sync would bring it, so the conflict shows a text diff
     key = git(laptop, "annex", "lookupkey", "notes.txt").strip()
     git(docs, "annex", "get", "--quiet", "--key", key, "--from", "laptop")
-    from syncassistant.engine.rules import add_rule
+    from syncassistant.engine.transfers.rules import add_rule
 
     add_rule(docs, "Backups", "exclude")  # backups are kept on the drive, not here
 

@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 from . import cli_map
-from .engine import control, reaper, remotes, sshmux
-from .engine.git import Git, GitError
+from .engine import control
 from .engine.lock import AlreadyRunning, DaemonLock
+from .engine.network import remotes, sshmux
+from .engine.network.urls import BadURL
+from .engine.proc import reaper
+from .engine.proc.git import Git, GitError
 from .engine.repo import RepoError, init_repo, open_repo
-from .engine.urls import BadURL
 
 log = logging.getLogger("syncassistant")
 
@@ -60,7 +62,7 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
     if not args.url:
         raise CLIError("give a URL, or --drive MOUNT to make a new clone on a drive")
     try:
-        # every check first (engine/remotes.py, as the settings window does), then the network
+        # every check first (engine/network/remotes.py, as the settings window does), then the network
         name = remotes.check_name(args.name, set(git.remotes()) | set(remotes.remotes_of(git)))
         url = remotes.check_url(args.url, base=top)
         remotes.check_settings(args.cost, "full")
@@ -84,7 +86,7 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
 
 
 def _remote_add_drive(top: Path, args: argparse.Namespace) -> int:
-    from .engine.devices import DriveError, create_drive_clone
+    from .engine.devices.drives import DriveError, create_drive_clone
 
     try:
         name = create_drive_clone(top, args.drive, args.name, kind=args.kind)
@@ -172,7 +174,7 @@ def cmd_transfers(args: argparse.Namespace) -> int:
 
 
 def cmd_rule(args: argparse.Namespace) -> int:
-    from .engine import rules
+    from .engine.transfers import rules
 
     top = open_repo(args.path)
     try:
@@ -242,7 +244,7 @@ class StopSignal:
 
 def run_foreground(tops: list[Path]) -> int:
     from .engine.daemon import Assistant
-    from .engine.notify import Notifier
+    from .engine.devices.notify import Notifier
 
     stop = StopSignal()
     _guard = reaper.guard()  # our children end with us, even if we are killed
@@ -288,7 +290,7 @@ def _spawn_background(top: Path, verbose: bool) -> None:
         os.dup2(fd, 2)
         _setup_logging(verbose, None)
         from .engine.daemon import Assistant
-        from .engine.notify import Notifier
+        from .engine.devices.notify import Notifier
 
         stop = StopSignal()
         _guard = reaper.guard()  # (see run_foreground)

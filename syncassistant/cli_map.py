@@ -17,9 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .engine.git import Git
-from .engine.netmap import NetMap
-from .engine.netmap_store import load_map, my_uuid, resolve_repository
+from .engine.network.netmap import NetMap
+from .engine.network.netmap_store import load_map, my_uuid, resolve_repository
+from .engine.proc.git import Git
 from .engine.repo import open_repo
 
 FORMATS = ("dot", "png", "json")

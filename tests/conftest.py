@@ -16,9 +16,9 @@ VENV_BIN = os.path.dirname(sys.executable)
 os.environ["PATH"] = VENV_BIN + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from syncassistant.engine import git as gitmod  # noqa: E402
-from syncassistant.engine import sshmux  # noqa: E402
 from syncassistant.engine.daemon import Daemon  # noqa: E402
+from syncassistant.engine.network import sshmux  # noqa: E402
+from syncassistant.engine.proc import git as gitmod  # noqa: E402
 from syncassistant.engine.repo import init_repo  # noqa: E402
 
 

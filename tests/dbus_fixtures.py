@@ -673,7 +673,7 @@ class UDisksStandin(StandinService):
 
 def _mountinfo_watch_main(prefix: str) -> int:
     """A MountWatcher forced into mountinfo mode; events as JSON lines; "quit" on stdin stops it."""
-    from syncassistant.engine.mounts import MountWatcher, under_prefixes
+    from syncassistant.engine.devices.mounts import MountWatcher, under_prefixes
 
     watcher = MountWatcher(
         on_mount=lambda mp, label, dev: emit("mount", mount_point=mp, label=label, device=dev),
@@ -698,8 +698,8 @@ def _device_monitor_main(repo: str, prefix: str) -> int:
     reports the pusher's remotes ({name: offline}); ``quit`` stops everything.
     """
     from syncassistant.engine.daemon import Daemon
-    from syncassistant.engine.devices import DeviceMonitor
-    from syncassistant.engine.mounts import under_prefixes
+    from syncassistant.engine.devices.drives import DeviceMonitor
+    from syncassistant.engine.devices.mounts import under_prefixes
 
     daemon = Daemon(repo, control=False)
     daemon.start()

@@ -1,4 +1,4 @@
-"""Long-lived and pre-started git-annex processes (engine/annex_batch.py) on real repositories."""
+"""Long-lived and pre-started git-annex processes (engine/proc/annex_batch.py) on real repositories."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import os
 
 from conftest import annex, git, wait_for
 
-from syncassistant.engine.annex_batch import WarmPool
-from syncassistant.engine.committer import add_batch
+from syncassistant.engine.proc.annex_batch import WarmPool
+from syncassistant.engine.sync.committer import add_batch
 from syncassistant.engine.transfers.manager import transfer_batch
 
 

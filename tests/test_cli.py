@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import git, in_tree, wait_for
 
-from syncassistant.engine.urls import BadURL, parse_remote_url
+from syncassistant.engine.network.urls import BadURL, parse_remote_url
 
 SA = [sys.executable, "-m", "syncassistant.cli"]
 

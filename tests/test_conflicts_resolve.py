@@ -1,4 +1,4 @@
-"""Conflicted merges resolved by us (engine/conflicts.py), not by `git annex resolvemerge`.
+"""Conflicted merges resolved by us (engine/sync/conflicts.py), not by `git annex resolvemerge`.
 
 git-annex 10.20261026's resolvemerge files one path's version under another path's name (issue 15,
 finding 2); its variant-of-a-variant names nest and grow until nothing can add them, and an
@@ -58,9 +58,9 @@ def conflicted(make_repo, name: str, base: dict[str, Change], ours: dict[str, Ch
 
 
 def merger_of(repo: Path, flush=lambda: None):
-    from syncassistant.engine.conflicts import ConflictStore
     from syncassistant.engine.context import RepoContext
-    from syncassistant.engine.merger import Merger
+    from syncassistant.engine.sync.conflicts import ConflictStore
+    from syncassistant.engine.sync.merger import Merger
 
     ctx = RepoContext(repo)
     return Merger(ctx, ConflictStore(ctx.state_dir), flush_pending=flush, on_merged=lambda r: None)
@@ -207,7 +207,7 @@ def test_the_same_names_and_tree_as_git_annex_where_it_is_right(make_repo, locke
 # -- finding 3: names stay short and never nest ------------------------------------------------------
 
 def test_names_never_nest_and_stay_short():
-    from syncassistant.engine.conflicts import MAX_NAME_BYTES, variant_base, variant_path
+    from syncassistant.engine.sync.conflicts import MAX_NAME_BYTES, variant_base, variant_path
 
     assert variant_path("a/doc.txt", "1f2e") == "a/doc.variant-1f2e.txt"  # as git-annex names it
     assert variant_path("noext", "1f2e") == "noext.variant-1f2e"
@@ -320,7 +320,7 @@ def test_a_merge_that_meets_an_unsaved_edit_leaves_the_file_alone_until_it_is_co
     # `git merge` stashed an edit in its way, reset the file to HEAD and applied the stash again:
     # for up to seconds the user's file held the old version, a write in that window was lost,
     # and a failed apply left the edit only in a dangling stash. The merge must not touch it.
-    from syncassistant.engine.git import GitError
+    from syncassistant.engine.proc.git import GitError
 
     repo = conflicted(make_repo, "A", {"doc.txt": "base\n"}, {"doc.txt": "ours\n"}, {"doc.txt": "theirs\n"})
     (repo / "doc.txt").write_text("user edit\n")  # written after the flush, before the merge

@@ -435,7 +435,7 @@ def test_file_changed_while_being_uploaded(make_repo, daemons):
 
 
 def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemons, tmp_path):
-    from syncassistant.engine import rules
+    from syncassistant.engine.transfers import rules
 
     a = make_repo("A")
     b = make_repo("B", clone_of=a)
@@ -470,7 +470,7 @@ def test_exclude_rule_is_respected_by_us_and_by_git_annex_sync(make_repo, daemon
 
 
 def test_excluding_a_folder_frees_its_space_once_a_copy_is_safe_elsewhere(make_repo, daemons):
-    from syncassistant.engine import rules
+    from syncassistant.engine.transfers import rules
 
     a, b, da, db = pair(make_repo, daemons)
     (a / "Videos").mkdir()
@@ -496,8 +496,8 @@ def test_excluding_a_folder_frees_its_space_once_a_copy_is_safe_elsewhere(make_r
 
 
 def test_an_only_copy_is_never_dropped_for_a_rule(make_repo):
-    from syncassistant.engine import rules
     from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.transfers import rules
     from syncassistant.engine.transfers.dropper import drop_unwanted
 
     c = make_repo("C")  # no remote holds a copy
@@ -520,7 +520,7 @@ def test_unreachable_remote_mid_transfer_then_queue_drains(make_repo, daemons, t
     moved = tmp_path / "B-away"
     os.rename(b, moved)
     # B's repository left its path: the transfer is stopped and waits for it (no failure, no
-    # back-off), and nothing is written where B was (engine/remotepaths)
+    # back-off), and nothing is written where B was (engine/network/remotepaths.py)
     wait_for(lambda: "b" in da.transfers.held()["absent"], 10, what="B to be known away")
     wait_for(lambda: [t["state"] for t in da.transfers.snapshot() if t["path"] == "moving.bin"] == ["queued"],
              10, what=lambda: f"the transfer back in the queue: {da.transfers.snapshot()}")

@@ -37,25 +37,25 @@ from dbus_fixtures import (  # noqa: F401  (fixtures)
     wait_until,
 )
 
-from syncassistant.engine import git as gitmod
-from syncassistant.engine import pusher as pusher_mod
 from syncassistant.engine.daemon import Assistant, Daemon
-from syncassistant.engine.devices import (
+from syncassistant.engine.devices.drives import (
     DeviceMonitor,
     DriveError,
     create_drive_clone,
     is_under,
     remote_name_for_label,
 )
-from syncassistant.engine.git import Git
-from syncassistant.engine.mounts import (
+from syncassistant.engine.devices.mounts import (
     under_prefixes,
 )
-from syncassistant.engine.notify import Notifier
-from syncassistant.engine.notifychanges import RemoteChangeWatcher, notifychanges_argv
-from syncassistant.engine.remotepaths import RemotePaths
-from syncassistant.engine.remotes import remote_local_path, remote_names
-from syncassistant.engine.urls import parse_remote_url
+from syncassistant.engine.devices.notify import Notifier
+from syncassistant.engine.network.notifychanges import RemoteChangeWatcher, notifychanges_argv
+from syncassistant.engine.network.remotepaths import RemotePaths
+from syncassistant.engine.network.remotes import remote_local_path, remote_names
+from syncassistant.engine.network.urls import parse_remote_url
+from syncassistant.engine.proc import git as gitmod
+from syncassistant.engine.proc.git import Git
+from syncassistant.engine.sync import pusher as pusher_mod
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
 
@@ -426,7 +426,7 @@ def test_going_online_retries_a_failing_remote_at_once(make_repo, daemons, syste
     far = tmp_path / "far.git"  # not there yet: pushes fail
     git(a, "remote", "add", "far", str(far))
     # A folder stands in for a server here. The daemon watches a local-path remote's folder and
-    # pushes as soon as its repository appears (engine/remotepaths); this test is about the
+    # pushes as soon as its repository appears (engine/network/remotepaths.py); this test is about the
     # network coming back, so that watcher does not run (the check before each push does).
     monkeypatch.setattr(RemotePaths, "start", RemotePaths.check_all)
     d = daemons(a)

@@ -27,9 +27,9 @@ from dbus_fixtures import (  # noqa: F401  (fixtures)
 from test_devices import drive_cycle
 
 from syncassistant.engine.daemon import Daemon
-from syncassistant.engine.devices import DeviceMonitor, create_drive_clone
-from syncassistant.engine.mounts import mount_via_udisks, udisks_block_path, unmount_via_udisks
-from syncassistant.engine.notify import Notifier
+from syncassistant.engine.devices.drives import DeviceMonitor, create_drive_clone
+from syncassistant.engine.devices.mounts import mount_via_udisks, udisks_block_path, unmount_via_udisks
+from syncassistant.engine.devices.notify import Notifier
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import wait_for
 from watchdog.events import FileSystemEventHandler
 
-from syncassistant.engine import fswatch
+from syncassistant.engine.sync import fswatch
 
 
 class Recorder(FileSystemEventHandler):

@@ -34,7 +34,7 @@ from dbus_fixtures import (  # noqa: F401  (fixtures)
     wait_until,
 )
 
-from syncassistant.engine.mounts import (
+from syncassistant.engine.devices.mounts import (
     MountWatcher,
     default_mount_filter,
     find_annex_clones,
@@ -216,7 +216,7 @@ def test_falls_back_to_mountinfo_when_udisks_leaves(how, system_bus, service_fac
     try:
         assert watcher.mode == "udisks2"
         assert "/media/standin/GONE" in watcher.current_mounts()
-        with caplog.at_level("WARNING", logger="syncassistant.engine.mounts"):
+        with caplog.at_level("WARNING", logger="syncassistant.engine.devices.mounts"):
             if how == "udisks quits":
                 udisks.quit()
             else:
@@ -251,7 +251,7 @@ def test_restart_after_stop(system_bus, service_factory):
 
 def test_no_udisks_on_the_bus_means_mountinfo(system_bus, caplog):
     watcher = make_watcher(Events())
-    with caplog.at_level("INFO", logger="syncassistant.engine.mounts"):
+    with caplog.at_level("INFO", logger="syncassistant.engine.devices.mounts"):
         watcher.start()
     try:
         assert watcher.mode == "mountinfo"

@@ -10,8 +10,8 @@ import random
 import networkx as nx
 import pytest
 
-from syncassistant.engine import netmap, remotes
-from syncassistant.engine.netmap import Edge, NetMap, format_edges, parse_edges
+from syncassistant.engine.network import netmap, remotes
+from syncassistant.engine.network.netmap import Edge, NetMap, format_edges, parse_edges
 
 
 def E(src: str, dst: str, cost: float, remote: str | None = None, **kw) -> Edge:

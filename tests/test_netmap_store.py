@@ -20,10 +20,10 @@ import pytest
 from conftest import annex, git
 
 from syncassistant import cli_map
-from syncassistant.engine import netmap_store as store
-from syncassistant.engine import routing
-from syncassistant.engine.annex import Annex
-from syncassistant.engine.netmap import Edge, NetMap
+from syncassistant.engine.network import netmap_store as store
+from syncassistant.engine.network import routing
+from syncassistant.engine.network.netmap import Edge, NetMap
+from syncassistant.engine.proc.annex import Annex
 from syncassistant.engine.transfers.model import Transfer
 
 

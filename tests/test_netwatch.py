@@ -20,7 +20,7 @@ from dbus_fixtures import (  # noqa: F401  (fixtures)
     wait_until,
 )
 
-from syncassistant.engine.netwatch import NetworkWatcher
+from syncassistant.engine.devices.netwatch import NetworkWatcher
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
 
@@ -86,7 +86,7 @@ def test_state_changed_signal_alone_is_enough(system_bus, service_factory):
 def test_without_networkmanager_inactive_until_it_appears(system_bus, service_factory, caplog):
     events = Events()
     watcher = make_watcher(events)
-    with caplog.at_level("INFO", logger="syncassistant.engine.netwatch"):
+    with caplog.at_level("INFO", logger="syncassistant.engine.devices.netwatch"):
         watcher.start()
     try:
         assert watcher.mode == "none"

@@ -95,7 +95,7 @@ def test_a_killed_daemons_children_end_with_it(make_repo, tmp_path):
     import subprocess
     import sys
 
-    from syncassistant.engine import reaper
+    from syncassistant.engine.proc import reaper
 
     a = make_repo("A")
     script = tmp_path / "slow_hook.py"
@@ -132,7 +132,7 @@ def test_a_daemon_start_ends_what_a_killed_one_left(make_repo, daemons):
     import signal
     import subprocess
 
-    from syncassistant.engine import reaper
+    from syncassistant.engine.proc import reaper
 
     a = make_repo("A")
     dead = subprocess.Popen(["true"])
@@ -262,7 +262,7 @@ def test_a_remote_that_moved_on_gets_our_merge_of_it(make_repo, daemons):
     git(b, "remote", "remove", "origin")
     git(a, "remote", "add", "b", str(b))
     da = daemons(a)  # (B runs no daemon: a drive)
-    from syncassistant.engine import netmap_store
+    from syncassistant.engine.network import netmap_store
 
     def ref(repo, name: str) -> str:
         return git(repo, "rev-parse", "-q", "--verify", name, check=False).strip()
@@ -301,8 +301,8 @@ def test_a_failed_round_of_the_merger_keeps_its_paths(make_repo, daemons, monkey
     # daemon said idle (bench/README.md, finding 11). They are retried after RETRY_AFTER.
     from conftest import assert_idle_cpu
 
-    from syncassistant.engine import committer
-    from syncassistant.engine.git import GitError
+    from syncassistant.engine.proc.git import GitError
+    from syncassistant.engine.sync import committer
 
     monkeypatch.setattr(committer, "RETRY_AFTER", 1.0)
     a = make_repo("A")
@@ -338,7 +338,7 @@ def test_a_path_git_annex_did_not_answer_for_is_tried_again(make_repo, daemons, 
     # git-annex add can end without a word about a file (a crash on a full disk): nothing staged
     # and nothing named as failed, so the round dropped the path silently. A path of the round
     # that git still sees as changed is kept and tried again, with back-off.
-    from syncassistant.engine import committer
+    from syncassistant.engine.sync import committer
 
     monkeypatch.setattr(committer, "RETRY_AFTER", 1.0)
     a = make_repo("A")
@@ -376,7 +376,7 @@ def test_a_lock_a_killed_process_left_while_the_daemon_runs_is_cleared(make_repo
 
 
 def test_a_lock_some_process_holds_is_never_removed(tmp_path):
-    from syncassistant.engine.recovery import remove_if_stale
+    from syncassistant.engine.proc.lockfiles import remove_if_stale
 
     lock = tmp_path / "index.lock"
     with open(lock, "wb"):

@@ -19,7 +19,7 @@ from dbus_fixtures import (  # noqa: F401  (fixtures)
     session_bus,
 )
 
-from syncassistant.engine.notify import URGENCY_CRITICAL, Notifier
+from syncassistant.engine.devices.notify import URGENCY_CRITICAL, Notifier
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
 

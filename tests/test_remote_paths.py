@@ -3,7 +3,7 @@
 Nothing of ours may write at the remote's path unless it holds the repository with the remote's
 annex UUID: git-annex processes started while it was there keep its old layout, and at an empty
 folder where a bare repository was they create `annex/` again and store content in it (measured:
-see engine/remotepaths.py). Processes bound to a remote that vanished end at once; its transfers
+see engine/network/remotepaths.py). Processes bound to a remote that vanished end at once; its transfers
 wait, and go when the repository is back.
 """
 
@@ -93,7 +93,7 @@ def new_file_while_away(a: Path, da, rel: str) -> None:
 
 
 def test_remote_path_problem_reads_each_layout(make_repo, tmp_path: Path):
-    from syncassistant.engine.remotepaths import remote_path_problem
+    from syncassistant.engine.network.remotepaths import remote_path_problem
 
     a = make_repo("A")
     nonbare, bare = tmp_path / "N", tmp_path / "S.git"
@@ -120,7 +120,7 @@ def test_remote_path_problem_reads_each_layout(make_repo, tmp_path: Path):
 
 def test_remote_paths_reports_going_and_coming_back_without_polling(make_repo, tmp_path: Path):
     """The watcher notices a rename away and back, and a repository replaced by another, by inotify."""
-    from syncassistant.engine.remotepaths import RemotePaths
+    from syncassistant.engine.network.remotepaths import RemotePaths
 
     a = make_repo("A")
     b = tmp_path / "B"
@@ -175,7 +175,7 @@ def test_vanished_remote_path_gets_nothing_and_syncing_resumes(layout, left, mak
     wait_for(lambda: has_content(b, a, "one.bin"), 60, "one.bin's content in B")
     # A idle, with a process kept ready for the next upload to B: the drive pulled out while
     # nothing moves (a process in the middle of a transfer may still write in the moment
-    # before it is ended: see engine/remotepaths)
+    # before it is ended: see engine/network/remotepaths.py)
     wait_for(da.is_idle, 30, lambda: f"A to be idle: {da.busy_reasons()}")
     wait_for(lambda: bound_to("b", b), 30, "a transfer process for b")
 

@@ -1,4 +1,4 @@
-"""A remote, in one place (engine/remotes.py): names with dots, the record, the checks, adding one.
+"""A remote, in one place (engine/network/remotes.py): names with dots, the record, the checks, adding one.
 
 The end-to-end test is the one a user meets: remotes named like hosts (`nas.home`) sync content
 both ways, which the transfers' scanner broke by cutting a name at its first dot.
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import annex, git, link, wait_for
 
-from syncassistant.engine import remotes
-from syncassistant.engine.git import Git
+from syncassistant.engine.network import remotes
+from syncassistant.engine.proc.git import Git
 
 
 def test_remote_records_from_config(tmp_path: Path):

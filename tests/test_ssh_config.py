@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 from conftest import annex, git, wait_for
 
-from syncassistant.engine import git as gitmod
-from syncassistant.engine import sshmux
-from syncassistant.engine.notifychanges import RemoteChangeWatcher, notifychanges_argv
-from syncassistant.engine.urls import parse_remote_url
+from syncassistant.engine.network import sshmux
+from syncassistant.engine.network.notifychanges import RemoteChangeWatcher, notifychanges_argv
+from syncassistant.engine.network.urls import parse_remote_url
+from syncassistant.engine.proc import git as gitmod
 
 HOST = "feas"  # a name only the user's ssh_config knows
 
@@ -213,8 +213,8 @@ def fake_ssh(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_git_git_annex_and_notifychanges_run_the_users_command_as_git_does(no_ssh_env, make_repo, tmp_path):
-    from syncassistant.engine.annex_batch import AnnexBatch
-    from syncassistant.engine.git import Git
+    from syncassistant.engine.proc.annex_batch import AnnexBatch
+    from syncassistant.engine.proc.git import Git
 
     prog, log = fake_ssh(tmp_path)
     a = make_repo("A")

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import alive, git, wait_for
 
-from syncassistant.engine import git as gitmod
-from syncassistant.engine import sshmux
+from syncassistant.engine.network import sshmux
+from syncassistant.engine.proc import git as gitmod
 
 # -- the command --------------------------------------------------------------------------------
 

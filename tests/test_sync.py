@@ -50,10 +50,10 @@ def test_a_merge_fills_in_files_whose_content_is_here(make_repo):
     # the annex. The Merger runs no hook (git read-tree) and does the same work itself, beside the
     # git-annex branch merge: it must be done when the merge returns. Left to the committer, the
     # pointer's add fails ("changed while it was being added").
-    from syncassistant.engine.conflicts import ConflictStore
     from syncassistant.engine.context import RepoContext
-    from syncassistant.engine.hooks_install import user_post_merge_hook
-    from syncassistant.engine.merger import Merger
+    from syncassistant.engine.sync.conflicts import ConflictStore
+    from syncassistant.engine.sync.hooks_install import user_post_merge_hook
+    from syncassistant.engine.sync.merger import Merger
 
     a = make_repo("A")
     (a / "hello.txt").write_text("hello")
@@ -100,9 +100,9 @@ def test_a_merge_left_without_conflicts_is_done_again_not_committed_without_thei
     # A merge that stops with MERGE_HEAD set, nothing unmerged and the index still ours (a stress
     # loop caught git doing so about once in 100 merges) used to be committed as it was: a merge
     # commit without their files, whose next merge deleted those files on every clone.
-    from syncassistant.engine.conflicts import ConflictStore
     from syncassistant.engine.context import RepoContext
-    from syncassistant.engine.merger import Merger
+    from syncassistant.engine.sync.conflicts import ConflictStore
+    from syncassistant.engine.sync.merger import Merger
 
     _, b = _b_behind_a_with_own_commit(make_repo)
     (b / ".git" / "MERGE_HEAD").write_text(git(b, "rev-parse", "origin/master"))
@@ -118,9 +118,9 @@ def test_a_merge_left_without_conflicts_is_done_again_not_committed_without_thei
 def test_a_merge_a_hook_stopped_is_committed_whole_or_done_again(make_repo, clobber):
     # A prepare-commit-msg hook of the user's own that fails stops the user's `git merge` after
     # MERGE_HEAD is written. Whole index: commit it. Index reset by the hook: merge again.
-    from syncassistant.engine.conflicts import ConflictStore
     from syncassistant.engine.context import RepoContext
-    from syncassistant.engine.merger import Merger
+    from syncassistant.engine.sync.conflicts import ConflictStore
+    from syncassistant.engine.sync.merger import Merger
 
     _, b = _b_behind_a_with_own_commit(make_repo)
     hooks = b.parent / "hooks"
@@ -187,9 +187,9 @@ def test_a_merge_that_only_reorders_the_git_annex_branch_is_not_pushed(make_repo
     # of the union, so two clones whose copies list the same lines in another order swap them on
     # every merge. Pushing each such merge kept two daemons merging and pushing for good (a
     # stress loop here: 5 of 100 runs never went idle).
-    from syncassistant.engine.annex_branch import same_lines
     from syncassistant.engine.context import RepoContext
-    from syncassistant.engine.pusher import Pusher
+    from syncassistant.engine.sync.annex_branch import same_lines
+    from syncassistant.engine.sync.pusher import Pusher
 
     a = make_repo("A")
     b = make_repo("B", clone_of=a)
@@ -254,7 +254,7 @@ def test_a_file_created_then_written_is_committed_once_whole(make_repo, daemons,
     """`open(name, "w")` makes the file before its bytes come. Taken on its create event, it was
     committed empty (or half written, and git-annex failed it as changed while being added,
     which held every commit back 30 s), then again in full."""
-    from syncassistant.engine import committer
+    from syncassistant.engine.sync import committer
 
     monkeypatch.setattr(committer, "WRITE_SETTLE", 60.0)  # a loaded machine: only a close settles it
     a, b, da, _ = pair(make_repo, daemons)
@@ -275,8 +275,8 @@ def test_a_file_created_then_written_is_committed_once_whole(make_repo, daemons,
 def test_a_path_that_failed_waits_alone(make_repo):
     """A path whose add failed is tried again after RETRY_AFTER (or at once when it changes);
     other changes are not held back meanwhile."""
-    from syncassistant.engine import committer
     from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.sync import committer
 
     c = committer.Committer(RepoContext(make_repo("A")), on_commit=lambda *_: None)
     started = time.monotonic()
@@ -299,8 +299,8 @@ def test_a_burst_of_large_files_starts_with_a_small_round(make_repo):
     """The first round of a burst of large files is small (so they start syncing while the rest
     is hashed); the next starts at once and takes up to ROUND_BYTES_NEXT. A folder moved in
     counts by what it holds, and a large one is taken file by file; a small one stays one path."""
-    from syncassistant.engine import committer
     from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.sync import committer
 
     root = make_repo("A")
     c = committer.Committer(RepoContext(root), on_commit=lambda *_: None)

@@ -48,7 +48,7 @@ def sync_app(qtbot, tmp_path: Path, daemons) -> Iterator[Callable[..., SyncApp]]
     """Factory: a SyncApp on the given repositories (config in tmp), stopped at teardown.
 
     Daemons a test started beside the app are stopped too before looking for processes left
-    behind: a running daemon keeps git-annex processes ready (engine/annex_batch.py)."""
+    behind: a running daemon keeps git-annex processes ready (engine/proc/annex_batch.py)."""
     apps: list[SyncApp] = []
 
     def make(*repos: Path, wait: bool = True) -> SyncApp:

@@ -42,10 +42,10 @@ from dbus_fixtures import (  # noqa: F401  (fixtures)
 )
 
 from syncassistant.engine import control
-from syncassistant.engine import pusher as pusher_mod
-from syncassistant.engine.devices import create_drive_clone
-from syncassistant.engine.notify import Notifier
-from syncassistant.engine.remotepaths import RemotePaths
+from syncassistant.engine.devices.drives import create_drive_clone
+from syncassistant.engine.devices.notify import Notifier
+from syncassistant.engine.network.remotepaths import RemotePaths
+from syncassistant.engine.sync import pusher as pusher_mod
 from syncassistant.ui.app import SyncApp
 from syncassistant.ui.config import AppConfig
 from syncassistant.ui.workers import wait_background
@@ -334,7 +334,7 @@ def test_tray_follows_the_network(qtbot, tray, make_repo, system_bus, service_fa
     git(a, "remote", "add", "cloud", "ssh://server.invalid/srv/a")
     git(a, "config", "remote.cloud.annex-sync", "false")
     # The engine watches a local-path remote's folder and pushes as soon as its repository
-    # appears (engine/remotepaths); this test is about the network, so that watcher does not
+    # appears (engine/network/remotepaths.py); this test is about the network, so that watcher does not
     # run (the check before each push does).
     monkeypatch.setattr(RemotePaths, "start", RemotePaths.check_all)
     app = tray(a)

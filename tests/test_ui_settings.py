@@ -269,7 +269,7 @@ def test_rules_page_sets_a_rule_in_the_engine(qtbot, settings):
     page.tree.setCurrentItem(videos)
     qtbot.mouseClick(page.exclude_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Saved" in page.result.text(), timeout=TIMEOUT_MS)
-    from syncassistant.engine.rules import list_rules
+    from syncassistant.engine.transfers.rules import list_rules
 
     assert list_rules(a) == [{"dir": "Videos", "action": "exclude"}]
     assert videos.text(1) == "Excluded"

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .annex import Annex
 from .events import Event, EventHub
-from .git import Git, Result
-from .remotepaths import RemotePaths
+from .network.remotepaths import RemotePaths
+from .proc.annex import Annex
+from .proc.git import Git, Result
 
 
 @dataclass

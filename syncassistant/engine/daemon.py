@@ -24,26 +24,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import netmap_store, reaper, routing, sshmux
-from .committer import Committer
-from .conflicts import ConflictStore
 from .context import RepoContext
 from .control import ControlServer
-from .devices import DeviceMonitor, Notify
+from .devices.drives import DeviceMonitor, Notify
 from .events import EventHub
-from .git import Git, Result
-from .hooks import HookRunner
-from .hooks_install import adjust_post_receive
 from .lock import DaemonLock
-from .merger import Merger, MergeResult
-from .notifychanges import RemoteChangeWatcher
-from .pusher import Pusher
-from .recovery import remove_stale_locks
-from .refwatcher import RefWatcher
-from .remotes import Remote, remotes_of
+from .network import netmap_store, routing, sshmux
+from .network.notifychanges import RemoteChangeWatcher
+from .network.remotes import Remote, remotes_of
+from .proc import reaper
+from .proc.git import Git, Result
 from .repo import open_repo
+from .sync.committer import Committer
+from .sync.conflicts import ConflictStore
+from .sync.hooks import HookRunner
+from .sync.hooks_install import adjust_post_receive
+from .sync.merger import Merger, MergeResult
+from .sync.pusher import Pusher
+from .sync.recovery import remove_stale_locks
+from .sync.refwatcher import RefWatcher
+from .sync.watcher import Watcher
 from .transfers.manager import TransferManager
-from .watcher import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class Daemon:
             self.refwatcher.start()
             self.committer.start()
             # What changed while we were off is pending before the first merge looks (a merge a
-            # killed daemon left unfinished must see those edits: engine/rescue.py).
+            # killed daemon left unfinished must see those edits: engine/sync/rescue.py).
             dirty = self.ctx.git.status_paths()
             if dirty:
                 log.info("%s: %d uncommitted change(s) from before start", self.root, len(dirty))
@@ -243,7 +244,7 @@ class Daemon:
         return self.ctx.git.config_get(key)
 
     def remotes(self) -> dict[str, Remote]:
-        """Every remote of this repository, by name, as its git config says (engine/remotes.py)."""
+        """Every remote of this repository, by name, as its git config says (engine/network/remotes.py)."""
         return remotes_of(self.ctx.git)
 
     def set_remote_url(self, remote: str, url: str) -> None:

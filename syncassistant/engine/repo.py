@@ -10,8 +10,8 @@ import os
 import socket
 from pathlib import Path
 
-from .annex import Annex
-from .git import Git, GitError
+from .proc.annex import Annex
+from .proc.git import Git, GitError
 
 
 class RepoError(RuntimeError):

@@ -25,8 +25,8 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..engine.daemon import Assistant
+from ..engine.devices.notify import Notifier
 from ..engine.events import EventHub
-from ..engine.notify import Notifier
 from . import i18n
 from .config import AppConfig
 from .desktop import open_folder

@@ -11,7 +11,8 @@ import sys
 from PySide6.QtCore import QSocketNotifier
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from ..engine import reaper, sshmux
+from ..engine.network import sshmux
+from ..engine.proc import reaper
 from . import i18n, qtcheck
 from .app import SingleInstance, SyncApp
 from .config import APP_ID

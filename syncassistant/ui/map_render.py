@@ -31,7 +31,7 @@ from PySide6.QtGui import (
     QPolygonF,
 )
 
-from ..engine.netmap import EdgeRef, NetMap
+from ..engine.network.netmap import EdgeRef, NetMap
 
 BOX_W, BOX_H = 190.0, 50.0
 COL_GAP, ROW_GAP = 120.0, 46.0

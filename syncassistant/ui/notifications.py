@@ -18,7 +18,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from ..engine.notify import URGENCY_CRITICAL, URGENCY_NORMAL, Notice, Notifier
+from ..engine.devices.notify import URGENCY_CRITICAL, URGENCY_NORMAL, Notice, Notifier
 from .icons import icon_path
 from .state import AppState, repo_key
 from .workers import EventBridge, run_in_background

@@ -2,7 +2,7 @@
 
 A remote is a plain git remote; its cost is git-annex's `remote.<name>.annex-cost` and its mode
 `remote.<name>.syncassistant-mode`. What a remote is, its checks and adding one live in the
-engine (`engine/remotes.py`, which the CLI uses too); this module turns the form's fields into
+engine (`engine/network/remotes.py`, which the CLI uses too); this module turns the form's fields into
 them. Every URL goes through the engine's `parse_remote_url` before git sees it, and git only
 runs through the engine's `Git`.
 """
@@ -14,9 +14,9 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine import remotes
-from ..engine.git import Git
-from ..engine.urls import BadURL, RemoteURL, parse_remote_url
+from ..engine.network import remotes
+from ..engine.network.urls import BadURL, RemoteURL, parse_remote_url
+from ..engine.proc.git import Git
 
 MODES = remotes.MODES  # (the form's mode choices)
 # git-annex's own defaults for these kinds (the form's cost field shows whole numbers)

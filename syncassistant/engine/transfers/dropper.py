@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from ..annex import chunk_paths, parse_json_lines
 from ..context import RepoContext
+from ..proc.annex import chunk_paths, parse_json_lines
 from .scanner import remote_infos_and_wanted
 
 log = logging.getLogger(__name__)

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..annex_batch import AnnexBatch, WarmPool, group_state
 from ..context import RepoContext
-from ..git import git_dir_of
-from ..urls import BadURL, parse_remote_url
+from ..network.urls import BadURL, parse_remote_url
+from ..proc.annex_batch import AnnexBatch, WarmPool, group_state
+from ..proc.git import git_dir_of
 from . import locks, pointers, scanstate
 from .dropper import drop_unwanted
 from .model import Transfer

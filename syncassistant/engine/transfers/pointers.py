@@ -17,8 +17,8 @@ import os
 import stat
 from collections.abc import Iterable
 
-from ..annex import chunk_paths
 from ..context import RepoContext
+from ..proc.annex import chunk_paths
 
 log = logging.getLogger(__name__)
 

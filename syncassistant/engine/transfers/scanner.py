@@ -20,12 +20,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .. import routing
-from ..annex import annex_binary, chunk_paths
 from ..context import RepoContext
-from ..git import base_env, kill_group
-from ..netmap_store import annex_log_stamp
-from ..remotes import remotes_of
+from ..network import routing
+from ..network.netmap_store import annex_log_stamp
+from ..network.remotes import remotes_of
+from ..proc.annex import annex_binary, chunk_paths
+from ..proc.git import base_env, kill_group
 from . import pointers
 from .model import Transfer
 
@@ -114,7 +114,7 @@ def remote_infos(ctx: RepoContext) -> list[RemoteInfo]:
 def _remote_infos(ctx: RepoContext) -> tuple[list[RemoteInfo], bool]:
     complete = True
     out = []
-    # (engine/remotes.py reads names with dots whole: `nas.home` was asked for as `nas` here)
+    # (engine/network/remotes.py reads names with dots whole: `nas.home` was asked for as `nas` here)
     for n, remote in remotes_of(ctx.git).items():
         if not remote.moves_content:
             continue

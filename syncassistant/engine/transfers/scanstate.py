@@ -35,13 +35,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..annex import annex_binary
-from ..git import base_env
-from ..netmap_store import annex_log_stamp, cat_blobs, unmerged_annex_branches
+from ..network.netmap_store import annex_log_stamp, cat_blobs, unmerged_annex_branches
+from ..proc.annex import annex_binary
+from ..proc.git import base_env
 
 if TYPE_CHECKING:
     from ..context import RepoContext
-    from ..git import Git
+    from ..proc.git import Git
     from .scanner import RemoteInfo
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine.urls import RemoteURL
+from ...engine.network.urls import RemoteURL
 from .. import remotes_ops as ops
 from ..state import ago, display_path
 from ..widgets import ErrorLabel, add_row, field_with_error, heading, note

@@ -33,7 +33,7 @@ MAX_CHILDREN = 500
 def rules_module() -> Any:
     """The engine's rules module, or None with an engine that has none yet."""
     try:
-        return importlib.import_module("syncassistant.engine.rules")
+        return importlib.import_module("syncassistant.engine.transfers.rules")
     except ImportError:
         return None
 

@@ -60,8 +60,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .git import git_dir_of
-from .mounts import read_git_config
+from ..devices.mounts import read_git_config
+from ..proc.git import git_dir_of
 from .remotes import read_remotes
 
 log = logging.getLogger(__name__)

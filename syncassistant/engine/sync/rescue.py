@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .context import RepoContext
+from ..context import RepoContext
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import shlex
 import subprocess
 import threading
 
-from .context import RepoContext
-from .git import kill_group, repo_env
+from ..context import RepoContext
+from ..proc.git import kill_group, repo_env
 
 log = logging.getLogger(__name__)
 

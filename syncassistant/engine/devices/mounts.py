@@ -39,8 +39,8 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
+from ..proc.git import git_dir_of
 from .dbus_loop import Waiter, WatcherThread, dispatch_pending
-from .git import git_dir_of
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from .annex import Annex
-from .git import Git
+from ..proc.annex import Annex
+from ..proc.git import Git
 
 ACTIONS = ("include", "exclude")
 

@@ -50,9 +50,9 @@ from .netmap_store import (
 from .remotes import remotes_of
 
 if TYPE_CHECKING:
-    from .git import Git
+    from ..proc.git import Git
+    from ..transfers.model import Transfer
     from .netmap_store import Repo
-    from .transfers.model import Transfer
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import reaper, sshmux
-from .recovery import remove_if_stale
+from ..network import sshmux
+from . import reaper
+from .lockfiles import remove_if_stale
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .annex import chunk_paths, parse_json_lines
-from .annex_batch import AnnexBatch, WarmPool, close_in_background
+from ..context import RepoContext
+from ..proc.annex import chunk_paths, parse_json_lines
+from ..proc.annex_batch import AnnexBatch, WarmPool, close_in_background
+from ..proc.git import INDEX_LOCK_WAIT, STALE_LOCK_AGE, GitError
+from ..proc.lockfiles import remove_if_stale
 from .annexlinks import LinkState, link_state
-from .context import RepoContext
-from .git import INDEX_LOCK_WAIT, STALE_LOCK_AGE, GitError
-from .recovery import remove_if_stale
 from .watcher import is_ignored_name
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ class Committer:
     def _wait_for_merge(self, paths: list[str], unmerged: set[str]) -> None:
         """A merge is unresolved (a daemon was killed mid-merge): nothing is committed until
         the Merger has resolved it. Its conflicted paths are the Merger's (a user's edit of one
-        is kept by engine/rescue.py; the resolution's own writes bring them back here): adding
+        is kept by engine/sync/rescue.py; the resolution's own writes bring them back here): adding
         one staged git's conflict-marked file, or the user's edit over both sides, and a commit
         on the unmerged index fails. The rest waits a moment and is taken after."""
         log.info("%s: %d change(s) wait for an unfinished merge to be resolved", self.ctx.root, len(paths))

@@ -11,8 +11,8 @@ nothing new. The Pusher asks :func:`same_lines` before sending a merged git-anne
 
 from __future__ import annotations
 
-from .git import Git
-from .netmap_store import cat_blobs
+from ..network.netmap_store import cat_blobs
+from ..proc.git import Git
 
 # Past this many changed files, reading them all costs more than a push that may be redundant.
 MAX_COMPARED_FILES = 500

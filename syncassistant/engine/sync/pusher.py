@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import annex_branch, netmap_store, sshmux
-from .context import RepoContext
-from .git import GitError, GitTimeout
+from ..context import RepoContext
+from ..network import netmap_store, sshmux
+from ..proc.git import GitError, GitTimeout
+from . import annex_branch
 
 log = logging.getLogger(__name__)
 

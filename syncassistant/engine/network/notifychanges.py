@@ -38,13 +38,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..events import Event
+from ..proc.git import Git, kill_group, repo_env, repo_ssh, user_ssh_env
 from . import sshmux
-from .events import Event
-from .git import Git, kill_group, repo_env, repo_ssh, user_ssh_env
 from .urls import BadURL, RemoteURL, parse_remote_url
 
 if TYPE_CHECKING:
-    from .daemon import Daemon
+    from ..daemon import Daemon
 
 log = logging.getLogger(__name__)
 

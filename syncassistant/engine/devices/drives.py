@@ -49,17 +49,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .annex import Annex
-from .events import Event, EventHub
-from .git import Git, GitError
-from .git import run as run_command
+from ..events import Event, EventHub
+from ..network.remotes import Remote, remote_names
+from ..proc.annex import Annex
+from ..proc.git import Git, GitError
+from ..proc.git import run as run_command
 from .mounts import MountFilter, MountWatcher, default_mount_filter, find_annex_clones
 from .netwatch import NetworkWatcher
 from .notify import Notice
-from .remotes import Remote, remote_names
 
 if TYPE_CHECKING:
-    from .daemon import Daemon
+    from ..daemon import Daemon
 
 log = logging.getLogger(__name__)
 

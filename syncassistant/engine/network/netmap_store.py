@@ -41,17 +41,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from .context import RepoContext
-from .git import Git, GitError
-from .netmap import (
-    LOG_DIR,
-    Edge,
-    NetMap,
-    _snapshot_ts,
-    format_edges,
-    log_path,
-    parse_edges,
-)
+from ..context import RepoContext
+from ..proc.git import Git, GitError
+from .netmap import LOG_DIR, Edge, NetMap, _snapshot_ts, format_edges, log_path, parse_edges
 from .remotes import remotes_of
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .git import Git
+from ..proc.git import Git
 from .urls import BadURL, RemoteURL, parse_remote_url
 
 #: `remote.<name>.syncassistant-mode`: what we do with a remote (full: everything)

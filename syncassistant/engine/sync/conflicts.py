@@ -44,8 +44,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .annex import chunk_paths
-from .context import RepoContext
+from ..context import RepoContext
+from ..proc.annex import chunk_paths
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +463,7 @@ def resolve_merge(ctx: RepoContext, source_ref: str, source_label: str) -> list[
     or by git-annex) keeping every version; commit; return the records.
 
     Caller holds ctx.lock and has checked that a merge is in progress (MERGE_HEAD exists); edits
-    the user made at conflicted paths meanwhile are the caller's (engine/rescue.py)."""
+    the user made at conflicted paths meanwhile are the caller's (engine/sync/rescue.py)."""
     git = ctx.git
     theirs_commit = git.rev("MERGE_HEAD") or "MERGE_HEAD"
     ours_commit = git.rev("HEAD")

@@ -87,7 +87,7 @@ def guard() -> subprocess.Popen:
     """Start the guard for this process (see the module docstring). Keep the returned object
     for the life of the process: its stdin pipe is what the guard waits on."""
     env = {k: v for k, v in os.environ.items() if k != OWNER_VAR}
-    return subprocess.Popen([sys.executable, "-m", "syncassistant.engine.reaper", owner_mark()],
+    return subprocess.Popen([sys.executable, "-m", "syncassistant.engine.proc.reaper", owner_mark()],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env, start_new_session=True, close_fds=True)
 

@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import netmap_store, rescue
+from ..context import RepoContext
+from ..network import netmap_store
+from ..proc.git import Git, GitError
+from ..proc.git import run as run_cmd
+from . import rescue
 from .conflicts import ConflictStore, clear_the_way, commit_merge_in_progress, resolve_index, resolve_merge
-from .context import RepoContext
-from .git import Git, GitError
-from .git import run as run_cmd
 from .hooks_install import user_post_merge_hook
 
 log = logging.getLogger(__name__)
