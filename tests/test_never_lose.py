@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+import pytest
 from conftest import annex, git, link, wait_for
 
 
@@ -404,3 +406,41 @@ def test_a_file_added_while_another_process_holds_the_index_is_committed(make_re
         wait_for(lambda: (a / "during.txt").exists(), 60, what="B's file in A")
     finally:
         holder.wait(10)
+
+
+MAX_QUEUED = Path("/proc/sys/fs/inotify/max_queued_events")
+
+
+def test_changes_lost_in_an_inotify_overflow_are_found_and_synced(make_repo, daemons):
+    # More changes at once than the kernel's inotify queue holds (max_queued_events, 16384 by
+    # default: an unpacked archive, a build) and the events beyond it are gone: those files were
+    # never committed until something else touched them. The queue size is fixed when an inotify
+    # instance is made, so B's daemon is started with a 64-event queue.
+    if not os.access(MAX_QUEUED, os.W_OK):
+        pytest.skip("needs root to set fs.inotify.max_queued_events")
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    daemons(a)
+    old = MAX_QUEUED.read_text()
+    MAX_QUEUED.write_text("64\n")
+    try:
+        db = daemons(b)
+    finally:
+        MAX_QUEUED.write_text(old)
+    for d in range(10):  # folders already synced: each new file counts by its own events
+        (b / "burst" / f"d{d}").mkdir(parents=True)
+        (b / "burst" / f"d{d}" / "seed.txt").write_text("seed\n")
+    wait_for(lambda: all((a / "burst" / f"d{d}" / "seed.txt").exists() for d in range(10)), 60,
+             what="the folders in A")
+    subprocess.run([sys.executable, "-c", "import sys\n"
+                    "for d in range(10):\n"
+                    "    for i in range(60):\n"
+                    "        with open(f'{sys.argv[1]}/d{d}/f{i}.txt', 'w') as f: f.write(f'{d} {i}\\n')\n",
+                    str(b / "burst")], check=True)
+    wait_for(lambda: db.watcher.overflows > 0, 30, what="an inotify queue overflow in B")
+    names = {f"burst/d{d}/f{i}.txt" for d in range(10) for i in range(60)}
+    wait_for(lambda: all((a / n).exists() for n in names), 120,
+             what=lambda: f"all 600 files in A: {sum((a / n).exists() for n in names)} there")
+    assert git(b, "status", "--porcelain") == ""

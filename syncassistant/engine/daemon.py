@@ -87,7 +87,7 @@ class Daemon:
         self.ctx.remote_paths.subscribe(self._on_remote_path)
         self.ctx.down_remotes = lambda: (routing.down_remotes_from(self.pusher.snapshot())
                                          | set(self.transfers.held()["offline"]))
-        self.watcher = Watcher(self.root, self.committer.notify)
+        self.watcher = Watcher(self.root, self.committer.notify, on_lost=self._changed_unseen)
         self.refwatcher = RefWatcher(self.ctx.git.git_dir, self._on_ref_changed)
         self.control = ControlServer(self.ctx.state_dir, self.handle_request) if control else None
         self.started_at: float | None = None
@@ -188,6 +188,12 @@ class Daemon:
         if problem is None and not self.ctx.stopping.is_set():
             self.pusher.retry_if_failing(remote)
             self.transfers.request_scan(None)
+
+    def _changed_unseen(self) -> None:
+        """The watcher lost events (inotify queue overflow): what git sees as changed is pending."""
+        dirty = self.ctx.git.status_paths()
+        log.info("%s: %d uncommitted change(s) found after lost events", self.root, len(dirty))
+        self.committer.notify_many(dirty)
 
     def _on_ref_changed(self, ref: str) -> None:
         self.merger.ref_changed(ref)

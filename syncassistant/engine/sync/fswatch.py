@@ -19,6 +19,7 @@ from watchdog.events import (
     DirDeletedEvent,
     DirModifiedEvent,
     DirMovedEvent,
+    EventsLostEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -34,11 +35,11 @@ MOVE_PAIRING_DELAY = 0.02  # seconds an unpaired IN_MOVED_FROM waits for its IN_
 # Changes to content or to the tree: no opens, no closes of files that were only read.
 CHANGES: list[type[FileSystemEvent]] = [
     FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent,
-    DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent,
+    DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent, EventsLostEvent,
 ]
 # What a ref update can look like: a rename onto the ref (git), a new, deleted or rewritten file.
 REF_UPDATES: list[type[FileSystemEvent]] = [
-    FileCreatedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent,
+    FileCreatedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent, EventsLostEvent,
 ]
 
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import EventsLostEvent, FileSystemEvent, FileSystemEventHandler
 
 from .fswatch import REF_UPDATES, observer
 
@@ -23,6 +23,12 @@ class _Handler(FileSystemEventHandler):
         self.owner = owner
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        if isinstance(event, EventsLostEvent):
+            # which refs changed is lost (the queue overflowed): look at them all, as a
+            # rewrite of packed-refs makes us do
+            log.warning("%s: inotify queue overflowed: looking at every ref", self.owner.git_dir)
+            self.owner.on_change("packed-refs")
+            return
         if event.event_type in ("opened", "closed_no_write") or event.is_directory:
             return
         for raw in (event.src_path, getattr(event, "dest_path", "")):

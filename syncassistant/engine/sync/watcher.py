@@ -3,6 +3,11 @@
 `.git/` is never watched: the root gets a non-recursive watch and every other top-level folder
 a recursive one, so git's and git-annex's own churn (objects, refs, index) costs no inotify
 watches and no events. New top-level folders get their watch as they appear.
+
+When the kernel's inotify queue overflows (more changes at once than
+`fs.inotify.max_queued_events`, 16384 by default) the events in it are gone: watchdog rebuilds
+its watches and says so, and we look at the whole work tree again (`git status`) instead of
+missing those changes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from watchdog.events import (
     DirCreatedEvent,
     DirMovedEvent,
+    EventsLostEvent,
     FileClosedEvent,
     FileClosedNoWriteEvent,
     FileCreatedEvent,
@@ -70,13 +76,18 @@ class Watcher:
     `writing` is True while a file has been modified but not yet closed (still being written).
     """
 
-    def __init__(self, root: Path, on_change: Callable[[str, bool], None]):
+    def __init__(self, root: Path, on_change: Callable[[str, bool], None],
+                 on_lost: Callable[[], None] | None = None):
         self.root = Path(root)
         self.on_change = on_change
+        self.on_lost = on_lost  # events were lost: find what changed another way
+        self.overflows = 0
         self._observer = observer(f"syncassistant-watch-{self.root.name}")
         self._handler = _Handler(self)
         self._watched: dict[str, object] = {}
         self._lock = threading.Lock()
+        self._rescan: threading.Thread | None = None
+        self._rescan_again = False
 
     def start(self) -> None:
         self._observer.schedule(self._handler, str(self.root), recursive=False, event_filter=CHANGES)
@@ -89,6 +100,43 @@ class Watcher:
     def stop(self) -> None:
         self._observer.stop()
         self._observer.join(10)
+        with self._lock:
+            rescan = self._rescan
+        if rescan is not None:
+            rescan.join(60)
+
+    def _events_lost(self) -> None:
+        """One rescan at a time; an overflow during one asks for another after it (every watch
+        of the observer reports the same overflow)."""
+        with self._lock:
+            self.overflows += 1
+            if self._rescan is not None:
+                self._rescan_again = True
+                return
+            self._rescan = threading.Thread(target=self._rescan_loop, daemon=True,
+                                            name=f"syncassistant-rescan-{self.root.name}")
+            self._rescan.start()
+
+    def _rescan_loop(self) -> None:
+        while True:
+            log.warning("%s: inotify queue overflowed: looking at the whole folder again", self.root)
+            try:
+                # top-level folders made or removed meanwhile: their watches
+                with os.scandir(self.root) as it:
+                    tops = {e.name for e in it if e.name != ".git" and e.is_dir(follow_symlinks=False)}
+                for name in tops:
+                    self._watch_top(name)
+                for name in set(self._watched) - tops:
+                    self._unwatch_top(name)
+                if self.on_lost is not None:
+                    self.on_lost()
+            except Exception:
+                log.exception("%s: rescan after an inotify overflow failed", self.root)
+            with self._lock:
+                if not self._rescan_again:
+                    self._rescan = None
+                    return
+                self._rescan_again = False
 
     def _watch_top(self, name: str, fresh: bool = False) -> None:
         """Watch the top-level folder `name`. `fresh`: it was just created or moved in, so a
@@ -143,6 +191,9 @@ class Watcher:
 
     def _on_event(self, event: FileSystemEvent) -> None:
         if isinstance(event, (FileOpenedEvent, FileClosedNoWriteEvent)):
+            return
+        if isinstance(event, EventsLostEvent):
+            self._events_lost()
             return
         paths = [event.src_path]
         if getattr(event, "dest_path", ""):
