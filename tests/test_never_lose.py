@@ -377,6 +377,29 @@ def test_a_lock_a_killed_process_left_while_the_daemon_runs_is_cleared(make_repo
     assert not lock.exists()
 
 
+def test_a_ref_lock_a_killed_git_left_is_cleared_at_start_and_while_running(make_repo, daemons):
+    # Kill seed 3: A's main process was killed during a `git update-ref` of master, which left
+    # refs/heads/master.lock. Start-up cleared index.lock and HEAD.lock only, and the running
+    # daemon waited for index.lock only: every commit and merge of A failed from then on, across
+    # restarts ("git update-ref -m: remove the file manually to continue").
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    lock = b / ".git" / "refs" / "heads" / "master.lock"
+    lock.write_text(git(b, "rev-parse", "HEAD"))  # as a killed update-ref leaves it
+    daemons(a)
+    daemons(b)
+    assert not lock.exists(), "left at start"
+    (b / "first.txt").write_text("after the start\n")
+    wait_for(lambda: (a / "first.txt").exists(), 60, what="B's first file in A")
+    lock.write_text(git(b, "rev-parse", "HEAD"))
+    os.utime(lock, (time.time() - 60, time.time() - 60))
+    (b / "second.txt").write_text("while the lock was there\n")
+    wait_for(lambda: (a / "second.txt").exists(), 60, what="B's second file in A")
+    assert not lock.exists()
+
+
 def test_a_lock_some_process_holds_is_never_removed(tmp_path):
     from syncassistant.engine.proc.lockfiles import remove_if_stale
 

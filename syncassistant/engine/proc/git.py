@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 120.0
 INDEX_LOCK_WAIT = 10.0
 # an index.lock nobody holds that stays this long was left by a killed process (recovery.py)
-STALE_LOCK_AGE = 20.0
-_LOCK_PATH = re.compile(r"Unable to create '(.+index\.lock)': File exists")
+STALE_LOCK_AGE = 10.0
+_LOCK_PATH = re.compile(r"Unable to create '(.+?\.lock)': File exists")
 
 
 def git_dir_of(directory: Path) -> Path | None:
@@ -350,24 +350,37 @@ class Git:
     def run(self, *args: str, timeout: float = DEFAULT_TIMEOUT, check: bool = True,
             input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
         # git-annex updates the index on its own (after a download it refreshes the stat info of
-        # the file it filled in), so our commit or merge can find index.lock taken for a moment:
-        # wait for it briefly instead of failing the round.
+        # the file it filled in), so our commit or merge can find index.lock (or a ref's lock)
+        # taken for a moment: wait for it briefly instead of failing the round. One that stays
+        # was left by a killed process, and would stop every later round: removed once stale.
         deadline = time.monotonic() + INDEX_LOCK_WAIT
+        removed = False
         while True:
             res = run(["git", *args], cwd=self.path, timeout=timeout, check=False, input=input, env=env)
-            if res.returncode == 0 or "index.lock': File exists" not in res.stderr:
+            lock = self._own_lock(res) if res.returncode != 0 else None
+            if lock is None:
                 break
             if time.monotonic() > deadline:
-                # still there: left by a killed process? (then it stays until removed)
-                lock = _LOCK_PATH.search(res.stderr)
-                if lock is None or not remove_if_stale(Path(lock.group(1)), STALE_LOCK_AGE):
+                if removed or not remove_if_stale(lock, STALE_LOCK_AGE):
                     break
-                deadline = time.monotonic()  # removed: one more try
+                removed = True
                 continue
             time.sleep(0.05)
         if check and res.returncode != 0:
             raise GitError(["git", *args], res.returncode, res.stdout, res.stderr)
         return res
+
+    def _own_lock(self, res: Result) -> Path | None:
+        """The lock file of this repository that stopped a git command ("Unable to create
+        '.../index.lock': File exists"); a remote's (a push) is not ours to wait for."""
+        m = _LOCK_PATH.search(res.stderr)
+        if m is None:
+            return None
+        lock = Path(m.group(1))
+        try:
+            return lock if lock.resolve().is_relative_to(self.git_dir.resolve()) else None
+        except (OSError, GitError):
+            return None
 
     def out(self, *args: str, timeout: float = DEFAULT_TIMEOUT) -> str:
         return self.run(*args, timeout=timeout).stdout.strip()

@@ -10,9 +10,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def open_by_any_process(path: Path) -> bool:
-    """Whether any process on this machine has `path` open (a /proc scan; start-up only)."""
-    target = os.path.realpath(path)
+def open_paths() -> set[str]:
+    """Every file some process on this machine has open (a /proc scan: not for every round)."""
+    found: set[str] = set()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -23,18 +23,23 @@ def open_by_any_process(path: Path) -> bool:
             continue
         for fd in fds:
             try:
-                if os.readlink(f"{fd_dir}/{fd}") == target:
-                    return True
+                found.add(os.readlink(f"{fd_dir}/{fd}"))
             except OSError:
                 continue
-    return False
+    return found
+
+
+def open_by_any_process(path: Path) -> bool:
+    """Whether any process on this machine has `path` open."""
+    return os.path.realpath(path) in open_paths()
 
 
 def remove_if_stale(lock: Path, min_age: float) -> bool:
     """Remove `lock` if no process has it open and it has not changed for `min_age` seconds.
 
-    git keeps a lock file open while it writes it, then renames it: one that nobody holds and
-    that stays was left by a process killed meanwhile, e.g. a git-annex transfer into this clone
+    git holds a lock file open while it writes it (a ref's lock only until the new value is in
+    it, renamed moments later): one that nobody holds and that stays was left by a process killed
+    meanwhile, e.g. a git-annex transfer into this clone
     from another clone's daemon, killed mid-way. Left in place it stops every commit and merge
     here for good (issue 15, bench/README.md "What loses edits", 5)."""
     try:
