@@ -1131,7 +1131,7 @@ def scenario_badinput(run: Run, rng: random.Random) -> None:
 def summarize_status(s: dict[str, Any]) -> dict[str, Any]:
     if not s:
         return {}
-    return {"state": s.get("state"), "idle": s.get("idle"), "errors": s.get("errors"),
+    return {"state": s.get("state"), "idle": s.get("idle"), "busy": s.get("busy"), "errors": s.get("errors"),
             "remote_errors": {r["name"]: r["error"] for r in s.get("remotes", []) if r.get("error")},
             "failed_transfers": [f"{t.get('direction')} {t.get('file')}: {str(t.get('error'))[:120]}"
                                  for t in s.get("transfers", []) if t.get("state") == "failed"][:5],

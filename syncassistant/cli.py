@@ -108,7 +108,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(status, indent=2, default=str))
         return 0
-    print(f"{status['repo']}: {status['state']}")
+    busy = status.get("busy")
+    print(f"{status['repo']}: {status['state']}" + (f" (busy: {'; '.join(busy)})" if busy else
+                                                    ", idle" if status.get("idle") else ""))
     for r in status.get("remotes", []):
         last = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["last_sync"])) if r["last_sync"] else "never"
         line = f"  {r['name']}: last sync {last}"

@@ -413,7 +413,8 @@ class Daemon:
                          "merges": self.merger.merges},
             "errors": {k: v for k, v in (("commit", self.committer.last_error),
                                          ("merge", self.merger.last_error)) if v},
-            "idle": self.is_idle(),
+            "busy": (busy := self.busy_reasons()),  # why not idle (empty when idle)
+            "idle": not busy,
         }
 
     def handle_request(self, req: dict[str, Any]) -> dict[str, Any]:
