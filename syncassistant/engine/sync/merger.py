@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from ..context import RepoContext
 from ..network import netmap_store
+from ..proc.annex import chunk_paths
 from ..proc.git import Git, GitError
 from ..proc.git import run as run_cmd
+from ..transfers import pointers
 from . import rescue
 from .conflicts import ConflictStore, clear_the_way, commit_merge_in_progress, resolve_index, resolve_merge
 from .hooks_install import user_post_merge_hook
@@ -61,6 +63,7 @@ class Merger:
         self.merges = 0
         self.last_error: str | None = None
         self._smudge_needed = False  # a merge changed the work tree (see _update_work_tree)
+        self._written: list[str] = []  # paths merges wrote since, to fill in
 
     # -- input ----------------------------------------------------------------------------------
     def ref_changed(self, ref: str) -> None:
@@ -202,12 +205,25 @@ class Merger:
         if not self._smudge_needed:
             return None
         self._smudge_needed = False
+        written, self._written = self._written, []
         hook = user_post_merge_hook(self.ctx.git.git_dir, self.ctx.git.config_get("core.hooksPath"))
 
         def smudge() -> None:
             # a failure leaves pointer files where content could be: as a failed hook would,
             # it does not fail the merge (the next merge's update catches up)
             try:
+                # the files the merge wrote first, never over a write made meanwhile (git-annex's
+                # own filling in replaces such a write: transfers/pointers.py); then git-annex's
+                # update for the rest (and its bookkeeping)
+                filled = pointers.fill_in_safely(self.ctx, written)
+                # git-annex learns the new files (their inode: no "modified" in git status) and
+                # the index entries are refreshed; the same key, nothing new is staged
+                for chunk in chunk_paths(filled):
+                    res = self.ctx.annex.run("add", "--quiet", "-c", "annex.largefiles=anything", "--", *chunk,
+                                             check=False, timeout=600)
+                    if res.returncode != 0:
+                        log.warning("%s: git annex add after filling in failed: %s", self.ctx.root,
+                                    res.stderr.strip()[:300])
                 res = self.ctx.annex.run("smudge", "--update", check=False, timeout=600)
                 if res.returncode != 0:
                     log.warning("%s: git annex smudge --update failed: %s", self.ctx.root, res.stderr.strip()[:500])
@@ -304,6 +320,7 @@ class Merger:
             return (res.stderr or res.stdout).strip() or f"git read-tree exited {res.returncode}"
         git.run("update-ref", "-m", "syncassistant: merge", "HEAD", new, head or ZERO)
         self._smudge_needed = True
+        self._written += git.changed_paths(head or EMPTY_TREE, new)
         return None
 
     def _finish_stopped_merge(self, ref: str, label: str, why: str) -> list[dict] | None:
