@@ -550,3 +550,11 @@ def test_a_failure_is_cleared_by_a_later_success_with_nothing_to_do(make_repo, d
     assert d.committer.commit_paths([]) is None
     d.merger.merge_all()
     assert d.status()["errors"] == {} and seen == ["commit", "merge"]
+
+
+def test_an_event_of_an_unknown_kind_is_refused_where_it_is_made():
+    from syncassistant.engine.events import Event, EventKind
+
+    assert Event("merged", "/r").kind is EventKind.MERGED and Event("merged", "/r").kind == "merged"
+    with pytest.raises(ValueError):
+        Event("merge", "/r")  # a typo: nobody would hear it

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .events import Event, EventHub
+from .events import Event, EventHub, EventKind
 from .network.remotepaths import RemotePaths
 from .proc.annex import Annex
 from .proc.git import Git, Result
@@ -69,5 +69,5 @@ class RepoContext:
                                    timeout=timeout, check=False, env=env)
             return res
 
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, kind: EventKind | str, **data: Any) -> None:
         self.events.emit(Event(kind, str(self.root), data))

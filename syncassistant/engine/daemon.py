@@ -27,7 +27,7 @@ from typing import Any
 from .context import RepoContext
 from .control import ControlServer
 from .devices.drives import DeviceMonitor, Notify
-from .events import EventHub
+from .events import EventHub, EventKind
 from .lock import DaemonLock
 from .network import netmap_store, routing, sshmux
 from .network.notifychanges import RemoteChangeWatcher
@@ -242,7 +242,7 @@ class Daemon:
         """This clone's annex.uuid."""
         return self.ctx.git.config_get("annex.uuid")
 
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, kind: EventKind | str, **data: Any) -> None:
         self.ctx.emit(kind, **data)
 
     def config(self, key: str) -> str | None:
