@@ -524,3 +524,26 @@ def test_filling_in_a_pointer_file_keeps_a_write_made_meanwhile(make_repo, monke
     (a / "doc.txt").write_text(git(a, "show", "HEAD:doc.txt"))  # a pointer again: filled in
     assert pointers.fill_in_safely(ctx, ["doc.txt"]) == ["doc.txt"]
     assert (a / "doc.txt").read_text() == "merged version\n"
+
+
+def test_an_object_a_killed_add_left_half_written_is_put_right_at_start(make_repo, daemons):
+    # git-annex copies a file into its object path in place and takes an existing object as the
+    # content: a daemon killed during that copy left a short object, which the restarted daemon's
+    # add accepted; uploads failed for good and fsck said "Bad file size ... No known copies
+    # exist" (chaos kill short form, f16.bin: 0.78 of 2.5 MB).
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "remove", "origin")
+    link(a, b, "b", "a")
+    data = os.urandom(1 << 20)
+    (a / "big.bin").write_bytes(data)  # saved, then the daemon was killed while adding it
+    key = annex(a, "calckey", "big.bin").strip()
+    obj = a / annex(a, "examinekey", key, "--format=${objectpath}").strip()
+    obj.parent.mkdir(parents=True)
+    obj.write_bytes(data[:300_000])
+    daemons(a)
+    daemons(b)
+    wait_for(lambda: (b / "big.bin").is_file() and (b / "big.bin").read_bytes() == data, 60,
+             what="big.bin's whole content in B")
+    assert obj.stat().st_size == len(data)
+    assert "ok" in annex(a, "fsck", "--fast", "big.bin")

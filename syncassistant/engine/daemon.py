@@ -41,7 +41,7 @@ from .sync.hooks import HookRunner
 from .sync.hooks_install import adjust_post_receive
 from .sync.merger import Merger, MergeResult
 from .sync.pusher import Pusher
-from .sync.recovery import remove_stale_locks
+from .sync.recovery import remove_stale_locks, repair_partial_objects
 from .sync.refwatcher import RefWatcher
 from .sync.watcher import Watcher
 from .transfers.manager import TransferManager
@@ -93,6 +93,7 @@ class Daemon:
         self.started_at: float | None = None
         self._recent_paths: collections.deque[str] = collections.deque(maxlen=RECENT_PATHS)
         self._started = False
+        self._from_before_start: set[str] = set()  # uncommitted at start (see _on_commit)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -110,6 +111,7 @@ class Daemon:
             dirty = self.ctx.git.status_paths()
             if dirty:
                 log.info("%s: %d uncommitted change(s) from before start", self.root, len(dirty))
+                self._from_before_start = set(dirty)
                 self.committer.notify_many(dirty)
             self.merger.start()
             # remotes on a local path whose repository is not there are held from the start
@@ -152,6 +154,12 @@ class Daemon:
 
     # -- wiring ---------------------------------------------------------------------------------
     def _on_commit(self, sha: str, paths: list[str], added: dict[str, str]) -> None:
+        if self._from_before_start and added:
+            # what a killed predecessor was adding may have a half-written object (before uploads)
+            mine = {p: k for p, k in added.items() if p in self._from_before_start}  # (files: git status -uall)
+            self._from_before_start -= set(paths)
+            if mine:
+                repair_partial_objects(self.ctx, mine)
         self.pusher.request()
         if added and self.transfers.upload_fresh(added):
             paths = [p for p in paths if p not in added]  # (deletions, files kept in git)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import time
 from pathlib import Path
 
+from ..context import RepoContext
 from ..proc.lockfiles import open_paths
 
 log = logging.getLogger(__name__)
@@ -59,3 +62,50 @@ def remove_stale_locks(git_dir: Path) -> list[str]:
         removed.append(name)
         log.warning("removed stale %s left by a killed process", lock)
     return removed
+
+
+_KEY_SIZE = re.compile(r"-s(\d+)-")
+
+
+def repair_partial_objects(ctx: RepoContext, added: dict[str, str]) -> list[str]:
+    """Annex objects a killed `git annex add` left half-written, put right from the work tree.
+
+    git-annex copies a file into its object path in place (Annex/Content.hs linkAnnex, no
+    temporary file) and takes an object that exists as the content ("Nothing is done if the
+    destination file already exists"): a daemon killed during that copy left a short object,
+    which the restarted daemon's add of the same file accepted; its uploads then failed for good
+    and `git annex fsck` found "Bad file size ... No known copies exist" (chaos kill short form,
+    f16.bin, 0.78 of 2.5 MB). For the files `added` (path -> key) whose object is not the size
+    its key says: the object goes to .git/annex/bad (`fsck --fast`) and a copy of the work-tree
+    file is reinjected, which git-annex checks against the key. The paths repaired."""
+    sized = {p: k for p, k in added.items() if _KEY_SIZE.search(k)}
+    if not sized:
+        return []
+    res = ctx.annex.run("examinekey", "--batch", "--format=${objectpath}\n",
+                        input="".join(k + "\n" for k in sized.values()), check=False, timeout=600)
+    repaired = []
+    for (path, key), loc in zip(sized.items(), res.stdout.split("\n"), strict=False):
+        m = _KEY_SIZE.search(key)
+        try:
+            size = os.stat(ctx.root / loc).st_size if loc else None
+        except OSError:
+            continue  # no object: nothing half-written
+        if m is None or size is None or size == int(m.group(1)):
+            continue
+        log.warning("%s: the annex object of %s is %d bytes, its key says %s: a killed add left it; "
+                    "putting it right from the file", ctx.root, path, size, m.group(1))
+        ctx.annex.run("fsck", "--fast", "--quiet", "--key", key, check=False, timeout=600)
+        tmp = ctx.state_dir / f"reinject-{os.getpid()}"
+        try:
+            shutil.copyfile(ctx.root / path, tmp)
+            res2 = ctx.annex.run("reinject", str(tmp), "--", path, check=False, timeout=600)
+        except OSError as e:
+            log.error("%s: cannot put %s's object right: %s", ctx.root, path, e)
+            continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        if res2.returncode == 0:
+            repaired.append(path)
+        else:
+            log.error("%s: cannot put %s's object right: %s", ctx.root, path, res2.stderr.strip()[:300])
+    return repaired
