@@ -93,7 +93,15 @@ def diagnosis() -> str:
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
-    r = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+    deadline = time.monotonic() + 10
+    while True:
+        r = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+        # git config takes no lock wait: a running git-annex that has just met a remote writes
+        # its annex-uuid to .git/config, and a `git remote add` at that moment fails (a user
+        # would run it again, and so do we)
+        if not (r.returncode and "could not lock config file" in r.stderr and time.monotonic() < deadline):
+            break
+        time.sleep(0.05)
     if check and r.returncode:
         raise AssertionError(f"git {' '.join(args)} failed: {r.stderr}")
     return r.stdout

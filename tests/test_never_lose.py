@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -547,3 +548,54 @@ def test_an_object_a_killed_add_left_half_written_is_put_right_at_start(make_rep
              what="big.bin's whole content in B")
     assert obj.stat().st_size == len(data)
     assert "ok" in annex(a, "fsck", "--fast", "big.bin")
+
+
+def test_a_round_ending_in_one_thread_leaves_the_add_process_of_another_alone(make_repo, monkeypatch):
+    # Chaos storm, seed 2: the commit loop ended a round and closed "the add processes the round
+    # used" while the Merger (committing before its merge, from its own thread) was feeding the
+    # one it had just taken; "write to closed file" killed the merge thread and the clone never
+    # merged again. Each round now closes only its own.
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.proc.annex_batch import AnnexBatch
+    from syncassistant.engine.sync.committer import Committer
+
+    a = make_repo("A")
+    old = time.time() - 60  # a process started after the last config change is kept
+    os.utime(a / ".git" / "config", (old, old))
+    committer = Committer(RepoContext(a), on_commit=lambda *_: None)
+    committer.start()  # its own loop idles: nothing is notified to it
+    committer._warm.fill(["add"])  # one warm add process ready, as after any round
+    names = [f"f{i}.txt" for i in range(3)]
+    for n in names:
+        (a / n).write_text(n)
+    inside, go = threading.Event(), threading.Event()
+    send = AnnexBatch.send
+
+    def send_and_wait(self, path):
+        send(self, path)
+        if path == names[0]:
+            inside.set()
+            go.wait(30)
+
+    monkeypatch.setattr(AnnexBatch, "send", send_and_wait)
+    errors: list[BaseException] = []
+
+    def merger_round():
+        try:
+            committer.commit_paths(names)
+        except BaseException as e:  # handed to the test thread
+            errors.append(e)
+
+    th = threading.Thread(target=merger_round)
+    th.start()
+    assert inside.wait(60), "the round never used the warm add process"
+    committer._retire()  # another thread's round ends now
+    go.set()
+    th.join(120)
+    try:
+        assert not errors, errors
+        committed = set(git(a, "ls-files").split())
+        assert set(names) <= committed, committed
+    finally:
+        committer.ctx.stopping.set()
+        committer.stop()

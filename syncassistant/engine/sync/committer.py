@@ -88,7 +88,12 @@ class Committer:
         # the commit: on_journal then carries the git-annex branch on
         self.on_journal = on_journal
         self._warm = WarmPool(ctx.root, lambda _key: add_batch(ctx.root), limit=1)
-        self._used: list[AnnexBatch] = []
+        # add processes a round has used, by the thread running that round: the commit loop and
+        # the Merger (which commits before it merges) run rounds one after another under
+        # ctx.lock, but each retires its own after letting go of the lock, and must not close
+        # the process the other is writing to (chaos storm: "write to closed file" killed the
+        # merge thread, and the clone never merged again)
+        self._used: list[tuple[int, AnnexBatch]] = []
         self._closing = 0  # used add processes still closing: their journal is not committed yet
         self._closers: list[threading.Thread] = []
         self._rounds = 0  # a round taken from _pending and not yet committed
@@ -146,7 +151,7 @@ class Committer:
             self._cond.notify_all()
         self._thread.join(30)
         self._warm.close()
-        self._retire()
+        self._retire(everyone=True)
         with self._cond:
             closers = list(self._closers)
         for th in closers:
@@ -438,7 +443,7 @@ class Committer:
         if batch is None:
             return self.ctx.annex.add(paths)
         with self._cond:
-            self._used.append(batch)
+            self._used.append((threading.get_ident(), batch))
             self._closing += 1  # busy from now until its journal is committed (see _retire)
         records: list[dict] = []
         rest = list(paths)
@@ -452,7 +457,7 @@ class Committer:
                 rest.pop(0)
                 # a blank line: skipped (ignored, or gone meanwhile), as `git annex add` skips it
                 records += parse_json_lines(line.decode(errors="surrogateescape"))
-        except OSError as e:
+        except (OSError, ValueError) as e:  # its pipe broken or closed: the rest the slow way
             log.warning("%s: the warm git-annex add process failed: %s", self.ctx.root, e)
         return records + (self.ctx.annex.add(rest) if rest else [])
 
@@ -475,11 +480,13 @@ class Committer:
                 return "committing location tracking"
             return None
 
-    def _retire(self) -> None:
-        """Close the add processes this round used (in the background: closing commits the
-        journal), and start a fresh one for the next round."""
+    def _retire(self, everyone: bool = False) -> None:
+        """Close the add processes this thread's round used (`everyone`: all, when stopping) in
+        the background (closing commits the journal), and start a fresh one for the next round."""
+        me = threading.get_ident()
         with self._cond:
-            used, self._used = self._used, []
+            used = [b for t, b in self._used if everyone or t == me]
+            self._used = [(t, b) for t, b in self._used if not (everyone or t == me)]
             self._closers = [th for th in self._closers if th.is_alive()]
         closers = [close_in_background(batch, self._journal_committed) for batch in used]
         with self._cond:

@@ -108,9 +108,10 @@ class Merger:
             try:
                 self.merge_all()
                 self._retry_delay = RETRY_FIRST
-            except GitError as e:
+            except Exception as e:  # never let the merge thread die: a clone that stops merging stops syncing
                 self.last_error = str(e)
-                log.error("%s: merge failed, will retry in %.0f s: %s", self.ctx.root, self._retry_delay, e)
+                log.error("%s: merge failed, will retry in %.0f s: %s", self.ctx.root, self._retry_delay, e,
+                          exc_info=not isinstance(e, GitError))
                 self.ctx.emit("error", where="merge", message=str(e))
                 with self._cond:
                     self._retry_at = time.monotonic() + self._retry_delay
