@@ -496,7 +496,7 @@ def test_filling_in_a_pointer_file_keeps_a_write_made_meanwhile(make_repo, monke
 
     a, _ = _pointer_with_content_here(make_repo)
     ctx = RepoContext(a)
-    real_copy, real_exchange = pointers.shutil.copyfile, pointers._exchange
+    real_copy, real_exchange = pointers.shutil.copyfile, pointers.exchange
     wrote: list[str] = []
 
     def user_writes() -> None:
@@ -517,7 +517,7 @@ def test_filling_in_a_pointer_file_keeps_a_write_made_meanwhile(make_repo, monke
         real_exchange(x, y)
 
     monkeypatch.setattr(pointers.shutil, "copyfile", copy_then_write)
-    monkeypatch.setattr(pointers, "_exchange", write_then_exchange)
+    monkeypatch.setattr(pointers, "exchange", write_then_exchange)
     assert pointers.fill_in_safely(ctx, ["doc.txt"]) == []
     assert wrote and (a / "doc.txt").read_text() == f"user edit {when}\n"
     assert not [p for p in os.listdir(a) if p.endswith(".syncassistant-tmp")]
@@ -599,3 +599,42 @@ def test_a_round_ending_in_one_thread_leaves_the_add_process_of_another_alone(ma
     finally:
         committer.ctx.stopping.set()
         committer.stop()
+
+
+@pytest.mark.parametrize("kind", ["a new file", "a changed file"])
+def test_a_file_written_while_a_merge_moves_the_work_tree_is_kept(make_repo, daemons, tmp_path, kind):
+    # Chaos storm, seed 2: A's user created sub/s3.txt 70 ms into the `git read-tree -m -u` that
+    # brought B's sub/s3.txt; read-tree had checked the path was free, then started git-annex's
+    # smudge filter, then deleted the user's file and wrote B's. Here the write is made at that
+    # very moment: when git starts the smudge filter inside the merge.
+    from syncassistant.engine.proc.annex import annex_binary
+
+    a, b = running_pair(make_repo, daemons)
+    if kind == "a changed file":
+        (b / "doc.txt").write_text("base\n")
+        wait_for(lambda: (a / "doc.txt").is_file() and (a / "doc.txt").read_text() == "base\n", 60,
+                 what="the base version in A")
+    mark, target = tmp_path / "written", a / "doc.txt"
+    wrapper = tmp_path / "annex-filter"
+    # the user's write, when git starts the filter for the merge (not for a refresh or a status)
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        # (git runs it through sh -c: the merge's git is the grandparent)
+        "gp=$(cut -d' ' -f4 /proc/$PPID/stat)\n"
+        f"if [ ! -e '{mark}' ] && tr '\\0' ' ' </proc/$gp/cmdline | grep -q -e read-tree -e cat-file; then\n"
+        f"  : >'{mark}'; printf 'written on A during the merge\\n' >'{target}.tmp'; mv '{target}.tmp' '{target}'\n"
+        "fi\n"
+        f"exec '{annex_binary()}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    git(a, "config", "filter.annex.process", f"{wrapper} filter-process")
+    (b / "doc.txt").write_text("written on B\n")
+    texts = ["written on A during the merge\n", "written on B\n"]
+    wait_for(lambda: mark.exists(), 60, what="the merge in A")
+
+    def both_kept(repo):
+        return sorted(t for t in committed_texts(repo).values() if t in texts) == texts
+
+    wait_for(lambda: both_kept(a) and both_kept(b)
+             and git(a, "rev-parse", "HEAD^{tree}") == git(b, "rev-parse", "HEAD^{tree}"), 60,
+             what=lambda: f"both writes in both trees: A {committed_texts(a)}, B {committed_texts(b)}")
+    assert (a / "doc.txt").read_text() == texts[0]  # the newest write keeps the name

@@ -20,7 +20,7 @@ from ..proc.annex import chunk_paths
 from ..proc.git import Git, GitError
 from ..proc.git import run as run_cmd
 from ..transfers import pointers
-from . import rescue
+from . import checkout, rescue
 from .conflicts import ConflictStore, clear_the_way, commit_merge_in_progress, resolve_index, resolve_merge
 from .hooks_install import user_post_merge_hook
 
@@ -64,6 +64,7 @@ class Merger:
         self.last_error: str | None = None
         self._smudge_needed = False  # a merge changed the work tree (see _update_work_tree)
         self._written: list[str] = []  # paths merges wrote since, to fill in
+        self._kept: checkout.Outcome | None = None  # what the last move of the work tree kept
 
     # -- input ----------------------------------------------------------------------------------
     def ref_changed(self, ref: str) -> None:
@@ -244,10 +245,10 @@ class Merger:
         """Merge `sha` into HEAD without `git merge`.
 
         The merge is made in a separate index (three-way `git read-tree`, our conflict
-        resolution, `git commit-tree`) and the work tree is then moved from HEAD to it with a
-        two-way `git read-tree -m -u`, which refuses, touching nothing, if a file it must
-        replace differs from what HEAD has (an edit made since the pending changes were
-        committed). `git merge` instead stashed such an edit, reset the file to HEAD and applied
+        resolution, `git commit-tree`) and the work tree is then moved from HEAD to it (git's
+        two-way check, which refuses, touching nothing, if a file it must replace differs from
+        what HEAD has: an edit made since the pending changes were committed; then each file
+        put in place atomically, never over a write made during the move: sync/checkout.py). `git merge` instead stashed such an edit, reset the file to HEAD and applied
         the stash again, ignoring its errors: edits written meanwhile were lost, the rest left only
         in a dangling stash (bench/README.md, "What loses edits", 1). No rename detection: git's
         carried a fresh edit onto a conflict variant of the same file and dropped it (3), and
@@ -263,7 +264,7 @@ class Merger:
             new, records = self._merged_commit(head, sha, ref, label)
             blocked = self._move_to(head, new)
             if blocked is None:
-                return aside + self._record(records)
+                return aside + self._record(records) + self._record(self._written_meanwhile(ref, label))
             log.info("%s: merging %s waits: %s", self.ctx.root, ref, blocked[:300])
             if attempt == 0:
                 # an untracked file the flush could not commit and that stands where the merge
@@ -316,13 +317,23 @@ class Merger:
             return None
         # a file only touched (stat changed, same content) is no edit: refresh first, as git merge does
         git.run("update-index", "-q", "--refresh", check=False, timeout=600)
-        res = git.run("read-tree", "-m", "-u", head or EMPTY_TREE, new, check=False, timeout=600)
-        if res.returncode != 0:
-            return (res.stderr or res.stdout).strip() or f"git read-tree exited {res.returncode}"
+        moved = checkout.move_work_tree(self.ctx, head, new)
+        if isinstance(moved, str):
+            return moved
+        self._kept = moved
         git.run("update-ref", "-m", "syncassistant: merge", "HEAD", new, head or ZERO)
         self._smudge_needed = True
         self._written += git.changed_paths(head or EMPTY_TREE, new)
         return None
+
+    def _written_meanwhile(self, ref: str, label: str) -> list[dict]:
+        """Conflict records for files the user wrote while the last merge moved the work tree:
+        their write kept the name, the merged version is beside it as a variant."""
+        kept, self._kept = self._kept, None
+        if kept is None:
+            return []
+        return [{"path": path, "variants": sorted([path, variant]), "remote": label, "source_ref": ref,
+                 "why": "written during the merge"} for path, variant in sorted(kept.variants.items())]
 
     def _finish_stopped_merge(self, ref: str, label: str, why: str) -> list[dict] | None:
         """Finish a merge that git left in progress (MERGE_HEAD): resolve its conflicts, or

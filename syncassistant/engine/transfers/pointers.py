@@ -18,7 +18,6 @@ and what it swapped out is checked: anything but the pointer we read goes back t
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import secrets
@@ -27,6 +26,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..atomicfs import exchange
 from ..context import RepoContext
 from ..proc.annex import chunk_paths
 
@@ -37,15 +37,6 @@ POINTER_MAX = 8192  # a pointer file is one short line
 # Files we fill in must be hashed once more by the committer's `git annex add` (git-annex does not
 # know the new file's inode); above this size git-annex fills them in itself (`smudge --update`).
 SAFE_FILL_MAX = 4 * 2**20
-_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _exchange(a: Path, b: Path) -> None:
-    """Swap two names atomically (Linux >= 3.15)."""
-    if _libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), str(b))
 
 
 def left_as_pointers(ctx: RepoContext, paths: Iterable[str]) -> list[str]:
@@ -143,7 +134,7 @@ def _swap_in(full: Path, obj: Path, st: os.stat_result, data: bytes) -> bool:
         if not _unchanged(full, st, data):
             os.unlink(tmp)
             return False
-        _exchange(tmp, full)
+        exchange(tmp, full)
     except OSError as e:
         log.debug("%s: not filled in: %s", full, e)
         tmp.unlink(missing_ok=True)
@@ -153,7 +144,7 @@ def _swap_in(full: Path, obj: Path, st: os.stat_result, data: bytes) -> bool:
         return True
     # the user wrote (or saved over) the file in between: their file goes back to its name
     try:
-        _exchange(tmp, full)
+        exchange(tmp, full)
         tmp.unlink(missing_ok=True)
     except OSError as e:
         log.error("%s: a write made while it was filled in is at %s: %s", full, tmp, e)
