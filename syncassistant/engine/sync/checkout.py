@@ -35,13 +35,11 @@ from pathlib import Path
 from ..atomicfs import Identity, exchange, identity, rename_noreplace, same_file
 from ..context import RepoContext
 from ..proc.git import kill_group, repo_env
-from .conflicts import Side, key_of, variant_path
+from .conflicts import LITERAL, Side, key_of, small_blobs, variant_path
 
 log = logging.getLogger(__name__)
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-NULL_SHA = "0" * 40
-LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 FILES = ("100644", "100755", "120000")
 # the index refresh after the move must not run git-annex's clean filter: the files we wrote
 # are the blobs themselves (pointer files for annexed ones), so git's own hash matches them
@@ -138,7 +136,7 @@ def _unwritten(ctx: RepoContext, c: Change, before: Identity | None) -> Identity
     try:
         if c.old_mode == "120000":
             target = os.fsencode(os.readlink(full))
-            return now if target == _blobs(ctx, [c.old_sha]).get(c.old_sha) else None
+            return now if target == small_blobs(ctx, {c.old_sha}).get(c.old_sha) else None
         res = ctx.git.run("hash-object", "--", c.path, check=False, env=LITERAL, timeout=3600)
     except OSError:
         return None
@@ -252,7 +250,7 @@ def _contents(ctx: RepoContext, writes: list[Change]) -> Iterator[tuple[Change, 
     `smudge --update` fills it in; end-of-line and ident conversion as configured)."""
     links = [c for c in writes if c.new_mode == "120000"]
     if links:
-        raw = _blobs(ctx, [c.new_sha for c in links])
+        raw = small_blobs(ctx, {c.new_sha for c in links})  # symlink targets are short
         for c in links:
             yield c, raw.get(c.new_sha)
     files = [c for c in writes if c.new_mode != "120000"]
@@ -265,21 +263,6 @@ def _contents(ctx: RepoContext, writes: list[Change]) -> Iterator[tuple[Change, 
         res = subprocess.run(["git", "cat-file", "--filters", f"--path={c.path}", c.new_sha], cwd=ctx.root,
                              env=repo_env(ctx.root), capture_output=True, timeout=600)
         yield c, res.stdout if res.returncode == 0 else None
-
-
-def _blobs(ctx: RepoContext, shas: list[str]) -> dict[str, bytes]:
-    res = subprocess.run(["git", "cat-file", "--batch"], cwd=ctx.root, env=repo_env(ctx.root),
-                         input="".join(s + "\n" for s in shas).encode(), capture_output=True, timeout=600)
-    out, data = {}, res.stdout
-    while data:
-        header, _, data = data.partition(b"\n")
-        parts = header.split()
-        if len(parts) != 3:
-            continue
-        size = int(parts[2])
-        out[parts[0].decode()] = data[:size]
-        data = data[size + 1:]
-    return out
 
 
 def _filtered(ctx: RepoContext, files: list[Change]) -> Iterator[tuple[Change, bytes | None]]:

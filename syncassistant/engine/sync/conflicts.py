@@ -204,7 +204,7 @@ def key_of(mode: str, data: bytes) -> str | None:
     return key if _KEY.match(key) else None
 
 
-def _blobs(ctx: RepoContext, shas: set[str]) -> dict[str, bytes]:
+def small_blobs(ctx: RepoContext, shas: set[str]) -> dict[str, bytes]:
     """sha -> content of the blobs small enough to be pointers or symlink targets."""
     if not shas:
         return {}
@@ -267,7 +267,7 @@ def _file_in(ctx: RepoContext, commit: str, path: str) -> str | None:
 
 def _conflicts(ctx: RepoContext, theirs_commit: str, env: dict[str, str] | None = None) -> list[Conflict]:
     entries = _unmerged(ctx, env)
-    blobs = _blobs(ctx, {sha for stages in entries.values() for st, (_, sha) in stages.items() if st in "123"})
+    blobs = small_blobs(ctx, {sha for stages in entries.values() for st, (_, sha) in stages.items() if st in "123"})
     # a three-way read-tree leaves a file/folder conflict as the file's stages at its name and the
     # folder's files beneath it
     under = {p[:i] for p in _index_paths(ctx, env) for i in range(len(p)) if p[i] == "/"}
@@ -585,7 +585,7 @@ def _clear(ctx: RepoContext, theirs: str, path: str) -> str | None:
     meta, _, name = ls.partition("\t")
     parts = meta.split()
     their = (parts[0], parts[2]) if name == path and len(parts) == 3 and parts[1] == "blob" else None
-    their_key = key_of(their[0], _blobs(ctx, {their[1]}).get(their[1], b"")) if their else None
+    their_key = key_of(their[0], small_blobs(ctx, {their[1]}).get(their[1], b"")) if their else None
     if full.is_symlink():
         target = os.fsencode(os.readlink(full))
         sha = git.run("hash-object", "-t", "blob", "--stdin", input=target).stdout.strip()

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 FETCH_TIMEOUT = 120.0
 RETRY_FIRST, RETRY_MAX = 2.0, 60.0  # a failed merge is tried again after this, doubling up to the cap
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+EMPTY_TREE = checkout.EMPTY_TREE
 ZERO = "0" * 40
 
 
