@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import time
 
@@ -669,5 +670,46 @@ def test_receiving_disk_full_fails_clearly_then_drains(make_repo, daemons, tmp_p
         da.sync_now()
         wait_for(lambda: annex(a, "find", "--in=b", "huge.bin").strip() == "huge.bin", 120,
                  what="the upload after space came back")
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_a_full_disk_is_reported_while_it_lasts_and_syncing_resumes_after(make_repo, daemons, tmp_path):
+    # On a full disk commits and merges fail now and then and succeed in between (a small commit
+    # fits in what is left), so their own errors come and go; status must say "full" throughout.
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    a = make_repo("A")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        b = mnt / "B"
+        git(tmp_path, "clone", "-q", str(a), str(b))
+        annex(b, "init", "B")
+        git(b, "remote", "rename", "origin", "a")
+        git(a, "remote", "add", "b", str(b))
+        daemons(a)
+        db = daemons(b)
+        assert "disk" not in db.status()["errors"]
+        filler = mnt / "filler"
+        st = os.statvfs(mnt)
+        with open(filler, "wb") as f:  # room left for the user's save, not for much else
+            with contextlib.suppress(OSError):
+                f.write(b"\0" * (st.f_bavail * st.f_frsize - 256 * 1024))
+        (b / "on-full-disk.txt").write_text("written while the disk was full\n")
+        err = wait_for(lambda: db.status()["errors"].get("disk"), 10, "the disk error")
+        assert "full" in err, err
+        deadline = time.monotonic() + 3  # every status while it is full says so, not only now and then
+        while time.monotonic() < deadline:
+            assert db.status()["errors"].get("disk")
+        filler.unlink()
+        wait_for(lambda: "disk" not in db.status()["errors"], 10, "the disk error to clear")
+        wait_for(lambda: (a / "on-full-disk.txt").exists(), 60, "B's edit in A")
+        wait_for(lambda: (a / "on-full-disk.txt").read_text() == "written while the disk was full\n", 60,
+                 "its content in A")
     finally:
         subprocess.run(["umount", "-l", str(mnt)])

@@ -30,6 +30,7 @@ from .devices.drives import DeviceMonitor, Notify
 from .events import EventHub, EventKind
 from .lock import DaemonLock
 from .network import netmap_store, routing, sshmux
+from .network.cloudpoll import CloudPoller
 from .network.notifychanges import RemoteChangeWatcher
 from .network.remotes import Remote, remotes_of
 from .proc import reaper
@@ -44,7 +45,7 @@ from .sync.pusher import Pusher
 from .sync.recovery import remove_stale_locks, repair_partial_objects
 from .sync.refwatcher import RefWatcher
 from .sync.watcher import Watcher
-from .transfers.manager import TransferManager
+from .transfers.manager import TransferManager, disk_full
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class Daemon:
                              remote_filter=lambda n: syncable_remote(self.ctx, n))
         self.netmap = netmap_store.Publisher(self.ctx, self.pusher.snapshot, on_change=self.pusher.request)
         self.transfers = TransferManager(self.ctx, on_location_change=self._on_location_change)
+        # cloud remotes send no change notices: asked often after a change, rarely when quiet
+        self.cloudpoll = CloudPoller(self.ctx, on_change=self.merger.request)
         self.pusher.on_remote_back = self._on_remote_back
         # (after the transfers: they hold a remote that went away before anything else reacts)
         self.ctx.remote_paths.subscribe(self._on_remote_path)
@@ -117,6 +120,7 @@ class Daemon:
             # remotes on a local path whose repository is not there are held from the start
             self.ctx.remote_paths.start()
             self.pusher.start()
+            self.cloudpoll.start()
             self.netmap.start()
             self.transfers.start()
             if self.control:
@@ -141,6 +145,7 @@ class Daemon:
         self.committer.stop()
         self.merger.stop()
         self.netmap.stop()
+        self.cloudpoll.stop()
         self.pusher.stop()
         self.transfers.stop()
         self.ctx.remote_paths.stop()
@@ -161,6 +166,7 @@ class Daemon:
             if mine:
                 repair_partial_objects(self.ctx, mine)
         self.pusher.request()
+        self.cloudpoll.activity()
         if added and self.transfers.upload_fresh(added):
             paths = [p for p in paths if p not in added]  # (deletions, files kept in git)
         if paths:
@@ -169,6 +175,7 @@ class Daemon:
 
     def _on_merged(self, result: MergeResult) -> None:
         self.pusher.request()
+        self.cloudpoll.activity()
         if result.annex_changed and self._recent_paths:
             # Location tracking arrived after the files (a clone finished its upload after its git
             # push): look again at what merges brought in lately, whose content may now be there,
@@ -233,6 +240,7 @@ class Daemon:
         self.committer.wake()
         self.merger.request()
         self.pusher.retry_now()
+        self.cloudpoll.poll_now()
         self.transfers.retry_all()
         self.transfers.request_scan(None)
 
@@ -276,6 +284,7 @@ class Daemon:
     def refresh_remotes(self) -> None:
         """Read the remotes again (one was added, or its URL changed)."""
         self.pusher.refresh_remotes()
+        self.cloudpoll.refresh()
 
     def remote_present(self, remote: str, present: bool) -> None:
         """A remote is away (a drive unplugged: no pushes, its transfers wait, no errors) or
@@ -303,6 +312,7 @@ class Daemon:
     def network_back(self) -> None:
         """The network is back: retry failing remotes (not those away) and transfers now."""
         self.pusher.retry_failing()
+        self.cloudpoll.poll_now()
         self.transfers.retry_all()
 
     def hold_transfers(self, reason: str, remotes: set[str] | None = None) -> None:
@@ -419,7 +429,8 @@ class Daemon:
             "held": self.transfers.held(),  # remotes away, transfers paused on a metered network
             "counters": {"commits": self.committer.commits, "pushes": self.pusher.pushes,
                          "merges": self.merger.merges},
-            "errors": {k: v for k, v in (("commit", self.committer.last_error),
+            "errors": {k: v for k, v in (("disk", disk_full(self.ctx)),
+                                         ("commit", self.committer.last_error),
                                          ("merge", self.merger.last_error)) if v},
             "busy": (busy := self.busy_reasons()),  # why not idle (empty when idle)
             "idle": not busy,

@@ -71,6 +71,19 @@ BWLIMIT_HEADROOM = 1.5
 DEFAULT_DISKRESERVE = 100 * 1000 * 1000  # git-annex's annex.diskreserve default
 
 
+def disk_reserve(ctx: RepoContext) -> int:
+    """The free space git-annex keeps on this device (annex.diskreserve, default 100 MB)."""
+    raw = ctx.git.config_get("annex.diskreserve")
+    if raw:
+        from .ratelimit import BadRate, parse_rate
+
+        try:
+            return parse_rate(raw.replace(" ", ""))
+        except BadRate:
+            pass
+    return DEFAULT_DISKRESERVE
+
+
 def disk_space_problem(ctx: RepoContext, t: Transfer) -> str | None:
     """Why a transfer failed, when the cause is the receiving disk (git-annex does not say so in
     batch JSON mode): "not enough free space on ..."; None when space is not the problem."""
@@ -85,15 +98,7 @@ def disk_space_problem(ctx: RepoContext, t: Transfer) -> str | None:
         st = os.statvfs(where)
     except OSError:
         return None
-    reserve = DEFAULT_DISKRESERVE
-    raw = ctx.git.config_get("annex.diskreserve")
-    if raw:
-        from .ratelimit import BadRate, parse_rate
-
-        try:
-            reserve = parse_rate(raw.replace(" ", ""))
-        except BadRate:
-            pass
+    reserve = disk_reserve(ctx)
     free = st.f_bavail * st.f_frsize
     need = (t.size or 0) + reserve
     if free >= need:
@@ -103,6 +108,25 @@ def disk_space_problem(ctx: RepoContext, t: Transfer) -> str | None:
     return (f"not enough free space on {label}: {humanize.naturalsize(free)} free, "
             f"{humanize.naturalsize(t.size or 0)} needed plus the {humanize.naturalsize(reserve)} "
             "git-annex keeps in reserve (annex.diskreserve)")
+
+
+def disk_full(ctx: RepoContext) -> str | None:
+    """"This device's disk is (nearly) full", while it is: less free than git-annex's reserve, or
+    on a small disk (a 64 MiB stick would always be under 100 MB) less than 5 % of it. Commits and
+    merges fail now and then on such a disk and succeed in between, so their own errors come and
+    go; this one stays until there is room again. One statvfs: asked only when status is."""
+    try:
+        st = os.statvfs(ctx.root)
+    except OSError:
+        return None
+    free = st.f_bavail * st.f_frsize
+    floor = min(disk_reserve(ctx), st.f_blocks * st.f_frsize // 20)
+    if free >= floor:
+        return None
+    import humanize
+
+    return (f"the disk of this folder is full: {humanize.naturalsize(free)} free; changes "
+            "may not be committed and content is not downloaded until there is room")
 
 
 def transfer_batch(root: str | Path, direction: str, remote: str, bwlimit: int = 0) -> AnnexBatch:
