@@ -340,6 +340,30 @@ def test_a_failed_round_of_the_merger_keeps_its_paths(make_repo, daemons, monkey
     assert_idle_cpu(3, 0.15, what="a daemon after a failed round")
 
 
+def test_a_file_whose_add_failed_for_a_moment_is_tried_again_within_seconds(make_repo, daemons, monkeypatch):
+    # CI: B's new file not on the server after 30 s, its commit thread waiting with a timeout: its
+    # add had failed (git-annex stages through git update-index, which fails while another
+    # git-annex process, e.g. the last round's add committing its journal, holds index.lock;
+    # git-annex still says success) and every failed path waited RETRY_AFTER, 30 s. A failure of
+    # a moment now costs a second; one that lasts backs off to RETRY_AFTER.
+    from syncassistant.engine.proc import git as gitmod
+    from syncassistant.engine.sync import committer
+
+    a = make_repo("A")
+    da = daemons(a)
+    wait_for(da.is_idle, 60, what=lambda: f"idle after start: {da.busy_reasons()}")
+    monkeypatch.setattr(committer, "INDEX_LOCK_WAIT", 0.5)
+    monkeypatch.setattr(gitmod, "INDEX_LOCK_WAIT", 0.5)
+    lock = a / ".git" / "index.lock"
+    with open(lock, "w"):  # held: a live process, not a stale lock to clear
+        (a / "during-lock.txt").write_text("saved while index.lock was taken\n")
+        wait_for(lambda: da.committer.last_error, 30, what=lambda: f"the round to fail: {da.busy_reasons()}")
+    lock.unlink()
+    wait_for(lambda: "during-lock.txt" in git(a, "ls-tree", "--name-only", "HEAD"), 10,
+             what=lambda: f"the file committed soon after the lock went: {da.busy_reasons()}")
+    wait_for(lambda: da.committer.last_error is None, 10, what="the error cleared")
+
+
 def test_a_path_git_annex_did_not_answer_for_is_tried_again(make_repo, daemons, monkeypatch):
     # git-annex add can end without a word about a file (a crash on a full disk): nothing staged
     # and nothing named as failed, so the round dropped the path silently. A path of the round

@@ -286,7 +286,7 @@ def test_a_path_that_failed_waits_alone(make_repo):
     c._first_event = started - 1  # (past the quiet time)
     ready, wait = c._take_ready()
     assert ready == ["good.txt"]
-    assert wait is not None and committer.RETRY_AFTER - 5 < wait <= committer.RETRY_AFTER
+    assert wait is not None and committer.RETRY_FIRST - 0.5 < wait <= committer.RETRY_FIRST
     # a path that changed while its add ran is not held back: its new event stands
     c._defer(["good.txt"], since=started - 1)
     c.notify("bad.bin")  # and a new event for the failed one lifts its wait

@@ -30,7 +30,11 @@ log = logging.getLogger(__name__)
 QUIET = 0.015  # seconds without a new event before a round starts
 MAX_WAIT = 0.25  # ... but never delay a round longer than this while events keep coming
 WRITE_SETTLE = 2.0  # a modified-but-not-closed file is taken after this much quiet
-RETRY_AFTER = 30.0  # a file whose add failed (full disk, unreadable) is tried again after this long
+# A file whose add failed is tried again after RETRY_FIRST, then twice as long each time up to
+# RETRY_AFTER. Most failures pass at once (index.lock taken by another git-annex process for a
+# moment: "not staged"); a full disk or an unreadable file lasts, and costs a try now and then.
+RETRY_FIRST = 1.0
+RETRY_AFTER = 30.0
 
 LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
 MAINTENANCE_EVERY = 100  # commits between `git maintenance run --auto`
@@ -105,6 +109,7 @@ class Committer:
         # path -> when a failed add of it is tried again. Per path: one unreadable file must not
         # hold up every other change for RETRY_AFTER.
         self._retry_at: dict[str, float] = {}
+        self._failures: dict[str, int] = {}  # path -> failed adds in a row (its back-off)
         self._thread = threading.Thread(target=self._loop, name=f"syncassistant-commit-{ctx.root.name}",
                                         daemon=True)
         self.commits = 0
@@ -257,14 +262,17 @@ class Committer:
         return seen is not None and seen[0] > since
 
     def _defer(self, paths: list[str], since: float) -> None:
-        """Put paths that failed back in the queue, to be tried again after RETRY_AFTER; those
-        changed since the attempt began (`since`) are tried as soon as they settle instead."""
+        """Put paths that failed back in the queue, to be tried again after a back-off (RETRY_FIRST
+        doubling to RETRY_AFTER); those changed since the attempt began (`since`) are tried as
+        soon as they settle instead."""
         with self._cond:
             now = time.monotonic()
             for p in paths:
                 if not self._changed_since(p, since):
+                    n = self._failures.get(p, 0)
+                    self._failures[p] = n + 1
                     self._pending[p] = (now, False)
-                    self._retry_at[p] = now + RETRY_AFTER
+                    self._retry_at[p] = now + min(RETRY_AFTER, RETRY_FIRST * 2 ** n)
 
     def _wait_for_merge(self, paths: list[str], unmerged: set[str]) -> None:
         """A merge is unresolved (a daemon was killed mid-merge): nothing is committed until
@@ -369,6 +377,9 @@ class Committer:
                     if p in left:
                         failed.append(p)
                         why.setdefault(p, "not staged by git annex add")
+            with self._cond:  # the back-off of a path that went in starts again from the first step
+                for p in set(paths) - set(failed):
+                    self._failures.pop(p, None)
             if failed:
                 with self._cond:
                     # changed while git-annex read it (still being written): not an error, it
