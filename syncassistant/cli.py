@@ -120,6 +120,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             retry = r["next_retry"] and max(0, r["next_retry"] - time.time())
             line += f", failing: {r['error']} (retry in {retry:.0f} s)"
         print(line)
+    for where, message in (status.get("errors") or {}).items():
+        print(f"  problem ({where}): {message}")
+    for where, message in (status.get("warnings") or {}).items():
+        print(f"  note ({where}): {message}")
     for c in status.get("conflicts", []):
         print(f"  conflict: {c['path']} -> {', '.join(c['variants'])} (from {c['remote']})")
     q = status.get("queues")

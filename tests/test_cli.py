@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -276,3 +277,50 @@ def test_push_over_ssh_to_ipv6_loopback(make_repo, daemons, ssh_env):
     wait_for(arrived, 60, "the file and its content over ssh://[::1]")
     log = (ssh_env["dir"] / "sshd.log").read_text()
     assert "Accepted publickey for" in log and "from ::1 port" in log
+
+
+def test_a_folder_beyond_the_inotify_watch_limit_is_still_synced(tmp_path):
+    # Found: a folder with more subfolders than the inotify watch limit (fs.inotify.max_user_watches)
+    # and the daemon did not start at all: watchdog's Observer.start raised "inotify watch limit
+    # reached". A user namespace has a limit of its own (/proc/sys/user/max_inotify_watches), so
+    # the test lowers it for this daemon alone, as a user's crowded system would be.
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare")
+    if subprocess.run(["unshare", "-U", "-r", "sh", "-c", "echo 50 > /proc/sys/user/max_inotify_watches"],
+                      capture_output=True).returncode:
+        pytest.skip("no per-namespace inotify limit here")
+    a = tmp_path / "a"
+    sa("init", str(a))
+    for i in range(3):
+        (a / "small" / f"s{i}").mkdir(parents=True)
+    for i in range(200):
+        (a / "big" / f"d{i:03}").mkdir(parents=True)
+    git(a, "config", "syncassistant.unwatchedPoll", "1")
+    log_path = tmp_path / "a-daemon.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            ["unshare", "-U", "-r", "sh", "-c", 'echo 60 > /proc/sys/user/max_inotify_watches && exec "$@"',
+             "sh", *SA, "daemon", "--foreground", str(a)], stderr=log, start_new_session=True)
+    proc.log_path = log_path  # type: ignore[attr-defined]
+    try:
+        warning = wait_for(lambda: json.loads(sa("status", "--json", str(a)).stdout).get("warnings", {}).get("watch"),
+                           60, lambda: f"the watch warning; log: {log_path.read_text()[-2000:]}")
+        assert "big" in warning and "max_user_watches = 60" in warning, warning
+        (a / "small" / "s1" / "near.txt").write_text("watched\n")
+        (a / "big" / "d150" / "far.txt").write_text("polled\n")
+        wait_for(lambda: {"small/s1/near.txt", "big/d150/far.txt"}
+                 <= set(git(a, "ls-tree", "-r", "--name-only", "HEAD").splitlines()), 30,
+                 lambda: f"both files committed; log: {log_path.read_text()[-2000:]}")
+        out = sa("status", str(a)).stdout
+        assert "note (watch): too many folders for inotify" in out, out
+        # a watched folder that grows past the limit: watchdog skips the subfolders it cannot
+        # watch (and only logs it); that folder is polled from then on
+        for i in range(80):
+            (a / "small" / f"n{i:02}").mkdir()
+        (a / "small" / "n79" / "deep.txt").write_text("in a folder made past the limit\n")
+        wait_for(lambda: "small/n79/deep.txt" in git(a, "ls-tree", "-r", "--name-only", "HEAD").splitlines(), 30,
+                 lambda: f"the file in the grown folder committed; log: {log_path.read_text()[-2000:]}")
+        warning = json.loads(sa("status", "--json", str(a)).stdout)["warnings"]["watch"]
+        assert "big" in warning and "small" in warning, warning
+    finally:
+        assert stop_daemon(proc) == 0

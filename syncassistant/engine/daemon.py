@@ -44,7 +44,7 @@ from .sync.merger import Merger, MergeResult
 from .sync.pusher import Pusher
 from .sync.recovery import remove_stale_locks, repair_partial_objects
 from .sync.refwatcher import RefWatcher
-from .sync.watcher import Watcher
+from .sync.watcher import POLL_UNWATCHED, Watcher
 from .transfers.manager import TransferManager, disk_full
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,8 @@ class Daemon:
         self.ctx.remote_paths.subscribe(self._on_remote_path)
         self.ctx.down_remotes = lambda: (routing.down_remotes_from(self.pusher.snapshot())
                                          | set(self.transfers.held()["offline"]))
-        self.watcher = Watcher(self.root, self.committer.notify, on_lost=self._changed_unseen)
+        self.watcher = Watcher(self.root, self.committer.notify, on_lost=self._changed_unseen,
+                               on_poll=self._changed_unseen, poll_every=unwatched_poll(self.ctx))
         self.refwatcher = RefWatcher(self.ctx.git.git_dir, self._on_ref_changed)
         self.control = ControlServer(self.ctx.state_dir, self.handle_request) if control else None
         self.started_at: float | None = None
@@ -204,10 +205,13 @@ class Daemon:
             self.pusher.retry_if_failing(remote)
             self.transfers.request_scan(None)
 
-    def _changed_unseen(self) -> None:
-        """The watcher lost events (inotify queue overflow): what git sees as changed is pending."""
-        dirty = self.ctx.git.status_paths()
-        log.info("%s: %d uncommitted change(s) found after lost events", self.root, len(dirty))
+    def _changed_unseen(self, folders: list[str] | None = None) -> None:
+        """The watcher lost events (inotify queue overflow), or cannot watch `folders` (out of
+        inotify watches): what git sees as changed there is pending."""
+        dirty = self.ctx.git.status_paths(folders)
+        if dirty or folders is None:
+            log.info("%s: %d uncommitted change(s) found %s", self.root, len(dirty),
+                     "after lost events" if folders is None else "in folders inotify cannot watch")
         self.committer.notify_many(dirty)
 
     def _on_ref_changed(self, ref: str) -> None:
@@ -432,6 +436,8 @@ class Daemon:
             "errors": {k: v for k, v in (("disk", disk_full(self.ctx)),
                                          ("commit", self.committer.last_error),
                                          ("merge", self.merger.last_error)) if v},
+            # syncing goes on, less well than it could, and the user can fix it
+            "warnings": {k: v for k, v in (("watch", self.watcher.problem()),) if v},
             "busy": (busy := self.busy_reasons()),  # why not idle (empty when idle)
             "idle": not busy,
         }
@@ -460,6 +466,16 @@ class Daemon:
         else:
             return {"ok": False, "error": f"unknown command {cmd!r}"}
         return {"ok": True}
+
+
+def unwatched_poll(ctx: RepoContext) -> float:
+    """Seconds between looks at folders inotify cannot watch: `syncassistant.unwatchedPoll`."""
+    raw = ctx.git.config_get("syncassistant.unwatchedPoll")
+    try:
+        return max(1.0, float(raw)) if raw else POLL_UNWATCHED
+    except ValueError:
+        log.warning("%s: syncassistant.unwatchedPoll = %r is not a number of seconds", ctx.root, raw)
+        return POLL_UNWATCHED
 
 
 class Assistant:

@@ -449,9 +449,12 @@ class Git:
     def remote_url(self, name: str) -> str | None:
         return self.config_get(f"remote.{name}.url")
 
-    def status_paths(self) -> list[str]:
-        """Paths with uncommitted changes (modified, deleted, untracked; not ignored)."""
-        r = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+    def status_paths(self, under: list[str] | None = None) -> list[str]:
+        """Paths with uncommitted changes (modified, deleted, untracked; not ignored), in the
+        whole tree or `under` these folders."""
+        spec = ["--", *under] if under is not None else []
+        r = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", *spec,
+                     env={"GIT_LITERAL_PATHSPECS": "1"} if under is not None else None)
         paths = []
         for entry in r.stdout.split("\0"):
             if len(entry) > 3:

@@ -8,10 +8,18 @@ When the kernel's inotify queue overflows (more changes at once than
 `fs.inotify.max_queued_events`, 16384 by default) the events in it are gone: watchdog rebuilds
 its watches and says so, and we look at the whole work tree again (`git status`) instead of
 missing those changes.
+
+A folder with more subfolders than the kernel lets one user watch (`fs.inotify.max_user_watches`,
+or `/proc/sys/user/max_inotify_watches` in a user namespace) is still synced: a top-level folder
+that cannot be watched, or whose watch could not cover every subfolder, is looked at with `git
+status` every `poll_every` seconds instead (its watch is tried again each time), and `problem()`
+says so for the status. The rest of the tree keeps its watches: only what cannot be watched costs
+the polling.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -35,6 +43,10 @@ from watchdog.events import (
 from .fswatch import CHANGES, observer
 
 log = logging.getLogger(__name__)
+
+POLL_UNWATCHED = 30.0  # seconds between looks at folders inotify cannot watch (out of watches)
+# watchdog logs, and otherwise ignores, a subfolder it could not watch inside a watched tree
+_WATCHDOG_LOG = "watchdog.observers.inotify"
 
 # Our own temp files and editors' swap/temporary files never get committed.
 TEMP_SUFFIXES = (".syncassistant-tmp", ".swp", ".swx", "~", ".part", ".crdownload")
@@ -70,40 +82,129 @@ class _Handler(FileSystemEventHandler):
         self.w._on_event(event)
 
 
+class _UnwatchedFilter(logging.Filter):
+    """Hears watchdog say it could not watch a subfolder (out of inotify watches), which it
+    otherwise only logs: that folder's top-level folder is then polled."""
+
+    def __init__(self, watcher: Watcher):
+        super().__init__()
+        self.w = watcher
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Unable to watch") and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            self.w._partly_watched(args[0])
+        return True
+
+
 class Watcher:
     """Calls `on_change(relpath, writing)` for every change below `root` outside `.git/`.
 
     `writing` is True while a file has been modified but not yet closed (still being written).
+    `on_poll(folders)`: look for changes under these top-level folders, which inotify cannot
+    watch (called every `poll_every` seconds while there are any).
     """
 
     def __init__(self, root: Path, on_change: Callable[[str, bool], None],
-                 on_lost: Callable[[], None] | None = None):
+                 on_lost: Callable[[], None] | None = None,
+                 on_poll: Callable[[list[str]], None] | None = None, poll_every: float = POLL_UNWATCHED):
         self.root = Path(root)
         self.on_change = on_change
         self.on_lost = on_lost  # events were lost: find what changed another way
+        self.on_poll = on_poll
+        self.poll_every = poll_every
         self.overflows = 0
+        self.polls = 0
+        self._unwatched: set[str] = set()  # top-level folders with no watch (out of watches)
+        self._partly: set[str] = set()  # ... with a watch that misses some subfolders
+        self._reported: set[str] = set()  # folders the log has named as polled
+        self._poller: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._filter = _UnwatchedFilter(self)
         self._observer = observer(f"syncassistant-watch-{self.root.name}")
         self._handler = _Handler(self)
         self._watched: dict[str, object] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # (watchdog may log a folder it cannot watch while we schedule)
         self._rescan: threading.Thread | None = None
         self._rescan_again = False
 
     def start(self) -> None:
         self._observer.schedule(self._handler, str(self.root), recursive=False, event_filter=CHANGES)
+        logging.getLogger(_WATCHDOG_LOG).addFilter(self._filter)
+        # Started before the top-level folders are scheduled: a watch scheduled on a running
+        # observer is set up (and can fail) on its own; scheduled before start, one folder out
+        # of inotify watches made the whole start fail, and the daemon with it.
+        self._observer.start()
         with os.scandir(self.root) as it:
             for entry in it:
                 if entry.name != ".git" and entry.is_dir(follow_symlinks=False):
                     self._watch_top(entry.name)
-        self._observer.start()
 
     def stop(self) -> None:
+        self._stopping.set()
         self._observer.stop()
         self._observer.join(10)
+        logging.getLogger(_WATCHDOG_LOG).removeFilter(self._filter)
         with self._lock:
-            rescan = self._rescan
-        if rescan is not None:
-            rescan.join(60)
+            rescan, poller = self._rescan, self._poller
+        for th in (rescan, poller):
+            if th is not None:
+                th.join(60)
+
+    # -- folders inotify cannot watch -----------------------------------------------------------
+    def unwatched(self) -> list[str]:
+        """Top-level folders looked at by polling (out of inotify watches), sorted."""
+        with self._lock:
+            return sorted(self._unwatched | self._partly)
+
+    def problem(self) -> str | None:
+        """What the status says while some folders are polled, with how to fix it."""
+        folders = self.unwatched()
+        if not folders:
+            return None
+        limit = _watch_limit()
+        shown = ", ".join(folders[:5]) + (f" and {len(folders) - 5} more" if len(folders) > 5 else "")
+        return (f"too many folders for inotify (fs.inotify.max_user_watches = {limit}): changes in "
+                f"{shown} are found within {self.poll_every:.0f} s, not at once; raising that limit "
+                "(sysctl) fixes it")
+
+    def _out_of_watches(self, name: str, partly: bool) -> None:
+        with self._lock:
+            (self._partly if partly else self._unwatched).add(name)
+            if self._poller is None and not self._stopping.is_set():
+                self._poller = threading.Thread(target=self._poll_loop, daemon=True,
+                                                name=f"syncassistant-poll-{self.root.name}")
+                self._poller.start()
+            first = name not in self._reported  # (not again at each retry of its watch)
+            self._reported.add(name)
+        if first:
+            log.warning("%s: out of inotify watches: %s%s is polled every %.0f s", self.root, name,
+                        " (partly watched)" if partly else "", self.poll_every)
+
+    def _partly_watched(self, path: object) -> None:
+        rel = self._rel(path) if isinstance(path, (str, bytes)) else None
+        if rel is not None:
+            self._out_of_watches(rel.split(os.sep, 1)[0], partly=True)
+
+    def _poll_loop(self) -> None:
+        while not self._stopping.wait(self.poll_every):
+            with self._lock:
+                retry = sorted(self._unwatched)
+                self._unwatched.clear()
+            for name in retry:  # watches may have been freed meanwhile (or the folder is gone)
+                if os.path.isdir(self.root / name):
+                    self._watch_top(name)
+            folders = sorted(set(retry) | set(self.unwatched()))
+            if folders and self.on_poll is not None:
+                self.polls += 1
+                try:
+                    self.on_poll(folders)
+                except Exception:
+                    log.exception("%s: polling unwatched folders failed", self.root)
+            with self._lock:
+                if not (self._unwatched or self._partly):
+                    self._poller = None
+                    return
 
     def _events_lost(self) -> None:
         """One rescan at a time; an overflow during one asks for another after it (every watch
@@ -155,8 +256,12 @@ class Watcher:
             try:
                 self._watched[name] = self._observer.schedule(
                     self._handler, str(self.root / name), recursive=True, event_filter=CHANGES)
+                return
             except OSError as e:  # vanished already, or out of inotify watches
-                log.warning("cannot watch %s: %s", name, e)
+                if e.errno not in (errno.ENOSPC, errno.EMFILE):
+                    log.warning("cannot watch %s: %s", name, e)
+                    return
+        self._out_of_watches(name, partly=False)
 
     def _unwatch_top(self, name: str) -> None:
         """Stop watching a top-level folder that went away, unless a folder stands at its name
@@ -168,6 +273,8 @@ class Watcher:
             if os.path.isdir(self.root / name) and not os.path.islink(self.root / name):
                 return
             watch = self._watched.pop(name, None)
+            self._unwatched.discard(name)
+            self._partly.discard(name)
         if watch is not None:
             try:
                 self._observer.unschedule(watch)
@@ -216,3 +323,15 @@ class Watcher:
                 self.on_change(rel, False)
             else:
                 self.on_change(rel, writing)
+
+
+def _watch_limit() -> str:
+    """The inotify watch limit that applies here: the smaller of the system's and, in a user
+    namespace (a sandbox), its own."""
+    values = []
+    for path in ("/proc/sys/fs/inotify/max_user_watches", "/proc/sys/user/max_inotify_watches"):
+        try:
+            values.append(int(Path(path).read_text()))
+        except (OSError, ValueError):
+            continue
+    return str(min(values)) if values else "?"
