@@ -59,7 +59,11 @@ def status(clone: Path) -> dict:
     """The daemon's status, asked on its control socket (a CLI call costs a Python start)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(20)
-    fd = os.open(clone / ".git" / "syncassistant", os.O_RDONLY | os.O_DIRECTORY)
+    try:  # (a daemon still starting has no state folder yet)
+        fd = os.open(clone / ".git" / "syncassistant", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        sock.close()
+        return {}
     try:
         sock.connect(f"/proc/self/fd/{fd}/control.sock")
         sock.sendall(b'{"cmd": "status"}\n')

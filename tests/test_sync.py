@@ -558,3 +558,38 @@ def test_an_event_of_an_unknown_kind_is_refused_where_it_is_made():
     assert Event("merged", "/r").kind is EventKind.MERGED and Event("merged", "/r").kind == "merged"
     with pytest.raises(ValueError):
         Event("merge", "/r")  # a typo: nobody would hear it
+
+
+def test_a_push_rejected_again_goes_to_refs_of_its_own_when_a_daemon_runs_there(make_repo, daemons):
+    # 20 clones in a star (bench_devices.py): every client's push to the hub's synced/ branches
+    # was rejected, fetched, merged, rejected again... for minutes after one new file (601 pushes).
+    # After one rejected retry a push to a clone a daemon runs on goes to refs/synced/<uuid>/,
+    # which only the pusher writes, and the daemon there merges it.
+    from syncassistant.engine.context import RepoContext
+    from syncassistant.engine.sync.pusher import Pusher
+
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(b, "remote", "rename", "origin", "a")
+    (a / "from-a.txt").write_text("a\n")
+    git(a, "annex", "add", "from-a.txt")
+    git(a, "commit", "-qm", "from a")
+    git(a, "update-ref", "refs/heads/synced/master", "master")  # as another clone's push leaves it
+    (b / "from-b.txt").write_text("b\n")
+    git(b, "annex", "add", "from-b.txt")
+    git(b, "commit", "-qm", "from b")
+    fetched: list[str] = []
+    pusher = Pusher(RepoContext(b), fetch_and_merge=fetched.append)  # a merge that never catches up
+    pusher.refresh_remotes()
+    # nobody runs on A: rejected every time, nothing pushed under refs of B's own
+    out = pusher.push_remote("a")
+    assert not out.ok and out.error and fetched, out
+    assert git(a, "for-each-ref", "refs/synced/") == ""
+    da = daemons(a)
+    wait_for(da.is_idle, 60, lambda: f"A idle: {da.busy_reasons()}")
+    fetched.clear()
+    out = pusher.push_remote("a")
+    assert out.ok and any(r.startswith("refs/synced/") for r in out.refs), out
+    assert len(fetched) == 2  # rejected, fetched; rejected, fetched; then its own refs
+    wait_for(lambda: in_tree(a, "from-b.txt"), 30, lambda: f"A merged B's tagged push: {da.busy_reasons()}")
+    assert in_tree(a, "from-a.txt")

@@ -56,7 +56,8 @@ BRANCH = "syncassistant-netmap"
 REF = f"refs/heads/{BRANCH}"
 SYNCED_REF = f"refs/heads/synced/{BRANCH}"
 #: Where other clones' copies of the branch show up (pushed to us, or fetched).
-INCOMING_PATTERNS = (SYNCED_REF, f"refs/remotes/*/{BRANCH}", f"refs/remotes/*/synced/{BRANCH}")
+INCOMING_PATTERNS = (SYNCED_REF, f"refs/remotes/*/{BRANCH}", f"refs/remotes/*/synced/{BRANCH}",
+                     f"refs/synced/*/{BRANCH}")  # (the last: tagged pushes, see Pusher.push_remote)
 #: A remote that is still reachable is re-published only when its last-seen time is this old,
 #: so an idle clone does not make a commit (and a push) on every check.
 SEEN_REFRESH = 6 * 3600.0

@@ -1,7 +1,9 @@
 """Merging what other clones pushed to us (or what we fetched) into our branch and git-annex branch.
 
 Sources, as `git annex sync` uses them: `refs/heads/synced/<branch>` (pushed to us), and the
-fetched `refs/remotes/*/synced/<branch>` and `refs/remotes/*/<branch>`; for the git-annex branch
+fetched `refs/remotes/*/synced/<branch>` and `refs/remotes/*/<branch>`; also
+`refs/synced/<uuid>/<branch>`, pushed to us by a clone whose pushes to our synced/ branches were
+rejected again and again (a tagged push, as the git-annex assistant makes); for the git-annex branch
 every `*/git-annex` ref, merged by git-annex itself (a union merge). After a merge that changed
 something the caller pushes on, so a change crosses a chain A -> B -> C.
 """
@@ -68,7 +70,7 @@ class Merger:
 
     # -- input ----------------------------------------------------------------------------------
     def ref_changed(self, ref: str) -> None:
-        if ref == "packed-refs" or ref.startswith(("refs/heads/synced/", "refs/remotes/")):
+        if ref == "packed-refs" or ref.startswith(("refs/heads/synced/", "refs/remotes/", "refs/synced/")):
             self.request()
 
     def request(self) -> None:
@@ -150,7 +152,7 @@ class Merger:
                                                                "a merge left unfinished") or []
             branch = ctx.branch
             candidates = git.refs(f"refs/heads/synced/{branch}", f"refs/remotes/*/synced/{branch}",
-                                  f"refs/remotes/*/{branch}")
+                                  f"refs/remotes/*/{branch}", f"refs/synced/*/{branch}")  # (tagged pushes)
             seen: set[str] = set()
             for ref, sha in sorted(candidates.items()):
                 if sha in seen or ref.endswith("/HEAD"):
@@ -190,7 +192,7 @@ class Merger:
     def _merge_annex_branch(self) -> bool:
         git = self.ctx.git
         local = git.ref_sha("refs/heads/git-annex")
-        others = git.refs("refs/heads/synced/git-annex", "refs/remotes/*/git-annex")
+        others = git.refs("refs/heads/synced/git-annex", "refs/remotes/*/git-annex", "refs/synced/*/git-annex")
         if not any(sha != local and (local is None or not git.is_ancestor(sha, local))
                    for sha in set(others.values())):
             return False
@@ -416,6 +418,6 @@ def _label(ref: str) -> str:
     """A human name for where a merged ref came from."""
     if ref.startswith("refs/remotes/"):
         return ref.split("/")[2]
-    if ref.startswith("refs/heads/synced/"):
+    if ref.startswith(("refs/heads/synced/", "refs/synced/")):
         return "a clone that pushed to us"
     return ref
