@@ -126,6 +126,7 @@ def pair(a: Path, b: Path | None, mailbox: Mailbox, tmp_path: Path, ssh_a: inv.S
     except queue.Empty:
         t.join(60)
         raise AssertionError(f"no code: {result.get('a')!r}") from None
+    (tmp_path / "code").write_text(code)
     started = time.monotonic()
     try:
         joined: object = inv.join(code_filter(code), b, ssh=ssh_b, mailbox=mailbox.url, name="beta",
@@ -187,6 +188,29 @@ def test_invite_and_join_sync_both_ways(tmp_path: Path, daemons, mailbox: Mailbo
              60, what="A's later file on B")
     assert da and db
 
+    # the code is spent: a second join waits for nobody, says so, and makes nothing
+    with pytest.raises(inv.InviteError, match="nobody is inviting"):
+        inv.join(code_of(tmp_path), tmp_path / "C", ssh=None, mailbox=mailbox.url, data_dir=tmp_path / "dataC",
+                 wait=5)
+    assert not (tmp_path / "C").exists() and not (tmp_path / "dataC").exists()
+
+    # B's key reaches git-annex on A's folder and nothing else
+    ssh_b = ["ssh", "-F", "none", "-i", str(key_b), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+             "-o", f"UserKnownHostsFile={key_b.parent / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+             "-p", str(sa.port), f"{sa_user()}@127.0.0.1"]
+    ok = subprocess.run([*ssh_b, f"git-annex-shell configlist '{a}'"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and git(a, "config", "annex.uuid").strip() in ok.stdout, ok.stderr
+    shell = subprocess.run([*ssh_b, "echo hi"], capture_output=True, text=True, timeout=60)
+    assert shell.returncode != 0 and "hi" not in shell.stdout, (shell.stdout, shell.stderr)
+    other = init_repo(tmp_path / "other", "other")
+    elsewhere = subprocess.run([*ssh_b, f"git-annex-shell configlist '{other}'"], capture_output=True, text=True,
+                               timeout=60)
+    assert elsewhere.returncode != 0 and "annex.uuid" not in elsewhere.stdout, elsewhere.stdout
+    clone = subprocess.run(["git", "clone", "-q", f"ssh://{sa_user()}@127.0.0.1:{sa.port}{other}", str(tmp_path / "x")],
+                           env={**os.environ, "GIT_SSH_COMMAND": " ".join(ssh_b[:-3])}, capture_output=True,
+                           text=True, timeout=60)
+    assert clone.returncode != 0 and not (tmp_path / "x").exists(), clone.stderr
+
     # listed, then disconnected: its key, its remote and our key for it go; the files stay
     listed = inv.list_devices(b)
     assert [d.name for d in listed] == ["alpha"]
@@ -204,3 +228,124 @@ def test_invite_and_join_sync_both_ways(tmp_path: Path, daemons, mailbox: Mailbo
 def sa_user() -> str:
     import getpass
     return getpass.getuser()
+
+
+def code_of(tmp_path: Path) -> str:
+    return (tmp_path / "code").read_text()
+
+
+def assert_nothing_left(tmp_path: Path, a: Path, servers: list[sshd_server.SshServer], *extra_keys: Path) -> None:
+    assert pairing_dirs(tmp_path) == []
+    for s in servers:
+        assert auth_lines(s) == []
+    for f in extra_keys:
+        assert authkeys.MARKER_PREFIX not in (f.read_text() if f.exists() else "")
+    assert git(a, "remote").split() == []
+    assert inv.list_devices(a) == []
+    assert not (tmp_path / "B").exists()
+
+
+# -- bad input: a clear message, nothing half-made --------------------------------------------------
+def test_wrong_code_fails_on_both_sides(tmp_path: Path, mailbox: Mailbox, two_sshd) -> None:
+    sa, sb = two_sshd
+    a = init_repo(tmp_path / "A", "A")
+
+    def mistype(code: str) -> str:
+        nameplate, *words = code.split("-")
+        return "-".join([nameplate, *words[:-1], "zulu" if words[-1] != "zulu" else "yankee"])
+
+    dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, access(sa), access(sb), code_filter=mistype)
+    assert isinstance(dev_b, inv.InviteError) and "code is wrong" in str(dev_b), dev_b
+    assert isinstance(dev_a, inv.InviteError) and "code is wrong" in str(dev_a), dev_a
+    assert_nothing_left(tmp_path, a, two_sshd)
+
+
+def test_code_nobody_holds(tmp_path: Path, mailbox: Mailbox) -> None:
+    started = time.monotonic()
+    with pytest.raises(inv.InviteError, match="nobody is inviting with the code 999-no-body"):
+        inv.join("999-no-body", tmp_path / "B", ssh=None, mailbox=mailbox.url, data_dir=tmp_path / "dataB", wait=3)
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "B").exists() and not (tmp_path / "dataB").exists()
+    with pytest.raises(inv.InviteError, match="not an invitation code"):
+        inv.join("hello world; rm", tmp_path / "B", ssh=None, mailbox=mailbox.url)
+
+
+def test_relay_down(tmp_path: Path) -> None:
+    a = init_repo(tmp_path / "A", "A")
+    down = f"ws://127.0.0.1:{sshd_server.free_port()}/v1"  # nothing listens: connection refused
+    with pytest.raises(inv.InviteError, match="cannot reach the invitation server"):
+        inv.invite(a, ssh=None, on_code=lambda c: None, mailbox=down, data_dir=tmp_path / "dataA", wait=30)
+    with pytest.raises(inv.InviteError, match="cannot reach the invitation server"):
+        inv.join("7-some-code", tmp_path / "B", ssh=None, mailbox=down, data_dir=tmp_path / "dataB", wait=30)
+    assert pairing_dirs(tmp_path) == [] and not (tmp_path / "B").exists()
+    assert git(a, "remote").split() == []
+
+
+def test_ssh_server_refuses(tmp_path: Path, mailbox: Mailbox, two_sshd) -> None:
+    """A offers an sshd that does not read the authorized_keys A writes to; B runs none: B cannot
+    reach A, A cannot reach B, both say so and take everything back."""
+    sa, sb = two_sshd
+    a = init_repo(tmp_path / "A", "A")
+    unread = tmp_path / "unread_authorized_keys"
+    real = access(sa)
+    ssh_a = inv.SshAccess(real.user, real.hosts, real.port, real.host_keys, authorized_keys=unread)
+    dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, ssh_a, no_server())
+    assert isinstance(dev_b, inv.InviteError), dev_b
+    assert "cannot reach alpha over ssh" in str(dev_b) and "Permission denied" in str(dev_b), dev_b
+    assert isinstance(dev_a, inv.InviteError) and "beta cannot reach this device" in str(dev_a), dev_a
+    assert_nothing_left(tmp_path, a, two_sshd, unread)
+
+
+def test_neither_device_runs_ssh(tmp_path: Path, mailbox: Mailbox, two_sshd) -> None:
+    a = init_repo(tmp_path / "A", "A")
+    dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, no_server(), no_server())
+    assert isinstance(dev_b, inv.InviteError) and "neither device runs an ssh server" in str(dev_b), dev_b
+    assert isinstance(dev_a, inv.InviteError) and "neither device runs an ssh server" in str(dev_a), dev_a
+    assert_nothing_left(tmp_path, a, two_sshd)
+
+
+# -- the command line ------------------------------------------------------------------------------
+def test_cli_invite_join_devices(tmp_path: Path, mailbox: Mailbox, two_sshd) -> None:
+    sa, sb = two_sshd
+    a = init_repo(tmp_path / "A", "A")
+    b = tmp_path / "B"
+    cli = [os.path.join(VENV_BIN, "syncassistant")]
+
+    def side(s: sshd_server.SshServer, name: str) -> list[str]:
+        return ["--mailbox", mailbox.url, "--ssh-port", str(s.port), "--ssh-host", "127.0.0.1",
+                "--authorized-keys", str(s.dir / "authorized_keys"), "--host-key", str(s.dir / "host_ed25519.pub"),
+                "--name", name, "--timeout", "120"]
+
+    inviter = subprocess.Popen([*cli, "invite", str(a), *side(sa, "alpha")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not any("syncassistant join " in ln for ln in lines):
+            line = inviter.stdout.readline()  # the code comes first; EOF if the invite failed
+            assert line, inviter.stderr.read()
+            lines.append(line)
+        code = next(ln for ln in lines if "syncassistant join " in ln).split()[-1]
+        joined = subprocess.run([*cli, "join", code, str(b), *side(sb, "beta")], capture_output=True, text=True,
+                                timeout=300)
+        assert joined.returncode == 0, joined.stderr
+        assert "connected alpha: remote alpha -> ssh://" in joined.stdout
+        out, err = inviter.communicate(timeout=120)
+        assert inviter.returncode == 0, err
+        assert "connected beta: remote beta" in out
+    finally:
+        if inviter.poll() is None:
+            inviter.kill()
+            inviter.communicate()
+
+    listed = subprocess.run([*cli, "devices", str(b)], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and listed.stdout.startswith("alpha: remote alpha -> ssh://"), listed
+    gone = subprocess.run([*cli, "devices", str(b), "--disconnect", "alpha"], capture_output=True, text=True,
+                          timeout=60)
+    assert gone.returncode == 0 and "disconnected alpha" in gone.stdout, gone.stderr
+    again = subprocess.run([*cli, "devices", str(b), "--disconnect", "alpha"], capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 1 and "no connected device 'alpha'" in again.stderr
+    assert not auth_lines(sb)
+    assert subprocess.run([*cli, "devices", str(a), "--disconnect", "beta"], capture_output=True,
+                          timeout=60).returncode == 0
+    assert not auth_lines(sa)
