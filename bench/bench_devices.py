@@ -125,7 +125,8 @@ def rss_mib(pids: list[int]) -> float:
     return total / 1024
 
 
-def run_topology(topology: str, n: int, trials: int, work: Path, env: dict[str, str]) -> dict:
+def run_topology(topology: str, n: int, trials: int, work: Path, env: dict[str, str],
+                 settle: float = 300.0) -> dict:
     base = work / topology
     base.mkdir()
     clones = [base / f"c{i:02d}" for i in range(n)]
@@ -158,8 +159,11 @@ def run_topology(topology: str, n: int, trials: int, work: Path, env: dict[str, 
                 time.sleep(0.5)
             return False
 
-        if not wait_idle(time.monotonic() + 300):
-            raise RuntimeError(f"{topology}: daemons not idle 300 s after start")
+        started = time.monotonic()
+        if not wait_idle(started + settle):
+            raise RuntimeError(f"{topology}: daemons not idle {settle:.0f} s after start")
+        settled = time.monotonic() - started
+        note(f"{topology}: all {n} daemons idle {settled:.1f} s after start")
         origin = {"chain": 0, "star": 1, "mesh": 0}[topology]
         all_in, per_clone, pushes = [], [], []
         for t in range(trials):
@@ -186,7 +190,7 @@ def run_topology(topology: str, n: int, trials: int, work: Path, env: dict[str, 
         time.sleep(10)
         idle_ticks = sum(ticks(ps) for ps in [tree_pids(p.pid) for p in procs]) - t0
         mems = [rss_mib(tree_pids(p.pid)) for p in procs]
-        return {"topology": topology, "clones": n, "trials": trials,
+        return {"topology": topology, "clones": n, "trials": trials, "startup_idle_s": settled,
                 "all_median": statistics.median(all_in), "all_max": max(all_in),
                 "clone_median": statistics.median(per_clone),
                 "pushes_median": statistics.median(pushes), "links": len(links(topology, n)),
@@ -207,6 +211,7 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--only", default="chain,star,mesh")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--settle", type=float, default=300.0, help="seconds the daemons may take to be idle after start")
     opts = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-devices-"))
     home = work / "home"
@@ -218,14 +223,24 @@ def main() -> int:
            "PATH": str(VENV_BIN) + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")}
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     note(f"work dir {work}; load {os.getloadavg()[0]:.1f}")
-    rows = [run_topology(t, opts.clones, opts.trials, work, env) for t in opts.only.split(",")]
+    rows = []
+    for t in opts.only.split(","):
+        try:
+            rows.append(run_topology(t, opts.clones, opts.trials, work, env, opts.settle))
+        except RuntimeError as e:  # one topology that fails does not take the others' rows with it
+            note(str(e))
+            rows.append({"topology": t, "error": str(e), "links": len(links(t, opts.clones))})
     print(f"\n{time.strftime('%Y-%m-%d')}, {opts.clones} clones, {opts.trials} trials, "
           f"load {os.getloadavg()[0]:.1f} at the end\n")
-    print("| topology | links | new file in all clones: median (max) | per clone: median | pushes per change "
-          "(median) | idle CPU ticks, all daemons, 10 s | memory per daemon tree: median (max) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| topology | links | all idle after start | new file in all clones: median (max) | per clone: median "
+          "| pushes per change (median) | idle CPU ticks, all daemons, 10 s | memory per daemon tree: median (max) |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['topology']} | {r['links']} | {r['all_median']:.2f} s ({r['all_max']:.2f} s) | "
+        if "error" in r:
+            print(f"| {r['topology']} | {r['links']} | {r['error']} | — | — | — | — | — |")
+            continue
+        print(f"| {r['topology']} | {r['links']} | {r['startup_idle_s']:.0f} s "
+              f"| {r['all_median']:.2f} s ({r['all_max']:.2f} s) | "
               f"{r['clone_median']:.2f} s | {r['pushes_median']:.0f} | {r['idle_ticks_10s']} | "
               f"{r['rss_median']:.0f} MiB ({r['rss_max']:.0f} MiB) |")
     if not opts.keep:
