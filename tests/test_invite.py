@@ -18,6 +18,7 @@ import pytest
 import sshd_server
 from conftest import VENV_BIN, git, wait_for
 
+from syncassistant.engine.daemon import Assistant
 from syncassistant.engine.network import authkeys, sshmux
 from syncassistant.engine.network import invite as inv
 from syncassistant.engine.repo import init_repo
@@ -349,3 +350,34 @@ def test_cli_invite_join_devices(tmp_path: Path, mailbox: Mailbox, two_sshd) -> 
     assert subprocess.run([*cli, "devices", str(a), "--disconnect", "beta"], capture_output=True,
                           timeout=60).returncode == 0
     assert not auth_lines(sa)
+
+
+def test_join_from_a_device_without_ssh_server(tmp_path: Path, daemons, mailbox: Mailbox, two_sshd) -> None:
+    """The laptop case: only the inviter runs an ssh server. The joiner gets a remote, the inviter
+    only an authorised key; both directions still sync (B pushes to A and hears A's changes)."""
+    sa, _ = two_sshd
+    a = init_repo(tmp_path / "A", "A")
+    daemons(a)
+    dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, access(sa), no_server())
+    assert isinstance(dev_a, inv.Device) and isinstance(dev_b, inv.Device), (dev_a, dev_b)
+    assert dev_a.remote is None and dev_a.authorized_keys and dev_a.key_dir is None
+    assert dev_b.remote == "alpha" and dev_b.authorized_keys is None
+    assert git(a, "remote").split() == [] and len(auth_lines(sa)) == 1
+    assert not (tmp_path / "dataA" / "pairings").exists() or not any((tmp_path / "dataA" / "pairings").iterdir())
+    b = tmp_path / "B"
+    # B hears of A's changes through its change-notice session to A: the Assistant runs those
+    assistant = Assistant([b], devices=False)
+    assistant.start()
+    try:
+        (b / "from-b.txt").write_text("made on B\n")
+        wait_for(lambda: (a / "from-b.txt").is_file() and (a / "from-b.txt").read_text() == "made on B\n", 60,
+                 what="B's file on A")
+        (a / "from-a.txt").write_text("made on A\n")
+        wait_for(lambda: (b / "from-a.txt").is_file() and (b / "from-a.txt").read_text() == "made on A\n", 60,
+                 what="A's file on B")
+    finally:
+        assistant.stop()
+    assert [d.name for d in inv.list_devices(a)] == ["beta"]
+    inv.disconnect(a, "beta")
+    assert not auth_lines(sa)
+    inv.disconnect(b, "alpha")
