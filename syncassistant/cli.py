@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cli_invite, cli_map
+from . import cli_cloud, cli_invite, cli_map
 from .engine import control
 from .engine.lock import AlreadyRunning, DaemonLock
 from .engine.network import remotes, sshmux
@@ -394,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("path", metavar="PATH")
         s.set_defaults(func=cmd_simple)
     cli_map.register(sub)
+    cli_cloud.register(sub)
     cli_invite.register(sub)
     return p
 

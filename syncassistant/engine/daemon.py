@@ -84,7 +84,8 @@ class Daemon:
         self.netmap = netmap_store.Publisher(self.ctx, self.pusher.snapshot, on_change=self.pusher.request)
         self.transfers = TransferManager(self.ctx, on_location_change=self._on_location_change)
         # cloud remotes send no change notices: asked often after a change, rarely when quiet
-        self.cloudpoll = CloudPoller(self.ctx, on_change=self.merger.request)
+        self.cloudpoll = CloudPoller(self.ctx, on_change=self.merger.request,
+                                     on_missing=lambda name: self.pusher.request([name], force=True))
         self.pusher.on_remote_back = self._on_remote_back
         # (after the transfers: they hold a remote that went away before anything else reacts)
         self.ctx.remote_paths.subscribe(self._on_remote_path)

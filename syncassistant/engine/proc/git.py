@@ -267,7 +267,20 @@ def repo_env(cwd: str | Path, remote: str | None = None) -> dict[str, str]:
     """:func:`base_env` with the ssh command of the repository at `cwd` (and of `remote`)."""
     env = base_env()
     env.update(ssh_env(cwd, remote))
+    env.update(cloud_env(cwd, remote, env))
     return env
+
+
+def cloud_env(cwd: str | Path, remote: str | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The credentials of the repository's cloud remotes and `annex` as an allowed transport
+    where a remote's URL is `annex::` (engine/network/cloud.py says how); usually empty."""
+    from ..network.cloud import cloud_env as env_of  # (cloud.py uses this module)
+
+    try:
+        return env_of(cwd, remote, base)
+    except Exception:  # a broken keyring must not stop git: the cloud remote fails on its own
+        log.warning("%s: no environment for its cloud remotes", cwd, exc_info=True)
+        return {}
 
 
 @dataclass
@@ -293,6 +306,8 @@ def run(
     full_env = base_env()
     if cwd is not None and not (env and "GIT_SSH_COMMAND" in env):
         full_env.update(ssh_env(cwd))
+    if cwd is not None:
+        full_env.update(cloud_env(cwd, None, full_env))
     if env:
         full_env.update(env)
     binary = isinstance(input, bytes)

@@ -198,6 +198,7 @@ class Pusher:
         except Exception as e:  # never let a push thread die silently
             log.exception("push to %s crashed", name)
             outcome = PushOutcome(False, error=str(e))
+        cloud = not outcome.ok and (self.ctx.git.config_get(f"remote.{name}.url") or "").startswith("annex::")
         with self._cond:
             self._running.discard(name)
             self._force.discard(name)
@@ -212,6 +213,10 @@ class Pusher:
                 else:
                     st.failures += 1
                     delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** (st.failures - 1))
+                    if cloud:
+                        # Jitter: two clones whose pushes to one cloud remote collided (git-remote-annex
+                        # has no lock; both fail) would otherwise retry in step and collide again.
+                        delay *= random.uniform(0.5, 1.5)
                     st.last_error = outcome.error
                     st.next_retry = time.time() + delay
                     self._wanted.add(name)

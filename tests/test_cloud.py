@@ -1,0 +1,217 @@
+"""Cloud remotes (engine/network/cloud.py, cli_cloud.py) against real servers on 127.0.0.1:
+WsgiDAV for WebDAV, moto for S3, and a plain folder. Two clones that never see each other sync
+through each, both ways, with the running daemon; the second one joined from the share string
+alone; the server holds no plaintext name or content."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from cloud_servers import PASSWORD, USER, DavServer, S3Server
+from conftest import git, wait_for
+from keyring.backend import KeyringBackend
+
+from syncassistant import cli
+from syncassistant.engine.network import cloud
+
+SYNC_TIMEOUT = 90.0
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """A keyring that works headless (the session's default is the null keyring); gpg's agent,
+    which git-annex's encryption starts in this test's HOME, is ended afterwards."""
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    cloud.forget_cache()
+    monkeypatch.setenv("SYNCASSISTANT_CLOUD_PASSWORD", PASSWORD)
+    yield backend
+    keyring.set_keyring(previous)
+    cloud.forget_cache()
+    gnupg = Path(os.environ["HOME"]) / ".gnupg"
+    if gnupg.is_dir():
+        subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "gpg-agent"], capture_output=True, timeout=30)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def content(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def assert_no_plaintext(stored: dict[str, bytes], secrets: list[str]) -> None:
+    assert stored, "nothing reached the server"
+    for name, data in stored.items():
+        for s in secrets:
+            assert s not in name, f"{s!r} in the name {name}"
+            assert s.encode() not in data, f"{s!r} in the content of {name}"
+        leaf = name.rsplit("/", 1)[-1]
+        # (S3 keeps git-annex's marker "annex-uuid" holding the remote's UUID)
+        assert leaf.startswith("GPGHMACSHA1--") or leaf == "annex-uuid", f"{name}: not an encrypted key's name"
+
+
+def sync_both_ways(a: Path, b: Path, daemons: Callable, tag: str) -> dict[str, float]:
+    """Run daemons on a and b; a file made in each is readable in the other. Returns seconds."""
+    daemons(a)
+    daemons(b)
+    times = {}
+    t0 = time.monotonic()
+    (a / f"report-{tag}-from-a.txt").write_text(f"plaintext-{tag}-content-a\n")
+    wait_for(lambda: content(b / f"report-{tag}-from-a.txt") == f"plaintext-{tag}-content-a\n",
+             SYNC_TIMEOUT, what=f"a's file readable in b through {tag}")
+    times["a->b"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    (b / f"report-{tag}-from-b.txt").write_text(f"plaintext-{tag}-content-b\n")
+    wait_for(lambda: content(a / f"report-{tag}-from-b.txt") == f"plaintext-{tag}-content-b\n",
+             SYNC_TIMEOUT, what=f"b's file readable in a through {tag}")
+    times["b->a"] = time.monotonic() - t0
+    print(f"{tag}: {times}")
+    return times
+
+
+def add_and_join(capsys: pytest.CaptureFixture[str], memory_keyring: MemoryKeyring, a: Path, b: Path,
+                 *add_args: str) -> str:
+    """`cloud add` on a, `cloud share --with-credentials`, then `cloud join` at b with a keyring
+    emptied first (as on another device). Returns the share string."""
+    code, out, err = run_cli(capsys, "cloud", "add", str(a), "cloud", *add_args)
+    assert code == 0, err
+    code, share, err = run_cli(capsys, "cloud", "share", str(a), "cloud", "--with-credentials")
+    assert code == 0, err
+    share = share.strip()
+    assert share.startswith(cloud.SHARE_PREFIX) and "\n" not in share
+    memory_keyring.items.clear()
+    cloud.forget_cache()
+    code, out, err = run_cli(capsys, "cloud", "join", share, str(b))
+    assert code == 0, err
+    # the two clones know only the cloud, never each other
+    assert git(a, "remote").split() == ["cloud"]
+    assert git(b, "remote").split() == ["cloud"]
+    for repo in (a, b):
+        cfg = (repo / ".git" / "config").read_text()
+        assert PASSWORD not in cfg and "cipher" not in cfg
+        assert not any((repo / ".git" / "annex" / "creds").glob("*")), "credentials left in a file"
+    uuid = git(b, "config", "remote.cloud.annex-uuid").strip()
+    if "--type" in add_args and add_args[add_args.index("--type") + 1] != "directory":
+        assert json.loads(memory_keyring.items[("syncassistant", f"cloud:{uuid}")]) == \
+            {"user": USER, "password": PASSWORD}
+    return share
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_webdav_bridge_syncs_two_clones_that_never_meet(daemons, make_repo, tmp_path, capsys, memory_keyring):
+    with DavServer(tmp_path / "dav") as dav:
+        a = make_repo("A")
+        b = tmp_path / "B"
+        add_and_join(capsys, memory_keyring, a, b, "--type", "webdav", "--url", dav.url, "--user", USER)
+        code, out, _ = run_cli(capsys, "cloud", "list", str(a))
+        assert code == 0 and out.split("\t")[:3] == ["cloud", "webdav", "transfer"]
+        sync_both_ways(a, b, daemons, "webdav")
+        for d in daemons.started:
+            d.stop()
+        assert_no_plaintext(dav.stored(), ["report", "plaintext"])
+
+
+def test_s3_bridge_syncs_two_clones_that_never_meet(daemons, make_repo, tmp_path, capsys, memory_keyring):
+    with S3Server(tmp_path) as s3:
+        a = make_repo("A")
+        b = tmp_path / "B"
+        add_and_join(capsys, memory_keyring, a, b, "--type", "s3", "--bucket", "sync-bucket",
+                     "--host", "127.0.0.1", "--port", str(s3.port), "--user", USER)
+        sync_both_ways(a, b, daemons, "s3")
+        for d in daemons.started:
+            d.stop()
+        assert_no_plaintext(s3.stored("sync-bucket"), ["report", "plaintext"])
+
+
+def test_directory_bridge(daemons, make_repo, tmp_path, capsys, memory_keyring):
+    store = tmp_path / "store"
+    store.mkdir()
+    a = make_repo("A")
+    b = tmp_path / "B"
+    add_and_join(capsys, memory_keyring, a, b, "--type", "directory", "--directory", str(store), "--role", "backup")
+    sync_both_ways(a, b, daemons, "directory")
+    for d in daemons.started:
+        d.stop()
+    assert_no_plaintext({str(p.relative_to(store)): p.read_bytes() for p in store.rglob("*") if p.is_file()},
+                        ["report", "plaintext"])
+
+
+def test_wrong_password_and_server_down_are_clear_errors(make_repo, tmp_path, capsys, monkeypatch):
+    with DavServer(tmp_path / "dav") as dav:
+        a = make_repo("A")
+        monkeypatch.setenv("SYNCASSISTANT_CLOUD_PASSWORD", "not-the-password")
+        code, _, err = run_cli(capsys, "cloud", "add", str(a), "cloud", "--type", "webdav", "--url", dav.url,
+                               "--user", USER)
+        assert code == 1
+        assert "credentials: the server refused the user name or password" in err
+        port = dav.port
+    assert git(a, "remote").split() == []
+    assert not any((a / ".git" / "annex" / "creds").glob("*"))
+    monkeypatch.setenv("SYNCASSISTANT_CLOUD_PASSWORD", PASSWORD)
+    code, _, err = run_cli(capsys, "cloud", "add", str(a), "cloud", "--type", "webdav",
+                           "--url", f"http://127.0.0.1:{port}/annex", "--user", USER)
+    assert code == 1 and "cannot reach the server" in err, err
+    code, _, err = run_cli(capsys, "cloud", "add", str(a), "cloud", "--type", "webdav", "--url", "ext::sh -c x",
+                           "--user", USER)
+    assert code == 1 and "url:" in err
+    assert git(a, "remote").split() == []
+
+
+def test_malformed_or_tampered_share_strings_are_refused(make_repo, tmp_path, capsys):
+    b = tmp_path / "B"
+
+    def forge(data: dict) -> str:
+        return cloud.SHARE_PREFIX + base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+    good = {"name": "cloud", "uuid": "7bc3cd7b-ed84-4792-b80a-77b7f5deede8", "type": "webdav",
+            "config": {"url": "http://127.0.0.1:1/annex", "encryption": "shared", "cipher": "abc"}}
+    cases = {
+        "garbage": "not a share string",
+        "damaged": cloud.SHARE_PREFIX + "%%%",
+        "external": forge({**good, "type": "external"}),
+        "hook": forge({**good, "config": {**good["config"], "hooktype": "x"}}),
+        "ext url": forge({**good, "config": {**good["config"], "url": "ext::sh -c touch${IFS}/tmp/x"}}),
+        "no key": forge({**good, "config": {"url": "http://127.0.0.1:1/annex", "encryption": "none"}}),
+        "bad uuid": forge({**good, "uuid": "../../x"}),
+    }
+    for what, text in cases.items():
+        code, _, err = run_cli(capsys, "cloud", "join", text, str(b), "--user", USER)
+        assert code == 1, what
+        assert err.startswith("syncassistant: share:") or "url:" in err, (what, err)
+        assert not b.exists(), what
