@@ -215,3 +215,14 @@ def test_malformed_or_tampered_share_strings_are_refused(make_repo, tmp_path, ca
         assert code == 1, what
         assert err.startswith("syncassistant: share:") or "url:" in err, (what, err)
         assert not b.exists(), what
+
+
+def test_error_words_do_not_read_a_port_as_a_status():
+    """Seen once in three runs: the server down on port 53401 was reported as a wrong password
+    (the URL in git-annex's message holds "401")."""
+    down = "(ConnectionFailure Network.Socket.connect: <socket: 13>: does not exist (Connection refused)) " \
+           "http://127.0.0.1:53401/annex"
+    assert cloud.explain(down)[0] == "server"
+    refused = 'Status {statusCode = 401, statusMessage = "Unauthorized"} http://127.0.0.1:53403/annex'
+    assert cloud.explain(refused)[0] == "credentials"
+    assert cloud.explain("failed: statusCode = 500 on http://h:54017/a")[0] == "server"

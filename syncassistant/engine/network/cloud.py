@@ -398,13 +398,15 @@ def explain(stderr: str, config: CloudConfig | None = None) -> tuple[str, str]:
         where = config.fields.get("url") or config.fields.get("host") or config.fields.get("directory") or ""
         if config.kind == "s3" and not config.fields.get("host"):
             where = "Amazon S3"
-    if any(s in text for s in ("401", "unauthorized", "invalidaccesskeyid", "signaturedoesnotmatch",
-                               "403", "forbidden", "access denied", "accessdenied")):
-        return "credentials", f"the server refused the user name or password{' of ' + where if where else ''}"
+    # the server unreachable first: its message holds the URL, whose port may read "...401"
     if any(s in text for s in ("connection refused", "connectionfailure", "no route to host",
                                "does not exist (name or service", "timed out", "network is unreachable",
                                "connection reset", "failedconnectionexception")):
         return "server", f"cannot reach the server{' ' + where if where else ''}: is it running and is the address right?"
+    if re.search(r"(?<![\d:])(401|403)(?!\d)", text) or any(
+            s in text for s in ("unauthorized", "invalidaccesskeyid", "signaturedoesnotmatch",
+                                "forbidden", "access denied", "accessdenied")):
+        return "credentials", f"the server refused the user name or password{' of ' + where if where else ''}"
     if "not allowed" in text and "ip" in text:
         return "server", f"git-annex refused the address of {where or 'the server'}"
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
