@@ -22,7 +22,6 @@ MODES = remotes.MODES  # (the form's mode choices)
 # git-annex's own defaults for these kinds (the form's cost field shows whole numbers)
 DEFAULT_COST = {"local": int(remotes.LOCAL_COST), "ssh": int(remotes.NETWORK_COST)}
 TEST_TIMEOUT = 20.0
-KEYRING_SERVICE = "syncassistant"
 
 
 @dataclass
@@ -144,23 +143,3 @@ def set_remote(root: Path, name: str, cost: int | None, mode: str) -> None:
 def remove_remote(root: Path, name: str) -> None:
     Git(root).run("remote", "remove", "--", name)
 
-
-def secret_name(url: RemoteURL) -> str:
-    """The keyring user name under which this server's ssh key passphrase is kept."""
-    who = f"{url.user}@" if url.user else ""
-    port = f":{url.port}" if url.port else ""
-    return f"ssh-key-passphrase:{who}{url.host}{port}"
-
-
-def store_secret(name: str, secret: str) -> None:
-    """Keep a secret in the system keyring (never in a file); raise if the keyring cannot."""
-    import keyring
-    from keyring.errors import KeyringError
-
-    try:
-        keyring.set_password(KEYRING_SERVICE, name, secret)
-        kept = keyring.get_password(KEYRING_SERVICE, name)
-    except KeyringError as e:
-        raise FieldProblem("passphrase", f"the keyring refused it: {e}") from None
-    if kept != secret:
-        raise FieldProblem("passphrase", "no keyring is available to keep it (it was not saved)")

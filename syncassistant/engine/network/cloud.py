@@ -53,7 +53,7 @@ from urllib.parse import quote, urlsplit
 
 log = logging.getLogger(__name__)
 
-KEYRING_SERVICE = "syncassistant"  # (the ui's remotes_ops uses the same service)
+KEYRING_SERVICE = "syncassistant"
 SHARE_PREFIX = "syncassistant-cloud:v1:"
 #: our type names -> git-annex's
 TYPES = {"webdav": "webdav", "s3": "S3", "directory": "directory"}

@@ -152,19 +152,17 @@ class RemotesPage(QWidget):
         self.path_edit = QLineEdit(remote)
         self.path_edit.setAccessibleName(self.tr("Repository path on the server"))
         self.path_edit.setPlaceholderText(self.tr("~/Documents or /srv/sync/Documents"))
-        self.pass_edit = QLineEdit(remote)
-        self.pass_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pass_edit.setAccessibleName(self.tr("SSH key passphrase"))
-        self.pass_edit.setPlaceholderText(self.tr("optional; kept in the system keyring only"))
         rf = QFormLayout(remote)
         rf.setContentsMargins(0, 0, 0, 0)
         for key, label, w in (("user", self.tr("&User:"), self.user_edit),
                               ("host", self.tr("Ser&ver:"), self.host_edit),
                               ("port", self.tr("P&ort:"), self.port_spin),
-                              ("path", self.tr("Pat&h:"), self.path_edit),
-                              ("passphrase", self.tr("Key pass&phrase:"), self.pass_edit)):
+                              ("path", self.tr("Pat&h:"), self.path_edit)):
             wrapped, self.errors[key] = field_with_error(w, remote)
             add_row(rf, label, wrapped, w)
+        # ssh runs non-interactively (BatchMode), so a passphrase typed here could never be used
+        rf.addRow("", note(self.tr("Your own ssh key and settings are used; a key with a passphrase "
+                                   "works once it is in your ssh agent."), remote))
 
         self.where = QStackedWidget(box)
         self.where.addWidget(local)
@@ -409,7 +407,6 @@ class RemotesPage(QWidget):
         name, url = checked
         key = self.repo.key()
         root = Path(key)
-        secret = self.pass_edit.text()
         new_copy = self.kind_local.isChecked() and self.create_copy.isChecked()
         cost, mode = self.cost_spin.value(), str(self.mode_combo.currentData())
 
@@ -423,8 +420,6 @@ class RemotesPage(QWidget):
                     if problem:
                         return None, self.tr("the test failed: cannot reach %1: %2").replace(
                             "%1", url.url).replace("%2", problem)
-                if secret and url.kind == "ssh":
-                    ops.store_secret(ops.secret_name(url), secret)
                 ops.add_remote(root, name, url.url, cost, mode)
             except ops.FieldProblem as e:
                 return e.field, str(e)
@@ -438,7 +433,6 @@ class RemotesPage(QWidget):
                     self.errors[field].show_error(reason)
                 self.test_result.setText(self.tr("Not added: %1").replace("%1", reason))
                 return
-            self.pass_edit.clear()
             self.name_edit.clear()
             self.test_result.setText(self.tr("Added %1; syncing with it now.").replace("%1", name))
             handle = self.app.handle(key)
