@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cli_cloud, cli_invite, cli_map
+from . import cli_cloud, cli_conditions, cli_invite, cli_map
 from .engine import control
 from .engine.lock import AlreadyRunning, DaemonLock
 from .engine.network import remotes, sshmux
@@ -395,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.set_defaults(func=cmd_simple)
     cli_map.register(sub)
     cli_cloud.register(sub)
+    cli_conditions.register(sub)
     cli_invite.register(sub)
     return p
 

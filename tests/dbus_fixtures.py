@@ -10,7 +10,8 @@ What this file owns:
   driven by JSON lines on stdin and reporting JSON lines on stdout (:class:`ServiceProcess`):
   ``notifications`` (owns org.freedesktop.Notifications and records every Notify call),
   ``networkmanager`` (org.freedesktop.NetworkManager's State/Connectivity/Metered properties
-  with PropertiesChanged and StateChanged), ``udisks`` (UDisks2's ObjectManager, Block and
+  with PropertiesChanged and StateChanged), ``upower`` (org.freedesktop.UPower's OnBattery and
+  its DisplayDevice's Percentage/State/IsPresent, with PropertiesChanged), ``udisks`` (UDisks2's ObjectManager, Block and
   Filesystem interfaces), ``mountinfo-watch`` (a MountWatcher in mountinfo mode, meant to
   run under ``unshare -m``) and ``device-monitor`` (a Daemon plus a DeviceMonitor in mountinfo
   mode, also for ``unshare -m``; its notices come out as events).
@@ -573,6 +574,80 @@ class NetworkManagerStandin(StandinService):
         return {"changed": changed}
 
 
+class UPowerStandin(StandinService):
+    """org.freedesktop.UPower: the daemon object's OnBattery and the DisplayDevice's Percentage,
+    State and IsPresent (types as in UPower's introspection), each change announced with
+    Properties.PropertiesChanged as upowerd does.
+
+    Command ``set`` with any of OnBattery (bool), Percentage (number), IsPresent (bool); State
+    follows OnBattery (2 discharging, 1 charging) unless given.
+    """
+
+    bus_name = "org.freedesktop.UPower"
+    PATH = "/org/freedesktop/UPower"
+    IFACE = "org.freedesktop.UPower"
+    DISPLAY = "/org/freedesktop/UPower/devices/DisplayDevice"
+    IF_DEVICE = "org.freedesktop.UPower.Device"
+
+    def __init__(self, address: str, initial: dict[str, Any]) -> None:
+        super().__init__(address)
+        self.daemon = {"OnBattery": False, **{k: v for k, v in initial.items() if k == "OnBattery"}}
+        self.device = {"Percentage": 80.0, "IsPresent": True, "State": 1,
+                       **{k: v for k, v in initial.items() if k != "OnBattery"}}
+        self.device["State"] = initial.get("State", 2 if self.daemon["OnBattery"] else 1)
+
+    def _daemon_props(self) -> dict[str, tuple[str, Any]]:
+        return {"DaemonVersion": ("s", "1.90.2-standin"), "OnBattery": ("b", bool(self.daemon["OnBattery"])),
+                "LidIsClosed": ("b", False), "LidIsPresent": ("b", True)}
+
+    def _device_props(self) -> dict[str, tuple[str, Any]]:
+        return {"NativePath": ("s", ""), "Type": ("u", 2),  # battery
+                "PowerSupply": ("b", True), "IsPresent": ("b", bool(self.device["IsPresent"])),
+                "State": ("u", int(self.device["State"])), "Percentage": ("d", float(self.device["Percentage"])),
+                "IconName": ("s", "battery-good-symbolic"), "WarningLevel": ("u", 1)}
+
+    def properties(self, path: str) -> dict[str, dict[str, tuple[str, Any]]] | None:
+        if path == self.PATH:
+            return {self.IFACE: self._daemon_props()}
+        if path == self.DISPLAY:
+            return {self.IF_DEVICE: self._device_props()}
+        return None
+
+    def call(self, path: str, iface: str | None, member: str, body: tuple[Any, ...]) -> Reply:
+        if path == self.PATH and iface in (self.IFACE, None):
+            if member == "GetDisplayDevice":
+                return "o", (self.DISPLAY,)
+            if member == "EnumerateDevices":
+                return "ao", ([],)
+            if member == "GetCriticalAction":
+                return "s", ("HybridSleep",)
+        if path == self.DISPLAY and iface in (self.IF_DEVICE, None) and member == "Refresh":
+            return "", ()
+        return super().call(path, iface, member, body)
+
+    def command(self, cmd: dict[str, Any]) -> dict[str, Any]:
+        if cmd["cmd"] != "set":
+            return super().command(cmd)
+        if "OnBattery" in cmd and bool(cmd["OnBattery"]) != self.daemon["OnBattery"]:
+            self.daemon["OnBattery"] = bool(cmd["OnBattery"])
+            # upowerd updates the battery's state first, then the daemon's OnBattery
+            if "State" not in cmd:
+                cmd = {**cmd, "State": 2 if self.daemon["OnBattery"] else 1}
+            on_battery_changed = True
+        else:
+            on_battery_changed = False
+        types = {"Percentage": ("d", float), "IsPresent": ("b", bool), "State": ("u", int)}
+        changed = {k: (types[k][0], types[k][1](cmd[k])) for k in types
+                   if k in cmd and types[k][1](cmd[k]) != self.device[k]}
+        for k, (_sig, v) in changed.items():
+            self.device[k] = v
+        if changed:
+            self.properties_changed(self.DISPLAY, self.IF_DEVICE, changed)
+        if on_battery_changed:
+            self.properties_changed(self.PATH, self.IFACE, {"OnBattery": ("b", self.daemon["OnBattery"])})
+        return {}
+
+
 class UDisksStandin(StandinService):
     """org.freedesktop.UDisks2 with block devices carrying Block and Filesystem interfaces.
 
@@ -885,10 +960,10 @@ def make_annex_drive_image(tmp: Path, label: str) -> tuple[Path, dict[str, str]]
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=["notifications", "networkmanager", "udisks", "mountinfo-watch",
-                                         "device-monitor"])
+    parser.add_argument("kind", choices=["notifications", "networkmanager", "upower", "udisks",
+                                         "mountinfo-watch", "device-monitor"])
     parser.add_argument("--bus", default="", help="D-Bus address to serve on")
-    parser.add_argument("--initial", default="{}", help="networkmanager: initial properties as JSON")
+    parser.add_argument("--initial", default="{}", help="networkmanager, upower: initial properties as JSON")
     parser.add_argument("--prefix", default="/", help="mountinfo-watch, device-monitor: drives under this directory")
     parser.add_argument("--repo", default="", help="device-monitor: the repository to run a daemon on")
     args = parser.parse_args(argv)
@@ -903,6 +978,8 @@ def main(argv: list[str]) -> int:
         service = NotificationRecorder(args.bus)
     elif args.kind == "networkmanager":
         service = NetworkManagerStandin(args.bus, json.loads(args.initial))
+    elif args.kind == "upower":
+        service = UPowerStandin(args.bus, json.loads(args.initial))
     else:
         service = UDisksStandin(args.bus)
     with service.conn:

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 
 from .context import RepoContext
 from .control import ControlServer
+from .devices.conditions import PAUSE_REASON
 from .devices.drives import DeviceMonitor, Notify
 from .events import EventHub, EventKind
 from .lock import DaemonLock
@@ -50,6 +51,8 @@ from .transfers.manager import TransferManager, disk_full
 log = logging.getLogger(__name__)
 
 RECENT_PATHS = 5000  # paths of recent merges, rescanned when only location tracking changes
+#: answers a control request {"cmd": "conditions", "override": seconds?} with fields of the reply
+ConditionsHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,14 @@ class Daemon:
         self._recent_paths: collections.deque[str] = collections.deque(maxlen=RECENT_PATHS)
         self._started = False
         self._from_before_start: set[str] = set()  # uncommitted at start (see _on_commit)
+        # Who paused: "user" (the pause verb), "conditions" (a run condition, devices/conditions.py).
+        # Syncing resumes when nobody holds it: the end of a battery condition must not undo
+        # the user's own pause, nor the user's resume a condition's.
+        self._pause_lock = threading.Lock()
+        self._pause_reasons: set[str] = set()
+        self._condition_holds: dict[str, frozenset[str] | None] = {}  # hold reason -> remotes
+        self._conditions: dict[str, Any] | None = None  # the last report (None: no device monitor)
+        self._conditions_handler: ConditionsHandler | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -228,11 +239,20 @@ class Daemon:
             self.committer.commit_paths(paths)
 
     # -- control --------------------------------------------------------------------------------
-    def pause(self) -> None:
+    def pause(self, reason: str = "user") -> None:
+        with self._pause_lock:
+            self._pause_reasons.add(reason)
         self.ctx.paused.set()
         self.ctx.emit("state", state="paused")
 
-    def resume(self) -> None:
+    def resume(self, reason: str = "user") -> None:
+        with self._pause_lock:
+            self._pause_reasons.discard(reason)
+            still = sorted(self._pause_reasons)
+        if still:  # paused for another reason too: stays paused (status says why)
+            log.info("%s: still paused (%s)", self.root, ", ".join(still))
+            self.ctx.emit("state", state="paused")
+            return
         self.ctx.paused.clear()
         self.committer.wake()
         self.transfers.wake()
@@ -329,6 +349,32 @@ class Daemon:
         self.transfers.resume(reason)
         self.ctx.emit("held", **self.transfers.held())
 
+    def apply_conditions(self, action: str, holds: dict[str, frozenset[str] | None],
+                         report: dict[str, Any]) -> None:
+        """What the run conditions ask for now (devices/conditions.py): ``holds`` (reason ->
+        remotes, None: all) hold content transfers; ``action == "pause"`` pauses syncing with
+        the reason "conditions"; ``report`` goes into the status. Only changes act."""
+        for reason in set(self._condition_holds) - set(holds):
+            self.release_transfers(reason)
+        for reason, remotes in holds.items():
+            if self._condition_holds.get(reason, ()) != remotes:
+                self.hold_transfers(reason, None if remotes is None else set(remotes))
+        self._condition_holds = dict(holds)
+        with self._pause_lock:
+            paused_by_us = PAUSE_REASON in self._pause_reasons
+        if action == "pause" and not paused_by_us:
+            self.pause(PAUSE_REASON)
+        elif action != "pause" and paused_by_us:
+            self.resume(PAUSE_REASON)
+        changed = report != self._conditions
+        self._conditions = dict(report)
+        if changed:
+            self.ctx.emit("conditions", **report)
+
+    def set_conditions_handler(self, handler: ConditionsHandler | None) -> None:
+        """Who answers the control socket's "conditions" request (the device monitor)."""
+        self._conditions_handler = handler
+
     def scan_pending(self) -> bool:
         """A content scan is queued or running."""
         return self.transfers.scanning()
@@ -415,11 +461,18 @@ class Daemon:
             reasons.append(f"transfers {self.transfers.counts()}, scanning {self.transfers.scanning()}")
         return reasons
 
+    def paused_by(self) -> list[str]:
+        """Why syncing is paused: "user", "conditions" (empty: it is not)."""
+        with self._pause_lock:
+            return sorted(self._pause_reasons)
+
     def status(self) -> dict[str, Any]:
         conflicts = self.conflicts.open_conflicts()
         return {
             "repo": str(self.root),
             "state": "paused" if self.ctx.paused.is_set() else "running",
+            "paused_by": self.paused_by(),  # "user", "conditions"
+            "conditions": self._conditions,  # run conditions now (None: no device monitor)
             "pid": os.getpid(),
             "started": self.started_at,
             "branch": self.ctx.branch,
@@ -438,7 +491,9 @@ class Daemon:
                                          ("commit", self.committer.last_error),
                                          ("merge", self.merger.last_error)) if v},
             # syncing goes on, less well than it could, and the user can fix it
-            "warnings": {k: v for k, v in (("watch", self.watcher.problem()),) if v},
+            "warnings": {k: v for k, v in (("watch", self.watcher.problem()),
+                                           ("conditions", "; ".join((self._conditions or {}).get("problems") or [])))
+                         if v},
             "busy": (busy := self.busy_reasons()),  # why not idle (empty when idle)
             "idle": not busy,
         }
@@ -464,6 +519,10 @@ class Daemon:
             return {"ok": self.retry_transfer(str(req.get("id")))}
         elif cmd == "resolve":
             self.mark_resolved(str(req.get("id")))
+        elif cmd == "conditions":  # apply again (config changed), or override for a while
+            if self._conditions_handler is None:
+                return {"ok": False, "error": "this daemon runs without a device monitor: no run conditions"}
+            return {"ok": True, **self._conditions_handler(req)}
         else:
             return {"ok": False, "error": f"unknown command {cmd!r}"}
         return {"ok": True}
@@ -577,6 +636,20 @@ class Assistant:
             d.stop()
         sshmux.close_all()  # the shared ssh connections of this process: none outlives the engine
         self._stopped.set()
+
+    # -- run conditions (metered network, battery: devices/conditions.py) ----------------------
+    def override_conditions(self, seconds: float | None = None) -> float | None:
+        """Sync every folder whatever its run conditions say, for an hour (or ``seconds``; 0
+        ends it early); then they apply again. Returns the wall time it ends (None: no device
+        monitor, so no conditions). Does not wait for the daemons (safe on a GUI thread)."""
+        if self.devices is None:
+            return None
+        return self.devices.override_conditions(seconds)
+
+    def reapply_conditions(self) -> None:
+        """A folder's run conditions changed in its git config: apply them now."""
+        if self.devices is not None:
+            self.devices.reapply_conditions()
 
     def _watch(self, d: Daemon) -> None:
         watcher = RemoteChangeWatcher(d)

@@ -32,6 +32,7 @@ class EventKind(StrEnum):
     TRANSFER = "transfer"  # one transfer's snapshot
     LIMITS = "limits"  # the speed limits
     HELD = "held"  # remotes away, transfers held on a metered network
+    CONDITIONS = "conditions"  # run conditions (metered, battery) now: action, reasons, text
     DROPPED = "dropped"  # content dropped here
     HOOK = "hook"  # the user's hook ran: what, exit status
     REMOTE_CHANGED = "remote-changed"  # a remote's changes were noticed (ssh notifychanges)

@@ -23,8 +23,11 @@ This module owns (no Qt):
     user-drive location (the mount filter) that does not exist are marked offline.
   - *the network comes back*: every daemon retries its failed remotes and transfers at once, and
     ``on_online()`` is called (the Assistant's ssh change watchers reconnect without waiting).
-  - *the connection becomes metered*: with ``syncassistant.pause-on-metered=true`` in a
-    repository's git config, its content transfers over the network are held.
+  - *run conditions* (:mod:`.conditions`): the connection becomes metered, or the machine goes
+    on battery (a :class:`~.power.PowerWatcher` follows UPower) or below a charge: each
+    repository holds its content transfers or pauses as its git config asks, until the
+    condition ends or :meth:`DeviceMonitor.override_conditions` lifts them for a while (the
+    worker wakes when that time is up).
 
 * :func:`create_drive_clone` -- put a new clone of a repository on a mounted drive: a full clone
   (git clone + git annex init, added as a remote named after the drive's label) or a git-annex
@@ -54,9 +57,11 @@ from ..network.remotes import Remote, remote_names
 from ..proc.annex import Annex
 from ..proc.git import Git, GitError
 from ..proc.git import run as run_command
+from .conditions import OVERRIDE_SECONDS, ConditionsKeeper
 from .mounts import MountFilter, MountWatcher, default_mount_filter, find_annex_clones
 from .netwatch import NetworkWatcher
 from .notify import Notice
+from .power import PowerWatcher
 
 if TYPE_CHECKING:
     from ..daemon import Daemon
@@ -69,7 +74,6 @@ Phase = Literal["scanning", "syncing", "incomplete", "synced"]
 
 FETCH_TIMEOUT = 120.0
 MERGE_TIMEOUT = 600.0
-METERED_SETTING = "syncassistant.pause-on-metered"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,7 +128,8 @@ class DeviceMonitor:
 
     ``notify(notice)`` shows a notice (None: log it only). ``on_online()`` is called when the
     network comes back (after the daemons were told). ``mount_filter``/``use_udisks``/``system_bus`` go to the
-    MountWatcher (``system_bus`` to the NetworkWatcher too; ``watch_network=False`` runs none).
+    MountWatcher (``system_bus`` to the NetworkWatcher and PowerWatcher too; ``watch_network=False``
+    / ``watch_power=False`` run none). ``override_duration``: how long "sync anyway" lasts.
     ``settle`` is how long a daemon must have been quiet before its drives are checked;
     ``scan_wait`` how long the "connected" notice waits for the scan to count files.
     """
@@ -134,9 +139,10 @@ class DeviceMonitor:
     def __init__(self, daemons: Sequence[Daemon], notify: Notify | None = None, *,
                  on_online: Callable[[], None] | None = None,
                  mount_filter: MountFilter = default_mount_filter, use_udisks: bool = True,
-                 system_bus: str = "SYSTEM", watch_network: bool = True,
+                 system_bus: str = "SYSTEM", watch_network: bool = True, watch_power: bool = True,
                  settle: float = 1.0, scan_wait: float = 10.0,
-                 update_drive_worktrees: bool = True) -> None:
+                 update_drive_worktrees: bool = True,
+                 override_duration: float = OVERRIDE_SECONDS) -> None:
         self.daemons = list(daemons)
         self._notify = notify
         self._on_online_hook = on_online
@@ -149,6 +155,8 @@ class DeviceMonitor:
         self.network: NetworkWatcher | None = (
             NetworkWatcher(self._on_online, self._on_offline, on_metered_changed=self._on_metered,
                            report_initial=False, bus=system_bus) if watch_network else None)
+        self.power: PowerWatcher | None = PowerWatcher(self._on_power, bus=system_bus) if watch_power else None
+        self.conditions = ConditionsKeeper(override_duration)
         self._cond = threading.Condition()
         self._jobs: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
         self._drives: dict[str, _Drive] = {}  # mount point -> drive (guarded by _cond)
@@ -157,8 +165,6 @@ class DeviceMonitor:
         self._thread: threading.Thread | None = None
         self._running = False
         self._unsubscribe: dict[int, Callable[[], None]] = {}  # id(EventHub) -> unsubscribe
-        self._metered_paused: set[str] = set()
-        self._metered = False
         self.notices: list[Notice] = []  # every notice sent, for status and tests
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -172,6 +178,7 @@ class DeviceMonitor:
         self._stopping = False
         for d in self._daemons():
             self._subscribe(d.events)
+            d.set_conditions_handler(self._conditions_request)
         self.mounts.start()  # mounts reported from now on wait in the job queue
         self._prepare(self._daemons())
         self._running = True
@@ -179,16 +186,20 @@ class DeviceMonitor:
         self._thread.start()
         if self.network is not None:
             self.network.start()
-            if self.network.metered:  # only changes are reported
-                self._on_metered(True)
-        log.info("device monitor started (drives via %s, network via %s)", self.mounts.mode,
-                 self.network.mode if self.network else "nothing")
+            self.conditions.set_metered(self.network.metered)  # (only changes are reported)
+        if self.power is not None:
+            self.power.start()  # (its first state is reported: the callback records it)
+        self._submit(self._apply_conditions, None)
+        log.info("device monitor started (drives via %s, network via %s, power via %s)", self.mounts.mode,
+                 self.network.mode if self.network else "nothing", self.power.mode if self.power else "nothing")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the watchers and the worker (a running git command is let finish)."""
         self.mounts.stop()
         if self.network is not None:
             self.network.stop()
+        if self.power is not None:
+            self.power.stop()
         with self._cond:
             unsubscribes, self._unsubscribe = list(self._unsubscribe.values()), {}
         for unsubscribe in unsubscribes:
@@ -223,8 +234,8 @@ class DeviceMonitor:
             daemon.refresh_remotes()
             self._mark_absent([daemon], attached=set())
             self._submit(self._attach_mounted, [daemon])
-            if self._metered:
-                self._submit(self._apply_metered, [daemon])
+            self._submit(self._apply_conditions, [daemon])
+        daemon.set_conditions_handler(self._conditions_request)
 
     def remove_daemon(self, daemon: Daemon) -> None:
         """Stop watching drives for a repository (its remotes' offline flags stay as they are)."""
@@ -236,12 +247,13 @@ class DeviceMonitor:
                 drive.links = [link for link in drive.links if link.daemon is not daemon]
                 if not drive.links:
                     del self._drives[mount_point]
-            self._metered_paused.discard(str(daemon.root))
             others = {id(d.events) for d in self.daemons}
             hub_id = id(daemon.events)
             unsubscribe = self._unsubscribe.pop(hub_id, None) if hub_id not in others else None
         if unsubscribe is not None:
             unsubscribe()
+        self.conditions.forget(daemon)
+        daemon.set_conditions_handler(None)
 
     def _daemons(self) -> list[Daemon]:
         with self._cond:
@@ -316,26 +328,60 @@ class DeviceMonitor:
         log.info("network is offline")
 
     def _on_metered(self, metered: bool) -> None:
-        self._metered = metered
-        self._apply_metered(self._daemons())
+        if self.conditions.set_metered(metered):
+            self._submit(self._apply_conditions, None)
 
-    def _apply_metered(self, daemons: list[Daemon]) -> None:
-        for d in daemons:
-            key = str(d.root)
-            wanted = self._metered and (d.config(METERED_SETTING) or "").lower() in ("true", "yes", "on", "1")
-            if wanted == (key in self._metered_paused):
-                continue
-            if wanted:
-                # only what crosses the network: a USB drive or a local folder costs nothing
-                network = {n for n, r in d.remotes().items() if r.local_path(d.root) is None}
-                log.info("%s: metered connection: content transfers to %s paused", d.root,
-                         ", ".join(sorted(network)) or "no network remote")
-                d.hold_transfers("metered", network)
-                self._metered_paused.add(key)
-            else:
-                log.info("%s: connection no longer metered: content transfers resume", d.root)
-                d.release_transfers("metered")
-                self._metered_paused.discard(key)
+    def _on_power(self, on_battery: bool, percentage: int | None) -> None:
+        if self.conditions.set_power(on_battery, percentage):
+            self._submit(self._apply_conditions, None)
+
+    def _apply_conditions(self, daemons: list[Daemon] | None) -> None:
+        """Run conditions to ``daemons`` (None: all) as the situation is now (worker thread)."""
+        current = self._daemons()
+        self.conditions.apply(current if daemons is None else [d for d in daemons if d in current])
+
+    # ---- run conditions: verbs ----------------------------------------------------------------
+
+    def override_conditions(self, seconds: float | None = None, wait: float | None = None) -> float:
+        """Let every repository sync whatever its run conditions say, for ``seconds`` (default
+        ``conditions.override_duration``, an hour; 0 ends it); then they apply again. Returns
+        the wall time it ends. ``wait``: seconds to wait until the daemons were told."""
+        until = self.conditions.override(seconds)
+        self._submit_and_wait(self._apply_conditions, None, wait=wait)
+        return until
+
+    def reapply_conditions(self, wait: float | None = None) -> None:
+        """Read every repository's run conditions again (their git config changed)."""
+        self._submit_and_wait(self._apply_conditions, None, wait=wait)
+
+    def _conditions_request(self, req: dict[str, Any]) -> dict[str, Any]:
+        """A daemon's control socket got {"cmd": "conditions"}: override (``override`` seconds)
+        or apply again; answers once the daemons were told (CLI: the status it prints is current)."""
+        override = req.get("override")
+        if override is not None:  # True: the default length (an hour); a number: seconds
+            until = self.override_conditions(None if override is True else float(override), wait=10.0)
+        else:
+            self.reapply_conditions(wait=10.0)
+            until = self.conditions.override_until
+        where = self.conditions.situation
+        return {"override_until": until, "metered": where.metered, "on_battery": where.on_battery,
+                "percentage": where.percentage,
+                "watching": {"network": self.network.mode if self.network else None,
+                             "power": self.power.mode if self.power else None}}
+
+    def _submit_and_wait(self, fn: Callable[..., None], *args: Any, wait: float | None = None) -> None:
+        done = threading.Event()
+
+        def job(*a: Any) -> None:
+            try:
+                fn(*a)
+            finally:
+                done.set()
+
+        job.__name__ = fn.__name__
+        self._submit(job, *args)
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
+            done.wait(wait)
 
     # ---- the worker ---------------------------------------------------------------------------
 
@@ -343,6 +389,7 @@ class DeviceMonitor:
         while True:
             job = None
             due: list[_Drive] = []
+            override_over = False
             with self._cond:
                 while not self._stopping:
                     if self._jobs:
@@ -353,10 +400,20 @@ class DeviceMonitor:
                     due = [d for d in waiting if d.next_check <= now]
                     if due:
                         break
-                    self._cond.wait(min(d.next_check for d in waiting) - now if waiting else None)
+                    # the end of "sync anyway" is the one other time the worker wakes by itself
+                    times = [d.next_check for d in waiting]
+                    override_end = self.conditions.deadline()
+                    if override_end is not None:
+                        if override_end <= now:
+                            override_over = True
+                            break
+                        times.append(override_end)
+                    self._cond.wait(min(times) - now if times else None)
                 if self._stopping:
                     return
             try:
+                if override_over and self.conditions.expire():
+                    self._apply_conditions(None)
                 if job is not None:
                     job[0](*job[1])
                 for drive in due:
