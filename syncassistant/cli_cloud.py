@@ -59,7 +59,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.cloud_command == "add":
         top = open_repo(args.path)
         config = cloud.check_config(args.type, url=args.url, bucket=args.bucket, host=args.host,
-                                    port=args.port, protocol=args.protocol, directory=args.directory)
+                                    port=args.port, protocol=args.protocol, directory=args.directory,
+                                    rsyncurl=args.url if args.type == "rsync" else None)
         creds = None
         if args.type in cloud.CRED_VARS:
             if not args.user:
@@ -102,7 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     a.add_argument("path", metavar="PATH", help="the repository")
     a.add_argument("name", metavar="NAME", help="a name for the remote")
     a.add_argument("--type", required=True, choices=list(cloud.TYPES))
-    a.add_argument("--url", help="webdav: the folder's URL, like https://dav.example.org/sync")
+    a.add_argument("--url", help="webdav: the folder's URL, like https://dav.example.org/sync; "
+                                 "rsync: host:/path, rsync://host/module/path or /path")
     a.add_argument("--bucket", help="s3: the bucket")
     a.add_argument("--host", help="s3: the server (default: Amazon S3)")
     a.add_argument("--port", type=int, help="s3: the server's port")

@@ -265,6 +265,9 @@ class Daemon:
         self.committer.wake()
         self.merger.request()
         self.pusher.retry_now()
+        # (a cloud remote added while we run, by the CLI or the settings dialog, which then ask
+        # for a sync: without this its poller never started and nothing from the cloud came in)
+        self.cloudpoll.refresh()
         self.cloudpoll.poll_now()
         self.transfers.retry_all()
         self.transfers.request_scan(None)

@@ -46,6 +46,7 @@ import os
 import re
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 KEYRING_SERVICE = "syncassistant"
 SHARE_PREFIX = "syncassistant-cloud:v1:"
 #: our type names -> git-annex's
-TYPES = {"webdav": "webdav", "s3": "S3", "directory": "directory"}
+TYPES = {"webdav": "webdav", "s3": "S3", "directory": "directory", "rsync": "rsync"}
 #: roles -> git-annex standard groups (preferred content: `wanted NAME standard`)
 ROLES = {"transfer": "transfer", "backup": "backup", "archive": "archive", "full": "client"}
 #: which environment variables carry a type's credentials to git-annex
@@ -69,6 +70,7 @@ _SHARE_FIELDS = {
     "s3": {"bucket", "host", "port", "protocol", "requeststyle", "datacenter", "storageclass",
            "signature", "region", "fileprefix", "partsize", "chunk", "chunksize", "publicurl"},
     "directory": {"directory", "chunk", "chunksize", "ignoreinodes"},
+    "rsync": {"rsyncurl", "chunk", "chunksize", "shellescape"},
 }
 _COMMON_FIELDS = {"encryption", "cipher", "mac"}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -140,7 +142,7 @@ class CloudRemote:
 
 def check_config(kind: str, *, url: str | None = None, bucket: str | None = None,
                  host: str | None = None, port: int | None = None, protocol: str | None = None,
-                 directory: str | None = None) -> CloudConfig:
+                 directory: str | None = None, rsyncurl: str | None = None) -> CloudConfig:
     """The git-annex settings for a new remote of type ``kind``, checked; else CloudError."""
     if kind not in TYPES:
         raise CloudError("type", f"unknown cloud type {kind!r} (one of {', '.join(TYPES)})")
@@ -170,6 +172,21 @@ def check_config(kind: str, *, url: str | None = None, bucket: str | None = None
             fields["protocol"] = protocol
         elif host:
             fields["protocol"] = "http" if _is_local_address(host) else "https"
+    elif kind == "rsync":
+        if not rsyncurl:
+            raise CloudError("url", "an rsync remote needs --url (like host:/srv/sync, "
+                                    "rsync://host/module/sync or /mnt/nas/sync)")
+        _check_text("url", rsyncurl)
+        if "::" in rsyncurl.split("/", 1)[0] and not rsyncurl.startswith("rsync://"):
+            raise CloudError("url", f"{rsyncurl!r}: write an rsync daemon's address as rsync://host/module")
+        if any(c.isspace() for c in rsyncurl):
+            raise CloudError("url", f"{rsyncurl!r}: an rsync URL has no spaces")
+        local = rsyncurl.startswith("/")
+        if not local and ":" not in rsyncurl:
+            raise CloudError("url", f"{rsyncurl!r}: give host:/path, rsync://host/module/path or an absolute path")
+        if local and not Path(rsyncurl).is_dir():
+            raise CloudError("url", f"{rsyncurl}: no such folder")
+        fields["rsyncurl"] = rsyncurl
     else:
         if not directory:
             raise CloudError("directory", "a directory remote needs --directory (an absolute path)")
@@ -356,7 +373,8 @@ def cloud_env(cwd: str | os.PathLike[str], remote: str | None = None,
     names = sorted(ours, key=lambda n: (n != remote, n))
     for name in reversed(names):  # the first wins: applied last
         info = ours[name]
-        creds = _creds_cached(info["uuid"]) if info["uuid"] else None
+        # (a folder or rsync remote has no credentials: no keyring question for it)
+        creds = _creds_cached(info["uuid"]) if info["uuid"] and info["kind"] in CRED_VARS else None
         if creds:
             out.update(creds.env(info["kind"]))
     return out
@@ -395,7 +413,8 @@ def explain(stderr: str, config: CloudConfig | None = None) -> tuple[str, str]:
     text = stderr.lower()
     where = ""
     if config is not None:
-        where = config.fields.get("url") or config.fields.get("host") or config.fields.get("directory") or ""
+        where = (config.fields.get("url") or config.fields.get("rsyncurl") or config.fields.get("host")
+                 or config.fields.get("directory") or "")
         if config.kind == "s3" and not config.fields.get("host"):
             where = "Amazon S3"
     # the server unreachable first: its message holds the URL, whose port may read "...401"
@@ -467,10 +486,13 @@ def _allow_addresses(git: Any, addresses: list[str]) -> None:
 
 def add_cloud_remote(root: str | os.PathLike[str], name: str, config: CloudConfig,
                      credentials: Credentials | None, *, role: str = "transfer",
-                     numcopies: int | None = None, push: bool = True) -> str:
+                     numcopies: int | None = None, push: bool = True,
+                     progress: Callable[[str], None] = lambda step: None) -> str:
     """Make `name` an encrypted cloud remote of the repository at `root` (content and history);
     returns its annex UUID. Everything is checked before git-annex runs; credentials go to the
-    keyring, never to a file or the git config."""
+    keyring, never to a file or the git config. `progress` hears each step as it starts
+    ("check", "init", "role", "push"); a failure before "push" leaves no remote and no keyring
+    entry (a failed push leaves a working remote: the daemon's pusher tries again)."""
     from . import remotes
 
     root = Path(root)
@@ -489,12 +511,17 @@ def add_cloud_remote(root: str | os.PathLike[str], name: str, config: CloudConfi
         check_keyring()
     else:
         credentials = None
+    progress("check")
     _allow_addresses(git, _local_addresses(config))
+    progress("init")
     args = ["initremote", name, f"type={TYPES[config.kind]}", "encryption=shared", "--with-url",
             *(f"{k}={v}" for k, v in config.fields.items())]
     res = _annex_run(root, args, _annex_env(credentials, config.kind), INIT_TIMEOUT)
     _remove_stored_creds(git.git_dir)
     if res.returncode != 0:
+        # (git-annex may have written part of the remote's git config before it failed)
+        if git.config_get_regexp(rf"^remote\.{re.escape(name)}\."):
+            git.run("config", "--remove-section", f"remote.{name}", check=False)
         where, message = explain(res.stderr + res.stdout, config)
         raise CloudError(where, message)
     uuid = git.config_get(f"remote.{name}.annex-uuid")
@@ -505,10 +532,12 @@ def add_cloud_remote(root: str | os.PathLike[str], name: str, config: CloudConfi
         store_credentials(uuid, credentials)
     git.config_set(f"remote.{name}.syncassistant-cloud", config.kind)
     forget_cache()
+    progress("role")
     set_role(root, name, role)
     if numcopies is not None:
         set_numcopies(root, numcopies)
     if push:
+        progress("push")
         push_history(root, name)
     return uuid
 
@@ -528,6 +557,22 @@ def set_role(root: str | os.PathLike[str], name: str, role: str) -> None:
     annex.run("wanted", name, "standard")
     if not annex.run("group", "here", check=False).stdout.strip():
         annex.run("group", "here", "client")
+
+
+def get_numcopies(root: str | os.PathLike[str]) -> int:
+    """git-annex's numcopies for the repository (1 when never set)."""
+    from ..proc.annex import Annex
+
+    text = Annex(Path(root)).run("numcopies", check=False).stdout.strip()
+    return int(text) if text.isdigit() else 1
+
+
+def get_role(root: str | os.PathLike[str], name: str) -> str | None:
+    """The role of remote `name` (its standard group), None when it is in none of ours."""
+    from ..proc.annex import Annex
+
+    groups = Annex(Path(root)).run("group", name, check=False).stdout.split()
+    return next((r for r, g in ROLES.items() if g in groups), None)
 
 
 def set_numcopies(root: str | os.PathLike[str], n: int) -> None:
@@ -573,7 +618,6 @@ def _remote_log(git: Any) -> dict[str, dict[str, str]]:
 
 
 def list_cloud_remotes(root: str | os.PathLike[str]) -> list[CloudRemote]:
-    from ..proc.annex import Annex
 
     root = Path(root)
     git = _git(root)
@@ -586,13 +630,12 @@ def list_cloud_remotes(root: str | os.PathLike[str]) -> list[CloudRemote]:
         name = key[len("remote."):-len(".syncassistant-cloud")]
         uuid = cfg.get(f"remote.{name}.annex-uuid")
         fields = log_.get(uuid or "", {})
-        groups = Annex(root).run("group", name, check=False).stdout.split()
-        role = next((r for r, g in ROLES.items() if g in groups), None)
-        where = fields.get("url") or fields.get("directory") or (
+        role = get_role(root, name)
+        where = fields.get("url") or fields.get("rsyncurl") or fields.get("directory") or (
             f"{fields.get('bucket', '?')} on {fields.get('host', 'Amazon S3')}"
             + (f":{fields['port']}" if fields.get("port") else ""))
         out.append(CloudRemote(name, kind, uuid, role, where,
-                               bool(uuid) and load_credentials(uuid) is not None))
+                               bool(uuid) and kind in CRED_VARS and load_credentials(uuid) is not None))
     return out
 
 
@@ -659,7 +702,8 @@ def parse_share(text: str) -> Share:
     checked = check_config(kind, url=conf.get("url"), bucket=conf.get("bucket"), host=conf.get("host"),
                            port=int(conf["port"]) if conf.get("port", "").isdigit() else None,
                            protocol=conf.get("protocol"),
-                           directory=conf.get("directory")) if kind != "directory" else None
+                           directory=conf.get("directory"),
+                           rsyncurl=conf.get("rsyncurl")) if kind != "directory" else None
     if checked is None and not os.path.isabs(conf.get("directory", "")):
         raise CloudError("share", "the share string's directory is not an absolute path")
     creds = None
@@ -676,13 +720,16 @@ def parse_share(text: str) -> Share:
 
 
 def join(text: str, path: str | os.PathLike[str], credentials: Credentials | None = None,
-         name: str | None = None, description: str | None = None) -> Path:
+         name: str | None = None, description: str | None = None,
+         progress: Callable[[str], None] = lambda step: None) -> Path:
     """Make a working clone at `path` from a share string alone (and `credentials` when the
-    string has none), set up like `syncassistant init` does; returns its top folder."""
+    string has none), set up like `syncassistant init` does; returns its top folder.
+    `progress` hears each step as it starts ("check", "clone", "setup")."""
     from ..proc.git import Git, base_env, run
     from ..repo import init_repo
     from . import remotes
 
+    progress("check")
     share = parse_share(text)
     creds = share.credentials or credentials
     kind = share.config.kind
@@ -711,12 +758,14 @@ def join(text: str, path: str | os.PathLike[str], credentials: Credentials | Non
                    GIT_AUTHOR_EMAIL=f"syncassistant@{socket.gethostname() or 'localhost'}",
                    GIT_COMMITTER_EMAIL=f"syncassistant@{socket.gethostname() or 'localhost'}")
     existed = dest.exists()
+    progress("clone")
     res = run(["git", *opts, "clone", "--quiet", "--origin", name, "--", share.annex_url(), str(dest)],
               cwd=dest.parent, env=env, timeout=CLONE_TIMEOUT, check=False)
     if res.returncode != 0:
         _undo_clone(dest, existed)
         where, message = explain(res.stderr, share.config)
         raise CloudError(where, message)
+    progress("setup")
     git = Git(dest)
     _remove_stored_creds(git.git_dir)
     git.config_set(f"remote.{name}.url", "annex::")  # (the key stays in the git-annex branch only)
