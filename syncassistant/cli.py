@@ -125,7 +125,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     for where, message in (status.get("warnings") or {}).items():
         print(f"  note ({where}): {message}")
     for c in status.get("conflicts", []):
-        print(f"  conflict: {c['path']} -> {', '.join(c['variants'])} (from {c['remote']})")
+        theirs = c.get("theirs") or {}
+        print(f"  conflict: {c['path']} -> {', '.join(c['variants'])} "
+              f"(from {theirs.get('device') if 'device_uuid' in theirs and theirs.get('device') else c['remote']})")
     q = status.get("queues")
     if q:
         print("  queues: " + ", ".join(f"{k} {v}" for k, v in q.items()))

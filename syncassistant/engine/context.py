@@ -7,12 +7,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .events import Event, EventHub, EventKind
 from .network.remotepaths import RemotePaths
 from .proc.annex import Annex
 from .proc.git import Git, Result
+
+if TYPE_CHECKING:
+    from .provenance import DeviceCache
 
 
 @dataclass
@@ -39,6 +42,17 @@ class RepoContext:
         # Is each local-path remote's repository at its path? Asked before anything runs against
         # one (transfers, pushes); the daemon starts its watcher, which reports comings and goings.
         self.remote_paths = RemotePaths(self.root, self.git.git_dir)
+        self._devices: DeviceCache | None = None
+
+    @property
+    def devices(self) -> DeviceCache:
+        """This clone's device (annex UUID and description, read once) and the names of others,
+        for the trailers our commits carry (provenance.py)."""
+        if self._devices is None:
+            # imported here: provenance reads uuid.log through netmap_store, which imports us
+            from .provenance import DeviceCache
+            self._devices = DeviceCache(self.git)
+        return self._devices
 
     @property
     def branch(self) -> str:

@@ -119,7 +119,10 @@ def variant_infos(root: Path, record: dict[str, Any]) -> list[VariantInfo]:
             kind = _kind(p)
         info = (record.get(side) or {}) if side else {}
         infos.append(VariantInfo(rel, exists, is_dir, size, exists and not key, side,
-                                 info.get("device"), info.get("time"), kind))
+                                 # a device name, recorded since provenance; older records
+                                 # named the git author, who is the same on every device
+                                 info.get("device") if "device_uuid" in info else None,
+                                 info.get("time"), kind))
     return infos
 
 

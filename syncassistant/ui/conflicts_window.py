@@ -169,7 +169,12 @@ class ConflictsWindow(QWidget):
 
     # -- the list --------------------------------------------------------------------------------
     def source(self, key: str, rec: dict[str, Any]) -> str:
-        """Where the other version came from: the remote's name when it is one of ours."""
+        """Where the other version came from: the device its commit names (engine/provenance.py),
+        else the remote's name when it is one of ours (older records name only the git author,
+        the same person on every device)."""
+        theirs = rec.get("theirs") or {}
+        if "device_uuid" in theirs and theirs.get("device"):
+            return str(theirs["device"])
         view = self.state.views.get(key)
         names = {r.get("name") for r in ((view.status or {}).get("remotes") or [])} if view else set()
         remote = str(rec.get("remote") or "")
@@ -247,9 +252,11 @@ class ConflictsWindow(QWidget):
         self.variants.clear()
         remote = self.source(*self.current) if self.current else "?"
         for info in infos:
-            came = {"ours": self.tr("this device"), "theirs": remote}.get(info.side or "", self.tr("unknown"))
-            if info.device:
-                came = self.tr("%1 (%2)").replace("%1", came).replace("%2", info.device.split(" <")[0])
+            if info.side == "ours":
+                came = (self.tr("this device (%1)").replace("%1", info.device) if info.device
+                        else self.tr("this device"))
+            else:
+                came = remote if info.side == "theirs" else self.tr("unknown")
             size = format_size(info.size) if info.size is not None else ""
             item = QTreeWidgetItem(self.variants, [info.path, came, _when(info.time), size])
             item.setToolTip(0, info.path)

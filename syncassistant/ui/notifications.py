@@ -51,10 +51,15 @@ class Notifications(QObject):
     def _on_conflict(self, repo: str, record: dict) -> None:
         name = os.path.basename(repo_key(repo))
         path = str(record.get("path", ""))
-        self.notify(self.tr("Conflict in %1").replace("%1", name),
-                    self.tr("%1 was changed on two devices. Both versions are kept; "
-                            "open Conflicts… to choose.").replace("%1", path),
-                    key=f"conflict:{repo}:{path}")
+        ours = str((record.get("ours") or {}).get("device") or "")
+        theirs = str((record.get("theirs") or {}).get("device") or "")
+        if ours and theirs and "device_uuid" in (record.get("theirs") or {}):
+            body = self.tr("%1 was changed on %2 and on %3. Both versions are kept; "
+                           "open Conflicts… to choose.").replace("%1", path).replace("%2", ours).replace("%3", theirs)
+        else:
+            body = self.tr("%1 was changed on two devices. Both versions are kept; "
+                           "open Conflicts… to choose.").replace("%1", path)
+        self.notify(self.tr("Conflict in %1").replace("%1", name), body, key=f"conflict:{repo}:{path}")
 
     def _on_error(self, repo: str, where: str, message: str) -> None:
         name = os.path.basename(repo_key(repo))

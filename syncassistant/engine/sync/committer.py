@@ -22,6 +22,7 @@ from ..proc.annex import chunk_paths, parse_json_lines
 from ..proc.annex_batch import AnnexBatch, WarmPool, close_in_background
 from ..proc.git import INDEX_LOCK_WAIT, STALE_LOCK_AGE, GitError
 from ..proc.lockfiles import remove_if_stale
+from ..provenance import with_trailers
 from .annexlinks import LinkState, link_state
 from .watcher import is_ignored_name
 
@@ -76,7 +77,7 @@ def commit_index(ctx: RepoContext, message: str) -> str:
     tree = git.out("write-tree")
     parent = git.rev("HEAD")
     sha = git.run("commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-",
-                  input=message).stdout.strip()
+                  input=with_trailers(message, ctx.devices.me())).stdout.strip()
     # Only if HEAD is still where we read it (the ctx.lock keeps our own merges out).
     git.run("update-ref", "-m", "commit: " + (message.splitlines() or [""])[0], "HEAD", sha,
             parent or "0" * len(sha))

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from ..context import RepoContext
 from ..proc.annex import chunk_paths
+from ..provenance import Device, device_of, trailers
 
 log = logging.getLogger(__name__)
 
@@ -508,18 +509,30 @@ def commit_merge_in_progress(ctx: RepoContext) -> None:
     except OSError:
         msg = ""
     args = ["--no-edit"] if msg else ["-m", "Merge (finished after an interruption)"]
+    args += [f"--trailer={line}" for line in trailers(ctx.devices.me()).splitlines()]
     git.run("commit", "-q", "--no-verify", *args, timeout=600)
 
 
 def _side_info(ctx: RepoContext, commit: str | None, path: str) -> dict:
+    """One side of a conflict: the merge's parent on that side (`parent`), the last commit there
+    that changed the file (`commit`, its `time`), and the device it was made on (`device`, a
+    name; `device_uuid`) from that commit's trailers (provenance.py); `author` is the git author,
+    which names a person, not a device. A commit without trailers (plain git annex sync's names
+    its device in the message, anything else nothing) leaves the device empty."""
     if not commit:
         return {}
-    r = ctx.git.run("log", "-1", "--format=%H%x00%cn%x00%ce%x00%ct", commit, "--", path, check=False,
+    r = ctx.git.run("log", "-1", "--format=%H%x00%an%x00%ae%x00%ct%x00%B", commit, "--", path, check=False,
                     env=LITERAL)
-    parts = r.stdout.strip().split("\0")
-    if len(parts) != 4:
-        return {"commit": commit}
-    return {"commit": parts[0], "device": f"{parts[1]} <{parts[2]}>", "time": int(parts[3])}
+    parts = r.stdout.split("\0", 4)
+    if len(parts) != 5 or not parts[3].strip().isdigit():
+        return {"parent": commit, "commit": commit}
+    device, said = device_of(parts[4], {})
+    if device.uuid:
+        device = ctx.devices.device(device.uuid) if not device.name else \
+            Device(device.uuid, ctx.devices.device(device.uuid).name or device.name)
+    return {"parent": commit, "commit": parts[0], "time": int(parts[3]),
+            "device": device.name if said else "", "device_uuid": device.uuid,
+            "author": f"{parts[1]} <{parts[2]}>"}
 
 
 # -- a merge blocked by an untracked file ------------------------------------------------------------

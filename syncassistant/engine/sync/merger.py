@@ -21,6 +21,7 @@ from ..network import netmap_store
 from ..proc.annex import chunk_paths
 from ..proc.git import Git, GitError
 from ..proc.git import run as run_cmd
+from ..provenance import Device, device_of, with_trailers
 from ..transfers import pointers
 from . import checkout, rescue
 from .conflicts import ConflictStore, clear_the_way, commit_merge_in_progress, resolve_index, resolve_merge
@@ -289,8 +290,28 @@ class Merger:
             tree = git.run("write-tree", env=env, timeout=600).stdout.strip()
         finally:
             index.unlink(missing_ok=True)
-        commit = git.run("commit-tree", tree, "-p", head, "-p", sha, "-m", f"Merge {label}", timeout=600).stdout.strip()
+        message = with_trailers(f"Merge {label}", self.ctx.devices.me(), self._merged_device(ref, sha))
+        commit = git.run("commit-tree", tree, "-p", head, "-p", sha, "-F", "-", input=message,
+                         timeout=600).stdout.strip()
         return commit, records
+
+    def _merged_device(self, ref: str, sha: str) -> Device:
+        """The device whose branch `ref` is: a tagged push names its clone's UUID, a fetched
+        ref its remote (whose annex-uuid git-annex recorded); a ref pushed into our synced/
+        branch says nothing of who pushed it, so the commit's own trailer tells, if it has one."""
+        parts = ref.split("/")
+        uuid = ""
+        if ref.startswith("refs/synced/") and len(parts) > 3:
+            uuid = parts[2]
+        elif ref.startswith("refs/remotes/") and len(parts) > 3:
+            uuid = self.ctx.git.config_get(f"remote.{parts[2]}.annex-uuid") or ""
+        if not uuid:
+            message = self.ctx.git.run("log", "-1", "--format=%B", sha, check=False).stdout
+            device, _ = device_of(message, {})
+            uuid = device.uuid
+            if not uuid:
+                return device if device.name else Device("", _label(ref) if ref.startswith("refs/remotes/") else "")
+        return self.ctx.devices.device(uuid)
 
     def _base_tree(self, head: str, sha: str) -> str:
         """The merge base's tree; where there are several (criss-cross merges, which twin merges
