@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cli_cloud, cli_conditions, cli_invite, cli_map
+from . import cli_cloud, cli_conditions, cli_history, cli_invite, cli_map
 from .engine import control
 from .engine.lock import AlreadyRunning, DaemonLock
 from .engine.network import remotes, sshmux
@@ -399,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_cloud.register(sub)
     cli_conditions.register(sub)
     cli_invite.register(sub)
+    cli_history.register(sub)
     return p
 
 

@@ -1,5 +1,5 @@
-"""Settings page "Remotes": where a folder syncs to; add a folder/drive or an ssh server (tested
-before it is saved), change a remote's cost and mode, remove one.
+"""Settings page "Remotes": where a folder syncs to; add a folder/drive, an ssh server (tested
+before it is saved) or cloud storage (pages/cloud.py), change a remote's cost and mode, remove one.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .. import remotes_ops as ops
 from ..state import ago, display_path
 from ..widgets import ErrorLabel, add_row, field_with_error, heading, note
 from ..workers import run_in_background
+from .cloud import CloudRemoteSettings, CloudStorageForm, JoinCloudDialog
 from .common import RepoChooser
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -94,6 +95,7 @@ class RemotesPage(QWidget):
         self.edit_result = QLabel(self)
         self.edit_result.setAccessibleName(self.tr("Result of the change"))
         self.edit_result.setWordWrap(True)
+        self.cloud_settings = CloudRemoteSettings(app, self)
 
         # -- adding one ---------------------------------------------------------------------------
         box = QGroupBox(self.tr("Add a remote"), self)
@@ -105,13 +107,17 @@ class RemotesPage(QWidget):
         self.kind_local.setAccessibleName(self.tr("The remote is a folder or USB drive"))
         self.kind_ssh = QRadioButton(self.tr("An &SSH server"), box)
         self.kind_ssh.setAccessibleName(self.tr("The remote is an SSH server"))
+        self.kind_cloud = QRadioButton(self.tr("C&loud storage"), box)
+        self.kind_cloud.setAccessibleName(self.tr("The remote is cloud storage (WebDAV, S3, a folder, rsync)"))
         self.kind_local.setChecked(True)
         kinds = QButtonGroup(box)
         kinds.addButton(self.kind_local)
         kinds.addButton(self.kind_ssh)
+        kinds.addButton(self.kind_cloud)
         kind_row = QHBoxLayout()
         kind_row.addWidget(self.kind_local)
         kind_row.addWidget(self.kind_ssh)
+        kind_row.addWidget(self.kind_cloud)
         kind_row.addStretch(1)
 
         # local
@@ -167,7 +173,15 @@ class RemotesPage(QWidget):
         self.where = QStackedWidget(box)
         self.where.addWidget(local)
         self.where.addWidget(remote)
+        # cloud storage: its own fields, role and progress (pages/cloud.py)
+        self.cloud_form = CloudStorageForm(box)
+        self.cloud_form.added.connect(self._cloud_added)
+        self.cloud_form.failed.connect(self._cloud_failed)
+        self.cloud_form.joinRequested.connect(self.show_join)
+        self.join_dialog: JoinCloudDialog | None = None
+        self.where.addWidget(self.cloud_form)
         self.kind_local.toggled.connect(self._kind_changed)
+        self.kind_cloud.toggled.connect(self._kind_changed)
 
         self.cost_spin = QSpinBox(box)
         self.cost_spin.setRange(0, 100000)
@@ -218,6 +232,7 @@ class RemotesPage(QWidget):
         lay.addWidget(self.table)
         lay.addLayout(edit_row)
         lay.addWidget(self.edit_result)
+        lay.addWidget(self.cloud_settings)
         lay.addWidget(box)
         lay.addStretch(1)
         self.state.repoChanged.connect(lambda k: self._refresh_sync_times() if k == self.repo.key() else None)
@@ -234,6 +249,7 @@ class RemotesPage(QWidget):
     # -- existing remotes ---------------------------------------------------------------------------
     def reload(self) -> None:
         key = self.repo.key()
+        self.cloud_settings.set_repo(key)
         if not key:
             self.rows = []
             self._fill()
@@ -285,6 +301,7 @@ class RemotesPage(QWidget):
         row = next((r for r in self.rows if r.name == name), None)
         for w in (self.edit_cost, self.edit_mode, self.apply_button, self.remove_button):
             w.setEnabled(row is not None)
+        self.cloud_settings.set_selected(name)
         if row is not None:
             self.edit_cost.setValue(row.cost if row.cost is not None else ops.default_cost(row.url))
             self.edit_mode.setCurrentIndex(max(0, self.edit_mode.findData(row.mode)))
@@ -327,10 +344,11 @@ class RemotesPage(QWidget):
 
     # -- a new remote -------------------------------------------------------------------------------
     def _kind_changed(self) -> None:
-        local = self.kind_local.isChecked()
-        self.where.setCurrentIndex(0 if local else 1)
+        local, cloud = self.kind_local.isChecked(), self.kind_cloud.isChecked()
+        self.where.setCurrentIndex(0 if local else 2 if cloud else 1)
         if self.cost_spin.value() in ops.DEFAULT_COST.values():
             self.cost_spin.setValue(ops.DEFAULT_COST["local" if local else "ssh"])
+        self.test_button.setEnabled(not cloud)  # (adding cloud storage tests it: initremote connects)
         self._clear_errors()
 
     def browse(self) -> None:
@@ -372,7 +390,7 @@ class RemotesPage(QWidget):
         return (name, url) if ok else None
 
     def _busy(self, busy: bool, text: str = "") -> None:
-        self.test_button.setEnabled(not busy)
+        self.test_button.setEnabled(not busy and not self.kind_cloud.isChecked())
         self.add_button.setEnabled(not busy)
         if text:
             self.test_result.setText(text)
@@ -401,6 +419,9 @@ class RemotesPage(QWidget):
             self.test_result.setText(self.tr("Reached %1: it holds a repository.").replace("%1", url.url))
 
     def add(self) -> None:
+        if self.kind_cloud.isChecked():
+            self.add_cloud()
+            return
         checked = self.checked_input(for_adding=True)
         if checked is None:
             return
@@ -442,3 +463,39 @@ class RemotesPage(QWidget):
 
         self._busy(True, self.tr("Testing %1 before adding it…").replace("%1", url.url))
         run_in_background(work, done, self)
+
+    # -- cloud storage ------------------------------------------------------------------------------
+    def add_cloud(self) -> None:
+        self._clear_errors()
+        self.cloud_form.clear_errors()
+        key = self.repo.key()
+        if not key:
+            self.test_result.setText(self.tr("Add a folder first (Folders page)."))
+            return
+        try:
+            name = ops.check_name(self.name_edit.text(), [r.name for r in self.rows])
+        except ops.FieldProblem as e:
+            self.errors[e.field].show_error(str(e))
+            return
+        self._busy(True)
+        self.cloud_form.start_add(Path(key), name, self.cost_spin.value(), str(self.mode_combo.currentData()))
+
+    def _cloud_added(self, name: str, _warning: str) -> None:
+        self._busy(False)
+        self.name_edit.clear()
+        handle = self.app.handle(self.repo.key())
+        if handle is not None:
+            handle.sync_now()  # the pusher, the poller and the scanner read the new remote
+        self.reload()
+
+    def _cloud_failed(self, field: str, message: str) -> None:
+        self._busy(False)
+        if field == "name":
+            self.errors["name"].show_error(message)
+
+    def show_join(self) -> JoinCloudDialog:
+        if self.join_dialog is None:
+            self.join_dialog = JoinCloudDialog(self.app, self)
+        self.join_dialog.show()
+        self.join_dialog.raise_()
+        return self.join_dialog

@@ -1,0 +1,104 @@
+"""`syncassistant log | restore`: what changed where and when, and any earlier version back.
+
+    syncassistant log PATH [FILE] [--json] [-n N]
+    syncassistant restore PATH FILE [--at TIME | --version N] [--as NEW_NAME]
+
+The engine is engine/history.py (reading) and engine/restore.py (writing); this module only
+turns options into their arguments and their results into lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+from .engine import history
+from .engine.repo import open_repo
+from .engine.restore import RestoreError, check_rel, restore
+
+
+def _when(t: int) -> str:
+    return dt.datetime.fromtimestamp(t).isoformat(" ", "seconds")
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    top = open_repo(args.path)
+    if args.file:
+        try:
+            rel = check_rel(top, args.file)
+        except RestoreError as e:
+            print(f"syncassistant: {e}", file=sys.stderr)
+            return 1
+        found = history.with_whereabouts(top, history.versions(top, rel, limit=args.n))
+        deletions = [c for c in history.changes(top, rel, args.n) if c.path == rel and c.kind == "deleted"]
+        if args.json:
+            print(json.dumps({"path": rel, "versions": [v.to_json() for v in found],
+                              "deletions": [c.to_json() for c in deletions]}, indent=2))
+            return 0
+        if not found:
+            print(f"{rel}: no version in the history of {top}")
+            return 0
+        for v in found:
+            c = v.change
+            where = ("here" if v.here else "") + (", " if v.here and v.where else "") + ", ".join(v.where)
+            print(f"{v.number:>3}  {_when(c.time)}  {c.device_label:<20} {c.kind:<8} {_size(c.size):>10}  "
+                  f"content: {where or 'nowhere known'}" + ("  (deleted after)" if v.deleted_after else ""))
+        return 0
+    found = history.changes(top, None, args.n)
+    if args.json:
+        print(json.dumps([c.to_json() for c in found], indent=2))
+        return 0
+    for c in found:
+        name = f"{c.old_path} -> {c.path}" if c.old_path else c.path
+        print(f"{_when(c.time)}  {c.device_label:<20} {c.kind:<8} {_size(c.size):>10}  {name}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    top = open_repo(args.path)
+    try:
+        done = restore(top, args.file, at=args.at, version=args.version, as_name=args.as_name)
+    except RestoreError as e:
+        print(f"syncassistant: {e}", file=sys.stderr)
+        return 1
+    c = done.version.change
+    what = f"version {done.version.number} ({_when(c.time)}, from {c.device_label})"
+    verb = "replaced by" if done.replaced else "restored as"
+    how = (f"committed as {done.committed[:12]}" if done.committed else
+           "the running daemon will commit it")
+    if done.replaced:
+        print(f"{done.path}: {verb} {what}; the version it replaced stays in the history; {how}")
+    else:
+        print(f"{done.path}: {verb.split()[0]} {what}; {how}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``log`` and ``restore`` to the CLI's subparsers."""
+    s = subparsers.add_parser("log", help="recent changes (time, device, kind, size); a file's versions")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("file", metavar="FILE", nargs="?", help="list this file's versions (numbered for restore)")
+    s.add_argument("-n", type=int, default=history.DEFAULT_LIMIT, metavar="N", help="read at most N commits")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_log)
+
+    s = subparsers.add_parser("restore", help="bring back a deleted file or an earlier version")
+    s.add_argument("path", metavar="PATH")
+    s.add_argument("file", metavar="FILE")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--at", metavar="TIME", help="the version the file had then (2026-12-05 14:30, '3 hours ago')")
+    g.add_argument("--version", type=int, metavar="N", help="version N as `log PATH FILE` numbers them (1 = newest)")
+    s.add_argument("--as", dest="as_name", metavar="NEW_NAME", help="write it under this name (must not exist)")
+    s.set_defaults(func=cmd_restore)
