@@ -8,16 +8,24 @@ The engine is engine/network/invite.py; this module only turns options into its 
 This device's ssh server is found on --ssh-port (22) of 127.0.0.1 (or the first --ssh-host); the
 addresses offered are --ssh-host (repeatable) or this machine's LAN addresses and host name.
 --mailbox points at another magic-wormhole mailbox server than the public one.
+
+An invitation carries the folder's cloud remote, if it has one (--cloud-remote picks which,
+--no-cloud none; its password only with --share-cloud-credentials): where neither device can
+reach the other over ssh, the join makes the folder a clone of it instead. A join through a
+cloud remote whose password was not shared takes --cloud-user and the password from
+$SYNCASSISTANT_CLOUD_PASSWORD.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+from .engine.network import cloud
 from .engine.network import invite as inv
 from .engine.repo import RepoError
 
@@ -36,6 +44,8 @@ def _describe(d: inv.Device) -> str:
         ways.append(f"remote {d.remote} -> {d.url}")
     if d.authorized_keys:
         ways.append("may reach this folder over ssh (git-annex only)")
+    if d.cloud:
+        ways.append(f"through the cloud remote {d.cloud} (no ssh path between the two)")
     return f"{d.name}: " + ("; ".join(ways) or "not connected")
 
 
@@ -49,7 +59,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     try:
         d = inv.invite(args.path, ssh=ssh, on_code=show, mailbox=args.mailbox, name=args.name,
-                       wait=args.timeout or inv.INVITE_WAIT)
+                       wait=args.timeout or inv.INVITE_WAIT, cloud_remote=args.cloud_remote,
+                       share_cloud=not args.no_cloud, share_cloud_credentials=args.share_cloud_credentials)
     except (inv.InviteError, RepoError) as e:
         print(f"syncassistant: {e}", file=sys.stderr)
         return 1
@@ -62,9 +73,16 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 def cmd_join(args: argparse.Namespace) -> int:
     started = time.monotonic()
+    creds = None
+    if args.cloud_user:
+        password = os.environ.get("SYNCASSISTANT_CLOUD_PASSWORD")
+        if not password:
+            print("syncassistant: give the cloud password in $SYNCASSISTANT_CLOUD_PASSWORD", file=sys.stderr)
+            return 2
+        creds = cloud.Credentials(args.cloud_user, password)
     try:
         d = inv.join(args.code, args.path, ssh=_ssh(args), mailbox=args.mailbox, name=args.name,
-                     wait=args.timeout or inv.JOIN_WAIT)
+                     wait=args.timeout or inv.JOIN_WAIT, cloud_credentials=creds)
     except (inv.InviteError, RepoError) as e:
         print(f"syncassistant: {e}", file=sys.stderr)
         return 1
@@ -79,7 +97,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     try:
         if args.disconnect:
             d = inv.disconnect(args.path, args.disconnect)
-            print(f"disconnected {d.name}" + (f" (remote {d.remote} removed)" if d.remote else ""))
+            print(f"disconnected {d.name}" + (f" (remote {d.remote} removed)" if d.remote else "")
+                  + (f" (the cloud remote {d.cloud} stays: other devices may sync through it)" if d.cloud else ""))
             return 0
         devices = inv.list_devices(args.path)
     except (inv.InviteError, RepoError) as e:
@@ -115,12 +134,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = subparsers.add_parser("invite", help="connect another device: print a one-time code and wait")
     s.add_argument("path", metavar="PATH")
     _common(s)
+    s.add_argument("--cloud-remote", metavar="NAME", help="the cloud remote the invitation carries (default: the first)")
+    s.add_argument("--no-cloud", action="store_true", help="carry no cloud remote")
+    s.add_argument("--share-cloud-credentials", action="store_true",
+                   help="also hand over the cloud remote's user name and password")
     s.set_defaults(func=cmd_invite)
 
     s = subparsers.add_parser("join", help="join another device's folder with the code it shows")
     s.add_argument("code", metavar="CODE")
     s.add_argument("path", metavar="PATH", nargs="?", help="the folder here (default: ~/NAME as there)")
     _common(s)
+    s.add_argument("--cloud-user", metavar="USER",
+                   help="the cloud remote's user name, if the invitation has none (password: $SYNCASSISTANT_CLOUD_PASSWORD)")
     s.set_defaults(func=cmd_join)
 
     s = subparsers.add_parser("devices", help="list the devices connected by invitations, or disconnect one")

@@ -5,6 +5,8 @@ with its own authorized_keys and host key), two folders, the real ssh client and
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import queue
 import socket
@@ -14,16 +16,19 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 import sshd_server
 from conftest import VENV_BIN, git, wait_for
+from test_cloud import MemoryKeyring
 
 from syncassistant.engine.daemon import Assistant
-from syncassistant.engine.network import authkeys, sshmux
+from syncassistant.engine.network import authkeys, cloud, sshmux
 from syncassistant.engine.network import invite as inv
 from syncassistant.engine.repo import init_repo
 
 pytestmark = pytest.mark.slow
+CLOUD_SYNC = 180.0  # a deadline: a loaded machine has taken 40 s for a commit to reach the cloud
 
 
 def _listening(port: int) -> bool:
@@ -107,7 +112,8 @@ def no_server() -> inv.SshAccess | None:
 
 def pair(a: Path, b: Path | None, mailbox: Mailbox, tmp_path: Path, ssh_a: inv.SshAccess | None,
          ssh_b: inv.SshAccess | None, code_filter: Callable[[str], str] = lambda c: c,
-         join_wait: float = 20.0) -> tuple[object, object, float]:
+         join_wait: float = 20.0, invite_kw: dict | None = None,
+         join_kw: dict | None = None) -> tuple[object, object, float]:
     """Invite on `a` (a thread), join on `b` with the code; each side's Device or exception,
     and the join's duration."""
     codes: queue.Queue[str] = queue.Queue()
@@ -116,7 +122,7 @@ def pair(a: Path, b: Path | None, mailbox: Mailbox, tmp_path: Path, ssh_a: inv.S
     def inviter() -> None:
         try:
             result["a"] = inv.invite(a, ssh=ssh_a, on_code=codes.put, mailbox=mailbox.url, name="alpha",
-                                     data_dir=tmp_path / "dataA", wait=60)
+                                     data_dir=tmp_path / "dataA", wait=60, **(invite_kw or {}))
         except Exception as e:  # handed to the test
             result["a"] = e
 
@@ -131,7 +137,7 @@ def pair(a: Path, b: Path | None, mailbox: Mailbox, tmp_path: Path, ssh_a: inv.S
     started = time.monotonic()
     try:
         joined: object = inv.join(code_filter(code), b, ssh=ssh_b, mailbox=mailbox.url, name="beta",
-                                  data_dir=tmp_path / "dataB", wait=join_wait)
+                                  data_dir=tmp_path / "dataB", wait=join_wait, **(join_kw or {}))
     except Exception as e:
         joined = e
     took = time.monotonic() - started
@@ -301,6 +307,7 @@ def test_neither_device_runs_ssh(tmp_path: Path, mailbox: Mailbox, two_sshd) -> 
     a = init_repo(tmp_path / "A", "A")
     dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, no_server(), no_server())
     assert isinstance(dev_b, inv.InviteError) and "neither device runs an ssh server" in str(dev_b), dev_b
+    assert "add cloud storage to the folder" in str(dev_b)
     assert isinstance(dev_a, inv.InviteError) and "neither device runs an ssh server" in str(dev_a), dev_a
     assert_nothing_left(tmp_path, a, two_sshd)
 
@@ -381,3 +388,160 @@ def test_join_from_a_device_without_ssh_server(tmp_path: Path, daemons, mailbox:
     inv.disconnect(a, "beta")
     assert not auth_lines(sa)
     inv.disconnect(b, "alpha")
+
+
+# -- the cloud bridge the invitation carries -------------------------------------------------------
+@pytest.fixture
+def cloud_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """A keyring that keeps secrets (the session's is the null one); gpg's agent, which
+    git-annex's shared encryption starts in this test's HOME, is ended afterwards."""
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    cloud.forget_cache()
+    yield backend
+    keyring.set_keyring(previous)
+    cloud.forget_cache()
+    gnupg = Path(os.environ["HOME"]) / ".gnupg"
+    if gnupg.is_dir():
+        subprocess.run(["gpgconf", "--homedir", str(gnupg), "--kill", "gpg-agent"], capture_output=True, timeout=30)
+
+
+def directory_bridge(a: Path, store: Path) -> None:
+    """A's cloud remote "cloud": an encrypted directory special remote, history included."""
+    store.mkdir()
+    cloud.add_cloud_remote(a, "cloud", cloud.check_config("directory", directory=str(store)), None)
+
+
+def in_cloud(src: Path, name: str, other) -> None:
+    """Wait until `src` has pushed `name` to the cloud, then have the other side's daemon look
+    now: a cloud sends no change notices, and its poller backs off from 3 s to 5 minutes when
+    quiet (engine/network/cloudpoll.py), which this test does not wait out."""
+    wait_for(lambda: name in git(src, "ls-tree", "--name-only", "refs/remotes/cloud/synced/master", check=False),
+             CLOUD_SYNC, what=f"{name} pushed to the cloud")
+    other.sync_now()
+
+
+def test_no_ssh_server_on_either_joins_through_the_cloud_the_invitation_carries(
+        tmp_path: Path, daemons, mailbox: Mailbox, two_sshd, cloud_keyring) -> None:
+    """Neither device runs an ssh server, A has a cloud remote: the code alone connects them
+    through it (B's folder is a clone of the cloud remote), and files go both ways."""
+    a = init_repo(tmp_path / "A", "A")
+    (a / "before.txt").write_text("made on A before the invitation\n")
+    git(a, "annex", "add", "before.txt")
+    git(a, "commit", "-q", "-m", "before")
+    directory_bridge(a, tmp_path / "store")
+    da = daemons(a)
+    b = tmp_path / "B"
+    dev_a, dev_b, took = pair(a, b, mailbox, tmp_path, no_server(), no_server())
+    assert isinstance(dev_a, inv.Device), dev_a
+    assert isinstance(dev_b, inv.Device), dev_b
+    print(f"join through the cloud took {took:.2f} s")
+    assert (dev_a.name, dev_a.cloud, dev_a.remote, dev_a.authorized_keys) == ("beta", "cloud", None, None)
+    assert (dev_b.name, dev_b.cloud, dev_b.remote, dev_b.authorized_keys) == ("alpha", "cloud", None, None)
+    assert dev_a.uuid == git(b, "config", "annex.uuid").strip()
+    assert dev_b.uuid == git(a, "config", "annex.uuid").strip()
+    # no ssh piece anywhere: no keys, no authorized lines, only the cloud remote on each side
+    assert pairing_dirs(tmp_path) == [] and all(auth_lines(s) == [] for s in two_sshd)
+    assert git(a, "remote").split() == ["cloud"] and git(b, "remote").split() == ["cloud"]
+    assert "cipher" not in (b / ".git" / "config").read_text()
+    assert [d.name for d in inv.list_devices(a)] == ["beta"] and [d.name for d in inv.list_devices(b)] == ["alpha"]
+
+    db = daemons(b)
+    wait_for(lambda: (b / "before.txt").is_file() and (b / "before.txt").read_text().startswith("made on A"),
+             CLOUD_SYNC, what="A's file on B")
+    (b / "from-b.txt").write_text("made on B\n")
+    start = time.monotonic()
+    in_cloud(b, "from-b.txt", da)
+    wait_for(lambda: (a / "from-b.txt").is_file() and (a / "from-b.txt").read_text() == "made on B\n",
+             CLOUD_SYNC, what="B's file on A through the cloud")
+    print(f"B -> A through the cloud {time.monotonic() - start:.2f} s")
+    (a / "from-a.txt").write_text("made on A\n")
+    start = time.monotonic()
+    in_cloud(a, "from-a.txt", db)
+    print(f"A's file in the cloud after {time.monotonic() - start:.2f} s")
+    wait_for(lambda: (b / "from-a.txt").is_file() and (b / "from-a.txt").read_text() == "made on A\n",
+             CLOUD_SYNC, what="A's file on B through the cloud")
+    print(f"A -> B through the cloud {time.monotonic() - start:.2f} s")
+
+    # disconnecting forgets the device; the cloud remote stays (others may sync through it)
+    gone = inv.disconnect(a, "beta")
+    assert gone.cloud == "cloud" and inv.list_devices(a) == []
+    assert git(a, "remote").split() == ["cloud"]
+
+
+def test_ssh_that_fails_both_ways_falls_back_to_the_cloud(tmp_path: Path, mailbox: Mailbox, two_sshd,
+                                                           cloud_keyring) -> None:
+    """A offers an sshd that refuses B's key, B runs none: instead of failing, every ssh piece
+    is taken back and B joins through A's cloud remote; the message says how they connected."""
+    sa, _ = two_sshd
+    a = init_repo(tmp_path / "A", "A")
+    directory_bridge(a, tmp_path / "store")
+    unread = tmp_path / "unread_authorized_keys"
+    real = access(sa)
+    ssh_a = inv.SshAccess(real.user, real.hosts, real.port, real.host_keys, authorized_keys=unread)
+    dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, ssh_a, no_server())
+    assert isinstance(dev_a, inv.Device) and isinstance(dev_b, inv.Device), (dev_a, dev_b)
+    assert dev_a.cloud == dev_b.cloud == "cloud" and dev_a.remote is None and dev_b.remote is None
+    assert pairing_dirs(tmp_path) == [] and authkeys.MARKER_PREFIX not in unread.read_text()
+    assert git(tmp_path / "B", "remote").split() == ["cloud"] and git(a, "remote").split() == ["cloud"]
+
+
+def test_cloud_bridge_without_credentials_or_into_a_full_folder_fails_clearly(
+        tmp_path: Path, mailbox: Mailbox, two_sshd, cloud_keyring) -> None:
+    """A WebDAV bridge whose password A does not share: B cannot use it and says why; with
+    --share-cloud-credentials's equivalent it works. A folder with files cannot become a clone."""
+    from cloud_servers import PASSWORD, USER, DavServer
+
+    with DavServer(tmp_path / "dav") as dav:
+        a = init_repo(tmp_path / "A", "A")
+        cloud.add_cloud_remote(a, "dav", cloud.check_config("webdav", url=dav.url), cloud.Credentials(USER, PASSWORD))
+        dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, no_server(), no_server())
+        assert isinstance(dev_b, inv.InviteError), dev_b
+        assert "needs its user name and password, which the inviting device did not share" in str(dev_b)
+        assert isinstance(dev_a, inv.InviteError) and "did not share" in str(dev_a), dev_a
+        assert not (tmp_path / "B").exists() and pairing_dirs(tmp_path) == [] and inv.list_devices(a) == []
+
+        full = tmp_path / "full"
+        full.mkdir()
+        (full / "mine.txt").write_text("already here\n")
+        dev_a, dev_b, _ = pair(a, full, mailbox, tmp_path, no_server(), no_server(),
+                               invite_kw={"share_cloud_credentials": True})
+        assert isinstance(dev_b, inv.InviteError) and "needs a new or empty folder" in str(dev_b), dev_b
+        assert sorted(p.name for p in full.iterdir()) == ["mine.txt"] and inv.list_devices(a) == []
+
+        # (B's join takes the credentials from the invitation only, never from this shared keyring:
+        # the first attempt above failed with A's password in it)
+        dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, no_server(), no_server(),
+                               invite_kw={"share_cloud_credentials": True})
+        assert isinstance(dev_b, inv.Device) and dev_b.cloud == "dav", dev_b
+        uuid = git(tmp_path / "B", "config", "remote.dav.annex-uuid").strip()
+        assert json.loads(cloud_keyring.items[("syncassistant", f"cloud:{uuid}")])["password"] == PASSWORD
+        assert PASSWORD not in (tmp_path / "B" / ".git" / "config").read_text()
+
+
+def test_a_forged_cloud_bridge_in_an_offer_is_refused() -> None:
+    """The share string in an offer is checked like the rest: a type that runs a program, an
+    unknown setting, a damaged string, a remote name git would misread: each a clear error."""
+    offer = {"type": "offer", "version": 1, "pairing": "0123456789abcdef",
+             "uuid": "01234567-89ab-cdef-0123-456789abcdef", "name": "alpha", "path": "/home/a/Sync",
+             "key": "ssh-ed25519 " + "A" * 68, "ssh": None}
+
+    def forge(data: dict) -> str:
+        return cloud.SHARE_PREFIX + base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+    good = {"name": "cloud", "uuid": "11111111-2222-3333-4444-555555555555", "type": "directory",
+            "config": {"directory": "/srv/store", "encryption": "shared", "cipher": "abc"}}
+    assert inv.check_offer({**offer, "cloud": forge(good)}).cloud_name == "cloud"
+    for bad, why in [
+        ({**good, "type": "external"}, "unknown type"),
+        ({**good, "config": {**good["config"], "externaltype": "evil"}}, "settings we do not take"),
+        ({**good, "config": {**good["config"], "directory": "relative/dir"}}, "not an absolute path"),
+        ({**good, "config": {**good["config"], "encryption": "none"}}, "no shared encryption key"),
+        ({**good, "name": "-ohno"}, ""),
+    ]:
+        with pytest.raises(inv.InviteError, match=f"invalid offer \\(cloud bridge: .*{why}"):
+            inv.check_offer({**offer, "cloud": forge(bad)})
+    for junk in (["a list"], "not a share string", "syncassistant-cloud:v1:!!!", "x" * 20000):
+        with pytest.raises(inv.InviteError, match="invalid offer \\(cloud bridge"):
+            inv.check_offer({**offer, "cloud": junk})

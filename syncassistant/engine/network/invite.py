@@ -21,6 +21,15 @@ own ssh command and config still run, for this remote too), and each tries its r
 - then the device is recorded (``.git/syncassistant/devices.json``) and a running daemon is
   asked to sync.
 
+The cloud bridge: when the inviting folder has a cloud remote (engine/network/cloud.py), its
+offer also carries that remote's share string (settings and encryption key; its credentials
+only when the inviter allows it). Where no ssh path exists between the two -- neither runs an
+ssh server, or both directions failed -- the joiner makes its folder as a clone of the cloud
+remote instead (``cloud.join``), tells the inviter (``via-cloud``, then ``cloud-joined`` with its
+UUID and name), and the two sync through the cloud from then on. The share string is checked
+like the rest of the offer (``cloud.parse_share``: known fields only, no program-picking
+settings), and the cloud join needs a new or empty folder (a clone cannot adopt files).
+
 The wormhole itself runs in a child process (engine/network/wormhole_pipe.py says why); this
 module only reads and writes JSON lines, each wait with a deadline, so it can run in a CLI, a
 worker thread of the tray, or a test. ``cancel`` (a threading.Event) stops a wait at once.
@@ -55,7 +64,7 @@ from typing import Any
 from .. import control
 from ..proc.git import Git, GitError, base_env
 from ..repo import RepoError, init_repo, open_repo
-from . import authkeys, remotes
+from . import authkeys, cloud, remotes
 from .urls import BadURL, parse_remote_url
 
 log = logging.getLogger(__name__)
@@ -67,6 +76,8 @@ VERSION = 1
 INVITE_WAIT = 600.0  # the inviter waits this long for someone to join
 JOIN_WAIT = 60.0  # the joiner waits this long for the inviter's offer (a code nobody holds: for ever)
 STEP_WAIT = 180.0  # each later step (authorising, trying ssh: several addresses, 10 s each at worst)
+CLOUD_WAIT = cloud.CLONE_TIMEOUT + 60.0  # the inviter waits this long for a clone of the cloud remote
+MAX_SHARE = 16384  # a share string is a few hundred bytes; more is not one
 CODE = re.compile(r"^[0-9]{1,4}(-[a-z]{2,16}){1,8}$")
 DEVICE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 
@@ -153,6 +164,8 @@ class Peer:
     path: str
     key: str
     ssh: SshAccess | None
+    cloud: str | None = None  # the share string of the inviter's cloud remote (checked)
+    cloud_name: str | None = None  # that remote's name
 
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -204,7 +217,17 @@ def check_offer(obj: Any, pairing: str | None = None) -> Peer:
             except BadURL as e:
                 raise bad(f"ssh address: {e}") from None
         access = SshAccess(user, tuple(hosts), port, tuple(host_keys[:16]))
-    return Peer(pairing=p, uuid=obj["uuid"], name=name, path=path, key=key, ssh=access)
+    share, share_name = obj.get("cloud"), None
+    if share is not None:
+        if not isinstance(share, str) or len(share) > MAX_SHARE:
+            raise bad("cloud bridge")
+        try:
+            parsed = cloud.parse_share(share)
+            share_name = remotes.check_name(parsed.name, set())
+        except (cloud.CloudError, remotes.BadRemote) as e:
+            raise bad(f"cloud bridge: {e}") from None
+    return Peer(pairing=p, uuid=obj["uuid"], name=name, path=path, key=key, ssh=access, cloud=share,
+                cloud_name=share_name)
 
 
 def _ssh_url(user: str, host: str, port: int, path: str) -> str:
@@ -353,6 +376,7 @@ class Device:
     url: str | None
     key_dir: str | None  # our key for reaching it (with its known_hosts)
     authorized_keys: str | None  # where we authorised its key (None: we run no ssh server)
+    cloud: str | None = None  # the cloud remote both sync through (no ssh path between them)
     since: float = field(default_factory=time.time)
     last_seen: float | None = None  # (not stored: read when listed)
 
@@ -408,7 +432,9 @@ def _last_fetch(top: Path, remote: str) -> float | None:
 
 def disconnect(path: str | Path, which: str) -> Device:
     """Disconnect a device (by name, remote name, UUID or pairing id): its key leaves our
-    authorized_keys, its remote and our key for it go; no file of the folder is touched."""
+    authorized_keys, its remote and our key for it go; no file of the folder is touched. A
+    device connected through a cloud remote is only forgotten: the cloud remote stays (other
+    devices may sync through it too), and the device keeps the key it was given to it."""
     top = open_repo(path)
     devices = _load(top)
     found = [d for d in devices if which in (d.name, d.remote, d.uuid, d.pairing)]
@@ -478,11 +504,17 @@ class _Me:
     key_dir: Path
     public_key: str
     pairing: str
+    cloud: str | None = None  # the share string we offer (the inviter with a cloud remote)
+    cloud_name: str | None = None
+    cloud_credentials: cloud.Credentials | None = None  # the joiner's, for a share without them
 
     def offer(self) -> dict[str, Any]:
-        return {"type": "offer", "version": VERSION, "app": "syncassistant", "pairing": self.pairing,
-                "uuid": self.uuid, "name": self.name, "path": str(self.top), "key": self.public_key,
-                "ssh": self.ssh.offer() if self.ssh else None}
+        offer = {"type": "offer", "version": VERSION, "app": "syncassistant", "pairing": self.pairing,
+                 "uuid": self.uuid, "name": self.name, "path": str(self.top), "key": self.public_key,
+                 "ssh": self.ssh.offer() if self.ssh else None}
+        if self.cloud:
+            offer["cloud"] = self.cloud
+        return offer
 
 
 def _key_dir(data_dir: Path | None, pairing: str, role: str) -> Path:
@@ -504,35 +536,74 @@ def _new_key(data_dir: Path | None, pairing: str, role: str, undo: _Undo) -> tup
     return key_dir, public
 
 
+def cloud_bridge(path: str | Path, remote: str | None = None) -> str | None:
+    """The cloud remote an invitation to `path` carries: `remote` if given (InviteError if it
+    is not a cloud remote there), else the folder's first one; None: it has none."""
+    top = open_repo(path)
+    names = [c.name for c in cloud.list_cloud_remotes(top)]
+    if remote is None:
+        return names[0] if names else None
+    if remote not in names:
+        raise InviteError(f"{top}: {remote!r} is not a cloud remote of this folder "
+                          f"(cloud remotes: {', '.join(names) or 'none'})")
+    return remote
+
+
 def invite(path: str | Path, *, ssh: SshAccess | None, on_code: Callable[[str], None],
            mailbox: str = PUBLIC_MAILBOX, name: str | None = None, data_dir: Path | None = None,
-           wait: float = INVITE_WAIT, cancel: threading.Event | None = None) -> Device:
+           wait: float = INVITE_WAIT, cancel: threading.Event | None = None,
+           cloud_remote: str | None = None, share_cloud: bool = True,
+           share_cloud_credentials: bool = False) -> Device:
     """Invite another device to the folder at `path`: `on_code` gets the code to show; returns
-    the device once it joined and is connected (InviteError on any failure, nothing left)."""
+    the device once it joined and is connected (InviteError on any failure, nothing left).
+
+    With `share_cloud`, the invitation carries the folder's cloud remote (`cloud_remote`, else
+    its first; see :func:`cloud_bridge`), its credentials only with `share_cloud_credentials`:
+    where no ssh path exists, the other device connects through it."""
     top = open_repo(path)
     uuid = Git(top).config_get("annex.uuid") or ""
+    share = bridge = None
+    if share_cloud:
+        bridge = cloud_bridge(top, cloud_remote)
+        if bridge is not None:
+            try:
+                share = cloud.share_string(top, bridge, with_credentials=share_cloud_credentials)
+            except cloud.CloudError as e:
+                raise InviteError(f"cannot share the cloud storage {bridge}: {e}") from None
     pairing = secrets.token_hex(8)
     undo = _Undo()
     try:
         key_dir, public = _new_key(data_dir, pairing, "invite", undo)
-        me = _Me(top, uuid, name or socket.gethostname(), ssh, key_dir, public, pairing)
+        me = _Me(top, uuid, name or socket.gethostname(), ssh, key_dir, public, pairing,
+                 cloud=share, cloud_name=bridge if share else None)
         with WormholePipe(mailbox, cancel=cancel) as pipe:
             code = pipe.code()
             on_code(code)
             pipe.send(me.offer())
-            peer = check_offer(pipe.recv(wait, f"nobody joined within {wait:.0f} s: the invitation has expired"),
-                               pairing)
-            return _connect(me, peer, pipe, undo)
+            first = pipe.recv(wait, f"nobody joined within {wait:.0f} s: the invitation has expired")
+            if first.get("type") == "via-cloud" and me.cloud:
+                return _await_cloud(me, pipe, undo)
+            return _connect(me, check_offer(first, pairing), pipe, undo)
+    except PeerAborted as e:
+        undo.run()
+        raise InviteError(f"the other device stopped: {e}") from None
     except BaseException:
         undo.run()
         raise
 
 
+def default_folder(peer_path: str) -> Path:
+    """Where a join puts the folder when not told: in the home folder, named as the inviter's."""
+    return Path.home() / Path(peer_path).name
+
+
 def join(code: str, path: str | Path | None = None, *, ssh: SshAccess | None, mailbox: str = PUBLIC_MAILBOX,
          name: str | None = None, data_dir: Path | None = None, wait: float = JOIN_WAIT,
-         cancel: threading.Event | None = None) -> Device:
+         cancel: threading.Event | None = None, cloud_credentials: cloud.Credentials | None = None) -> Device:
     """Join the invitation `code`: make or adopt the folder at `path` (default: a folder in the
-    home folder named as the inviter's) and connect it; returns the inviting device."""
+    home folder named as the inviter's) and connect it; returns the inviting device. Where no
+    ssh path exists and the invitation carries a cloud remote, the folder (new or empty) is made
+    a clone of it instead (`cloud_credentials` when the inviter did not share them)."""
     code = "-".join(code.strip().lower().split())
     if not CODE.match(code):
         raise InviteError(f"{code!r} is not an invitation code (they look like 7-guitarist-revenge)")
@@ -544,20 +615,29 @@ def join(code: str, path: str | Path | None = None, *, ssh: SshAccess | None, ma
         with WormholePipe(mailbox, code=code, cancel=cancel) as pipe:
             peer = check_offer(pipe.recv(wait, f"nobody is inviting with the code {code} (wrong, expired "
                                                "or used already): ask for a new code"))
+            folder = target or default_folder(peer.path)
             if peer.ssh is None and ssh is None:
+                if peer.cloud:
+                    return _join_cloud(folder, name or socket.gethostname(), peer, pipe, undo,
+                                       cloud_credentials, "neither device runs an ssh server")
                 why = ("neither device runs an ssh server, so they cannot reach each other: start one on "
-                       "either device (e.g. apt install openssh-server), or connect both to a cloud bridge")
+                       "either device (e.g. apt install openssh-server), or add cloud storage to the "
+                       "folder (the invitation then carries it) and invite again")
                 pipe.send({"type": "abort", "reason": why})
                 raise InviteError(why)
             try:
-                top = _make_folder(target or Path.home() / Path(peer.path).name, undo)
+                top = _make_folder(folder, undo)
                 me = _Me(top, Git(top).config_get("annex.uuid") or "", name or socket.gethostname(), ssh,
-                         *_new_key(data_dir, peer.pairing, "join", undo), pairing=peer.pairing)
+                         *_new_key(data_dir, peer.pairing, "join", undo), pairing=peer.pairing,
+                         cloud_credentials=cloud_credentials)
             except (InviteError, RepoError, GitError, OSError) as e:
                 pipe.send({"type": "abort", "reason": f"the joining device failed: {e}"})
                 raise InviteError(str(e)) from None
             pipe.send(me.offer())
             return _connect(me, peer, pipe, undo)
+    except PeerAborted as e:
+        undo.run()
+        raise InviteError(f"the other device stopped: {e}") from None
     except BaseException:
         undo.run()
         raise
@@ -617,7 +697,16 @@ def _connect(me: _Me, peer: Peer, pipe: WormholePipe, undo: _Undo) -> Device:
             why.append(f"this device cannot reach {peer.name} over ssh ({error})")
         if theirs.get("reached") is False:
             why.append(f"{peer.name} cannot reach this device over ssh ({their_error})")
-        raise InviteError("the devices could not connect: " + "; ".join(why or ["no ssh server on either"]))
+        reason = "; ".join(why or ["no ssh server on either"])
+        # no ssh path: both sides know now whether the invitation carried a cloud remote, and
+        # take the same turn -- take back every ssh piece, then meet in the cloud
+        if peer.cloud or me.cloud:
+            log.info("%s: no ssh path to %s (%s); connecting through the cloud remote", me.top, peer.name, reason)
+            undo.run()
+            if peer.cloud:
+                return _join_cloud(me.top, me.name, peer, pipe, undo, me.cloud_credentials, reason)
+            return _await_cloud(me, pipe, undo)
+        raise InviteError("the devices could not connect: " + reason)
     git = Git(me.top)
     if remote and not reached:
         log.warning("%s: %s is not reachable over ssh (%s); it reaches us", me.top, peer.name, error)
@@ -637,6 +726,84 @@ def _connect(me: _Me, peer: Peer, pipe: WormholePipe, undo: _Undo) -> Device:
     undo.steps.clear()  # connected: nothing to take back any more
     if not request_sync(me.top) and remote:
         git.run("fetch", "--quiet", remote, check=False, timeout=300, env=git.ssh_env(remote))
+    return device
+
+
+def _join_cloud(folder: Path, my_name: str, peer: Peer, pipe: WormholePipe, undo: _Undo,
+                credentials: cloud.Credentials | None, reason: str) -> Device:
+    """The joiner's way through the cloud: `folder` (new or empty) becomes a clone of the
+    inviter's cloud remote; the inviter is told our UUID and records us."""
+    assert peer.cloud is not None and peer.cloud_name is not None
+    pipe.send({"type": "via-cloud", "reason": reason[:300]})
+    existed = folder.exists()
+    try:
+        top = cloud.join(peer.cloud, folder, credentials=credentials, description=my_name)
+    except cloud.CloudError as e:
+        message = _cloud_problem(peer.cloud_name, e, reason)
+        _abort(pipe, message)
+        raise InviteError(message) from None
+    except (RepoError, GitError, OSError) as e:
+        message = f"connecting through the cloud storage {peer.cloud_name} failed: {e}"
+        _abort(pipe, message)
+        raise InviteError(message) from None
+    undo.add(f"remove the clone at {folder}", lambda: _empty_or_remove(folder, existed))
+    pipe.send({"type": "cloud-joined", "uuid": Git(top).config_get("annex.uuid") or "", "name": my_name})
+    _expect(pipe.recv(STEP_WAIT, "the other device stopped answering"), "cloud-recorded")
+    device = Device(pairing=peer.pairing, name=peer.name, uuid=peer.uuid, remote=None, url=None, key_dir=None,
+                    authorized_keys=None, cloud=peer.cloud_name)
+    _save(top, [d for d in _load(top) if d.pairing != peer.pairing] + [device])
+    undo.steps.clear()
+    request_sync(top)
+    return device
+
+
+def _cloud_problem(name: str, e: cloud.CloudError, reason: str) -> str:
+    if e.field == "credentials":
+        return (f"there is no ssh path between the devices ({reason}), and the cloud storage {name} needs "
+                "its user name and password, which the inviting device did not share: invite again "
+                "allowing it to share them, or join with `syncassistant cloud join`")
+    if e.field == "path":
+        return (f"there is no ssh path between the devices ({reason}), and joining through the cloud "
+                f"storage {name} needs a new or empty folder: {e}")
+    return f"there is no ssh path between the devices ({reason}), and the cloud storage {name} failed: {e}"
+
+
+def _empty_or_remove(folder: Path, existed: bool) -> None:
+    if not existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for p in folder.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def _await_cloud(me: _Me, pipe: WormholePipe, undo: _Undo) -> Device:
+    """The inviter's way through the cloud: no ssh piece is needed (our pairing key goes); wait
+    for the joiner's clone of our cloud remote, then record it."""
+    undo.run()
+    try:
+        while True:
+            msg = pipe.recv(CLOUD_WAIT, f"the other device did not finish joining through the cloud "
+                                        f"storage {me.cloud_name} within {CLOUD_WAIT:.0f} s")
+            if msg.get("type") != "via-cloud":
+                break
+        _expect(msg, "cloud-joined")
+        uuid, name = msg.get("uuid"), msg.get("name")
+        if not (isinstance(uuid, str) and _UUID.match(uuid) and uuid != me.uuid
+                and isinstance(name, str) and DEVICE_NAME.match(name)):
+            raise InviteError("the other device sent an invalid answer (cloud-joined); is it running syncassistant?")
+    except PeerAborted as e:
+        raise InviteError(f"the other device stopped: {e}") from None
+    except InviteError as e:
+        _abort(pipe, str(e))
+        raise
+    device = Device(pairing=me.pairing, name=name, uuid=uuid, remote=None, url=None, key_dir=None,
+                    authorized_keys=None, cloud=me.cloud_name)
+    _save(me.top, [d for d in _load(me.top) if d.pairing != me.pairing] + [device])
+    pipe.send({"type": "cloud-recorded"})
+    request_sync(me.top)  # a running daemon fetches from the cloud now, and pushes what it has
     return device
 
 
