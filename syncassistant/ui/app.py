@@ -167,6 +167,7 @@ class SyncApp(QObject):
         self.tray.syncNowRequested.connect(self.sync_all)
         self.tray.transfersRequested.connect(self.show_transfers)
         self.tray.conflictsRequested.connect(self.show_conflicts)
+        self.tray.historyRequested.connect(self.show_history)
         self.tray.settingsRequested.connect(self.show_settings)
         self.tray.quitRequested.connect(self.quit)
         self.notifications = Notifications(self.bridge, self.state, self.tray.icon,
@@ -343,6 +344,12 @@ class SyncApp(QObject):
 
         return self._show("conflicts", lambda: ConflictsWindow(self))
 
+    def show_history(self) -> QWidget:
+        """"Recent changes…": what changed in the folders, where and when; restoring versions."""
+        from .history_window import HistoryWindow
+
+        return self._show("history", lambda: HistoryWindow(self))
+
     def show_settings(self, page: str | None = None) -> QWidget:
         from .settings_dialog import SettingsDialog
 
@@ -353,7 +360,7 @@ class SyncApp(QObject):
 
     def activate(self, args: object = None) -> None:
         """A second start: bring a window forward (the last one open, else Settings)."""
-        for name in ("conflicts", "transfers", "settings"):
+        for name in ("conflicts", "transfers", "history", "settings"):
             win = self.windows.get(name)
             if win is not None and win.isVisible():
                 win.raise_()

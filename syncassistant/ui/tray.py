@@ -22,6 +22,7 @@ class Tray(QObject):
     syncNowRequested = Signal()
     transfersRequested = Signal()
     conflictsRequested = Signal()
+    historyRequested = Signal()  # "Recent changes…": what changed where, and restoring versions
     settingsRequested = Signal()
     quitRequested = Signal()
 
@@ -47,6 +48,8 @@ class Tray(QObject):
         self.transfers_action.triggered.connect(self.transfersRequested)
         self.conflicts_action = self.menu.addAction(self.tr("Conflicts…"))
         self.conflicts_action.triggered.connect(self.conflictsRequested)
+        self.history_action = self.menu.addAction(self.tr("Recent changes…"))
+        self.history_action.triggered.connect(self.historyRequested)
         self.settings_action = self.menu.addAction(self.tr("Settings…"))
         self.settings_action.triggered.connect(self.settingsRequested)
         self.menu.addSeparator()
@@ -115,6 +118,7 @@ class Tray(QObject):
         self.pause_action.setEnabled(bool(running))
         self.sync_action.setEnabled(bool(running) and not all_paused)
         self.open_action.setEnabled(bool(views))
+        self.history_action.setEnabled(bool(views))
         n = sum(len(v.conflicts) for v in views)
         self.conflicts_action.setText(self.tr("Conflicts (%n)…", "", n) if n else self.tr("Conflicts…"))
         self._update_icon()
