@@ -1,4 +1,5 @@
-"""Freeing space: content this clone does not want (a folder excluded here) is dropped here.
+"""Freeing space: content this clone does not want (a folder excluded here) is dropped here,
+and content a transfer remote (a cloud bridge) no longer wants is dropped there.
 
 As the git-annex assistant does: when this clone's preferred content (its per-directory rules)
 says it does not want a file it holds, `git annex drop --auto` removes the local copy, and
@@ -50,5 +51,41 @@ def drop_unwanted(ctx: RepoContext, paths: list[str] | None = None) -> list[str]
                          "; ".join(rec.get("error-messages") or []) or "git-annex would not drop it")
     if dropped:
         log.info("%s: dropped %d unwanted file(s) here (copies verified elsewhere)", ctx.root, len(dropped))
+        ctx.emit("dropped", paths=dropped[:100], count=len(dropped))
+    return dropped
+
+
+TRANSFER_GROUP = "transfer"
+
+
+def drop_from_transfer_remotes(ctx: RepoContext, paths: list[str] | None) -> list[str]:
+    """Drop from each remote in git-annex's standard group "transfer" (a cloud bridge: it holds
+    content only until every client has it) what it no longer wants among ``paths`` (None: the
+    whole tree), as the git-annex assistant does. git-annex decides: `drop --auto --from`
+    checks the remote's preferred content (`standard` for transfer: wanted while not every
+    client has it) and verifies numcopies copies elsewhere first. Returns "remote:path" of
+    each copy dropped."""
+    infos = [r for r in remote_infos_and_wanted(ctx)[0] if r.wanted]  # (wants everything: keeps everything)
+    away = set(ctx.remote_paths.absent())
+    names = [r.name for r in infos if r.name not in away
+             and TRANSFER_GROUP in ctx.annex.run("group", r.name, check=False).stdout.split()]
+    dropped: list[str] = []
+    for name in names:
+        chunks: list[list[str] | None] = [None] if paths is None else list(chunk_paths(paths))
+        there: list[str] = []
+        for chunk in chunks:  # (the location log, local: no question to the remote yet)
+            res = ctx.annex.run("find", "--json", f"--in={name}", *(["--", *chunk] if chunk else []),
+                                check=False, timeout=DROP_TIMEOUT)
+            there += [r["file"] for r in parse_json_lines(res.stdout) if r.get("file")]
+        for chunk in chunk_paths(there):
+            if ctx.stopping.is_set():
+                return dropped
+            res = ctx.annex.run("drop", "--from", name, "--auto", "--json", "--json-error-messages", "--", *chunk,
+                                check=False, timeout=DROP_TIMEOUT)
+            dropped += [f"{name}:{r['file']}" for r in parse_json_lines(res.stdout)
+                        if r.get("success") and r.get("file")]
+    if dropped:
+        log.info("%s: dropped %d copies no transfer remote wants any more (every client has them)",
+                 ctx.root, len(dropped))
         ctx.emit("dropped", paths=dropped[:100], count=len(dropped))
     return dropped

@@ -31,7 +31,7 @@ from ..network.urls import BadURL, parse_remote_url
 from ..proc.annex_batch import AnnexBatch, WarmPool, group_state
 from ..proc.git import git_dir_of
 from . import locks, pointers, scanstate
-from .dropper import drop_unwanted
+from .dropper import drop_from_transfer_remotes, drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
 from .scanner import fresh_uploads, remote_infos_checked, scan_paths
@@ -266,6 +266,8 @@ class TransferManager:
             try:
                 if drop_unwanted(self.ctx, paths):
                     self.on_location_change()  # tell the others this copy is gone
+                if drop_from_transfer_remotes(self.ctx, paths):
+                    self.on_location_change()
             except Exception as e:
                 log.error("%s: dropping unwanted content failed: %s", self.ctx.root, e)
             with self._cond:
@@ -618,6 +620,10 @@ class TransferManager:
                             t.path, t.remote, delay, error)
             self._cond.notify_all()
         self._emit(t)
+        if ok and t.direction == "download" and not t.skipped:
+            # one more client has it: a transfer remote (a cloud bridge) may not want it any
+            # more; the scan of its path drops it there (drop_from_transfer_remotes)
+            self.request_scan([t.path])
 
     def _hold_back(self, t: Transfer, problem: str) -> None:
         """A transfer taken for a remote found away: back to the queue, not as a failure."""
@@ -681,7 +687,12 @@ class TransferManager:
                 inst = (done - last_bytes) / (now - last_time)
                 t.speed = inst if t.speed == 0 else 0.7 * t.speed + 0.3 * inst
             pause = self.limits.spend(t.direction, t.remote, max(0, done - last_bytes))
-            t.bytes_done, last_bytes, last_time = done, done, now
+            # To or from an encrypted remote git-annex counts gpg's bytes, more than the file's
+            # (10.20261026: a 64-byte file reported 137 of 64, "214%"; `transfers` showed 1500 %
+            # for a hand-made encrypted directory remote). A person is shown the file's share:
+            # at most all of it. (The speed and the limits keep the bytes that really moved.)
+            t.bytes_done = min(done, t.size) if t.size else done
+            last_bytes, last_time = done, now
             self._emit(t)
             if pause > 0:
                 # Speed is measured over wall time, pauses included, so it shows the paced rate.
