@@ -14,7 +14,7 @@ pytest_plugins = ("test_ui_app",)  # the UI fixtures: sync_app, linked_pair
 
 def menu_texts(app) -> list[str]:
     app.tray.refresh()
-    return [a.text() for a in app.tray.menu.actions() if not a.isSeparator()]
+    return [a.text() for a in app.tray.menu.actions() if not a.isSeparator() and a.isVisible()]
 
 
 def test_menu_has_a_line_per_repository_and_the_actions(qtbot, sync_app, linked_pair):

@@ -165,6 +165,7 @@ class SyncApp(QObject):
         self.tray.pauseRequested.connect(self.pause_all)
         self.tray.resumeRequested.connect(self.resume_all)
         self.tray.syncNowRequested.connect(self.sync_all)
+        self.tray.overrideConditionsRequested.connect(self.override_conditions)
         self.tray.transfersRequested.connect(self.show_transfers)
         self.tray.conflictsRequested.connect(self.show_conflicts)
         self.tray.historyRequested.connect(self.show_history)
@@ -255,6 +256,11 @@ class SyncApp(QObject):
     def sync_all(self) -> None:
         for h in self.handles.values():
             h.sync_now()
+
+    def override_conditions(self, seconds: float | None = None) -> None:
+        """Sync every folder for an hour whatever the run conditions say (the engine's verb;
+        it does not block, and each folder's status event tells the tray when it took effect)."""
+        self.assistant.override_conditions(seconds)
 
     def open_folder(self, key: str) -> None:
         open_folder(key)

@@ -64,7 +64,22 @@ class RepoView:
 
     @property
     def paused(self) -> bool:
-        return bool(self.status and self.status.get("state") == "paused")
+        """Paused by the person (the tray's Pause, the CLI's pause), not by a run condition."""
+        if not (self.status and self.status.get("state") == "paused"):
+            return False
+        return "user" in self.status.get("paused_by", ["user"])
+
+    @property
+    def held_by_conditions(self) -> dict[str, Any] | None:
+        """The run conditions' report while they hold content or pause this folder, else None."""
+        report = (self.status or {}).get("conditions") or {}
+        return report if report.get("action") in ("hold-content", "pause") else None
+
+    @property
+    def conditions_overridden(self) -> bool:
+        """Conditions would hold this folder, but the person said "sync anyway" for a while."""
+        report = (self.status or {}).get("conditions") or {}
+        return bool(report.get("override_until")) and bool(report.get("reasons"))
 
     @property
     def conflicts(self) -> list[dict[str, Any]]:
@@ -104,6 +119,22 @@ def syncing_text(transfers: list[dict[str, Any]]) -> str:
     return text
 
 
+def conditions_text(report: dict[str, Any]) -> str:
+    """"Holding content: metered connection", "Paused: on battery (23 %)" (the engine's report)."""
+    parts = []
+    for reason in report.get("reasons") or []:
+        if reason.get("kind") == "metered":
+            parts.append(tr("Summary", "metered connection"))
+        elif reason.get("percentage") is not None:
+            parts.append(tr("Summary", "on battery (%1 %)").replace("%1", f"{reason['percentage']:.0f}"))
+        else:
+            parts.append(tr("Summary", "on battery"))
+    why = ", ".join(parts)
+    if report.get("action") == "pause":
+        return tr("Summary", "Paused: %1").replace("%1", why)
+    return tr("Summary", "Holding content: %1").replace("%1", why)
+
+
 def repo_summary(view: RepoView) -> Summary:
     """State and line for one repository (the tray menu's status line)."""
     st = view.status or {}
@@ -120,6 +151,9 @@ def repo_summary(view: RepoView) -> Summary:
         return Summary("conflict", tr("Summary", "%n conflict(s) to resolve", len(view.conflicts)))
     if view.paused:
         return Summary("paused", tr("Summary", "Paused"))
+    held = view.held_by_conditions
+    if held is not None:  # (its queued transfers wait for the condition: that is no syncing)
+        return Summary("paused", conditions_text(held))
     active = view.active_transfers()
     if active or not st.get("idle", True):
         return Summary("syncing", syncing_text(active))
@@ -144,8 +178,11 @@ def overall_summary(views: list[RepoView]) -> Summary:
     if state == "conflict":
         n = sum(len(v.conflicts) for v in views)
         return Summary("conflict", tr("Summary", "%n conflict(s) to resolve", n))
-    if state == "paused" and all(s.state == "paused" for _, s in per):
+    if state == "paused" and all(s.state == "paused" and v.paused for v, s in per):
         return Summary("paused", tr("Summary", "Syncing is paused"))
+    if state == "paused" and len({s.text for _, s in per if s.state == "paused"}) == 1 \
+            and all(s.state == "paused" for _, s in per):
+        return Summary("paused", per[0][1].text)  # every folder held for the same reason: say it once
     if state == "idle":
         return Summary("idle", tr("Summary", "Everything is up to date"))
     v, s = next((v, s) for v, s in per if s.state == state)

@@ -19,6 +19,7 @@ class Tray(QObject):
     openFolderRequested = Signal(str)  # repo key
     pauseRequested = Signal()
     resumeRequested = Signal()
+    overrideConditionsRequested = Signal()  # "Sync anyway for an hour": run conditions lifted
     syncNowRequested = Signal()
     transfersRequested = Signal()
     conflictsRequested = Signal()
@@ -43,6 +44,12 @@ class Tray(QObject):
         self.pause_action.triggered.connect(self._toggle_pause)
         self.sync_action = self.menu.addAction(self.tr("Sync now"))
         self.sync_action.triggered.connect(self.syncNowRequested)
+        # only while a run condition (metered network, battery) holds a folder
+        self.override_action = self.menu.addAction(self.tr("Sync anyway for an hour"))
+        self.override_action.setToolTip(self.tr("Sync every folder now, whatever the connection or the "
+                                                "battery; the conditions apply again after an hour"))
+        self.override_action.triggered.connect(self.overrideConditionsRequested)
+        self.override_action.setVisible(False)
         self.menu.addSeparator()
         self.transfers_action = self.menu.addAction(self.tr("Transfers…"))
         self.transfers_action.triggered.connect(self.transfersRequested)
@@ -118,6 +125,7 @@ class Tray(QObject):
         self.pause_action.setEnabled(bool(running))
         self.sync_action.setEnabled(bool(running) and not all_paused)
         self.open_action.setEnabled(bool(views))
+        self.override_action.setVisible(any(v.held_by_conditions for v in running))
         self.history_action.setEnabled(bool(views))
         n = sum(len(v.conflicts) for v in views)
         self.conflicts_action.setText(self.tr("Conflicts (%n)…", "", n) if n else self.tr("Conflicts…"))

@@ -24,6 +24,7 @@ from ..icons import state_icon
 from ..state import display_path, repo_key, repo_summary
 from ..widgets import ErrorLabel, heading, note
 from ..workers import run_in_background
+from .conditions import ConditionsBox
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 
@@ -63,6 +64,8 @@ class RepositoriesPage(QWidget):
         self.table.setMinimumHeight(120)
         self.table.setMaximumHeight(220)
         self.table.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.conditions = ConditionsBox(app, self)  # the chosen folder's run conditions
+        self.table.currentItemChanged.connect(lambda *_: self.conditions.set_repo(self.selected_key()))
         self.remove_button = QPushButton(self.tr("&Stop syncing this folder…"), self)
         self.remove_button.setAccessibleName(self.tr("Stop syncing the selected folder"))
         self.remove_button.clicked.connect(self.remove_selected)
@@ -94,6 +97,7 @@ class RepositoriesPage(QWidget):
                            self))
         lay.addWidget(self.table)
         lay.addLayout(remove_row)
+        lay.addWidget(self.conditions)
         lay.addSpacing(8)
         lay.addWidget(heading(self.tr("Add a folder"), self))
         lay.addWidget(note(self.tr("An existing folder with your files, an empty folder, or a copy you "
@@ -108,6 +112,9 @@ class RepositoriesPage(QWidget):
 
     def reload(self) -> None:
         current = self.selected_key()
+        # (quietly: every status refresh rebuilds the table, and the conditions box must not
+        # read the chosen folder's settings again each time)
+        self.table.blockSignals(True)
         self.table.clear()
         for view in self.state.ordered():
             s = repo_summary(view)
@@ -118,6 +125,10 @@ class RepositoriesPage(QWidget):
             item.setToolTip(2, s.text)
             if view.key == current:
                 self.table.setCurrentItem(item)
+        if self.table.currentItem() is None and self.table.topLevelItemCount():
+            self.table.setCurrentItem(self.table.topLevelItem(0))  # (its conditions show below)
+        self.table.blockSignals(False)
+        self.conditions.set_repo(self.selected_key())
         self._update_buttons()
 
     def selected_key(self) -> str:

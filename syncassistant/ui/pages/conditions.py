@@ -1,0 +1,144 @@
+"""The "When to sync" box of the Folders page: one folder's run conditions (metered connection,
+battery and a charge threshold), kept in that folder's git config (engine/devices/conditions.py).
+
+A change is written at once (off the GUI thread) and the engine is told to apply it; the line at
+the bottom says what the conditions do right now, from the folder's status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from ...engine.devices.conditions import Conditions, read_conditions, write_conditions
+from ...engine.proc.git import Git
+from ..state import conditions_text
+from ..widgets import ErrorLabel, note
+from ..workers import run_in_background
+
+
+class ConditionsBox(QGroupBox):
+    """Run conditions of the folder chosen with :meth:`set_repo`."""
+
+    def __init__(self, app: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.app = app
+        self.key = ""
+        self.setTitle(self.tr("When to sync"))
+        self.setAccessibleName(self.tr("When to sync"))
+        self.metered = self._choices(self.tr("On a metered connection"))
+        self.battery = self._choices(self.tr("On battery"))
+        self.below = QSpinBox(self)
+        self.below.setAccessibleName(self.tr("Only below this battery charge"))
+        self.below.setRange(0, 100)
+        self.below.setSingleStep(5)
+        self.below.setSuffix(" %")
+        self.below.setSpecialValueText(self.tr("at any charge"))  # 0: whenever on battery
+        self.error = ErrorLabel(self.battery, self)
+        self.now = QLabel(self)
+        self.now.setWordWrap(True)
+        self.now.setAccessibleName(self.tr("What the conditions do now"))
+
+        form = QFormLayout()
+        form.addRow(self.tr("On a &metered connection:"), self.metered)
+        form.addRow(self.tr("On &battery:"), self.battery)
+        form.addRow(self.tr("&Only below:"), self.below)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.error)
+        lay.addWidget(note(self.tr("Holding file content: changes, new files and deletions still reach your "
+                                   "other devices; the content of files waits. The tray's “Sync anyway for "
+                                   "an hour” lifts these conditions for a while."), self))
+        lay.addWidget(self.now)
+
+        self.metered.activated.connect(lambda _i: self._write(on_metered=self.metered.currentData()))
+        self.battery.activated.connect(lambda _i: self._write(on_battery=self.battery.currentData()))
+        self.below.editingFinished.connect(self._below_finished)
+        app.state.repoChanged.connect(self._repo_changed)
+        self.set_repo("")
+
+    def _choices(self, name: str) -> QComboBox:
+        box = QComboBox(self)
+        box.setAccessibleName(name)
+        box.addItem(self.tr("Sync everything"), "sync")
+        box.addItem(self.tr("Sync changes, hold file content"), "hold-content")
+        box.addItem(self.tr("Pause syncing"), "pause")
+        return box
+
+    # -- the folder ------------------------------------------------------------------------------
+    def set_repo(self, key: str) -> None:
+        """Show (and edit) the conditions of the folder ``key`` ("" : none chosen)."""
+        if key == self.key and key:
+            return
+        self.key = key
+        for w in (self.metered, self.battery, self.below):
+            w.setEnabled(False)
+        self.error.clear_error()
+        self._show_now()
+        if key:
+            run_in_background(lambda: read_conditions(Git(key)), lambda c, e, k=key: self._loaded(k, c, e), self)
+
+    def _loaded(self, key: str, cond: Conditions | None, error: str | None) -> None:
+        if key != self.key:
+            return  # another folder was chosen meanwhile
+        if error or cond is None:
+            self.error.show_error(self.tr("Cannot read this folder's settings: %1").replace("%1", str(error)))
+            return
+        self._show(cond)
+
+    def _show(self, cond: Conditions) -> None:
+        for box, value in ((self.metered, cond.on_metered), (self.battery, cond.on_battery)):
+            box.blockSignals(True)
+            box.setCurrentIndex(max(0, box.findData(value)))
+            box.blockSignals(False)
+            box.setEnabled(True)
+        self.below.blockSignals(True)
+        self.below.setValue(cond.battery_below)
+        self.below.blockSignals(False)
+        self.below.setEnabled(cond.on_battery != "sync")
+        if cond.problems:  # a value set by hand that means nothing: it syncs, and says so here
+            self.error.show_error("\n".join(cond.problems))
+        else:
+            self.error.clear_error()
+
+    def conditions(self) -> Conditions:
+        """What the widgets show."""
+        return Conditions(self.metered.currentData(), self.battery.currentData(), self.below.value())
+
+    # -- changes ------------------------------------------------------------------------------------
+    def _below_finished(self) -> None:
+        self._write(battery_below=self.below.value())
+
+    def _write(self, **values: Any) -> None:
+        key = self.key
+        if not key:
+            return
+        self.below.setEnabled(self.battery.currentData() != "sync")
+        run_in_background(lambda: write_conditions(Git(key), **values),
+                          lambda c, e, k=key: self._written(k, c, e), self)
+
+    def _written(self, key: str, cond: Conditions | None, error: str | None) -> None:
+        if error or cond is None:
+            self.error.show_error(self.tr("Could not change it: %1").replace("%1", str(error)))
+            return
+        self.app.assistant.reapply_conditions()  # the engine reads them again (not blocking)
+        if key == self.key:
+            self._show(cond)
+
+    # -- what they do now ---------------------------------------------------------------------------
+    def _repo_changed(self, key: str) -> None:
+        if key == self.key:
+            self._show_now()
+
+    def _show_now(self) -> None:
+        view = self.app.state.views.get(self.key)
+        report = (view.status or {}).get("conditions") if view is not None else None
+        if not report:
+            self.now.setText("")
+        elif view is not None and view.held_by_conditions:
+            self.now.setText(self.tr("Now: %1").replace("%1", conditions_text(report)))
+        elif view is not None and view.conditions_overridden:
+            self.now.setText(self.tr("Now: syncing anyway, as you asked"))
+        else:
+            self.now.setText(self.tr("Now: syncing everything"))
