@@ -8,7 +8,9 @@ notes.txt arrives the way a push would, so the app's merge finds a real conflict
 files upload to both remotes under a 1.5 MB/s limit, so transfers are mid-way when shown.
 A second folder, "Photos", is paused.
 
-Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR
+Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR [--only history]
+(--only history: the Recent changes window and a file's versions alone, without waiting for
+transfers; the same demo and the same real widgets.)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 OUT = Path(sys.argv[1]).resolve()
 WORK = Path(sys.argv[2]).resolve()
+ONLY = set(sys.argv[sys.argv.index("--only") + 1].split(",")) if "--only" in sys.argv[3:-1] else None
 HOME = WORK / "home" / "ada"
 MiB = 1024 * 1024
 
@@ -32,6 +35,15 @@ def sh(cwd: Path, *args: str) -> str:
 
 def git(cwd: Path, *args: str) -> str:
     return sh(cwd, "git", *args)
+
+
+def commit(cwd: Path, message: str) -> None:
+    """A commit naming its device, as the daemon's commits do (engine/provenance.py), so the
+    Recent changes window shows devices for the demo's history too."""
+    from syncassistant.engine.proc.git import Git
+    from syncassistant.engine.provenance import DeviceCache, with_trailers
+
+    sh(cwd, "git", "commit", "-q", "-m", with_trailers(message, DeviceCache(Git(cwd)).me()))
 
 
 def isolate() -> None:
@@ -81,7 +93,7 @@ def build_demo() -> tuple[Path, Path]:
     picture(docs / "Photos" / "beach.png", "gradient:#f7d794-#1e90ff")
     picture(docs / "Photos" / "forest.png", "plasma:green-darkgreen")
     git(docs, "annex", "add", ".")
-    git(docs, "commit", "-qm", "My documents")
+    commit(docs, "My documents")
 
     laptop = WORK / "laptop" / "home" / "ada" / "Documents"
     laptop.parent.mkdir(parents=True)
@@ -98,19 +110,27 @@ def build_demo() -> tuple[Path, Path]:
     git(docs, "annex", "copy", "--to", "laptop", "--quiet")  # the laptop had the first files already
     git(docs, "annex", "copy", "--to", "usb-drive", "--quiet")
     git(laptop, "annex", "get", "--quiet")
+    # some history made on the laptop: the budget edited twice, a recipe deleted
+    for amounts in ("rent,14400\nservers,3900\ntravel,2200\n", "rent,14400\nservers,3900\ntravel,1800\nbooks,300\n"):
+        (laptop / "Reports" / "budget-2025.csv").write_text("item,amount\n" + amounts)
+        git(laptop, "annex", "add", "Reports/budget-2025.csv")
+        commit(laptop, "Update Reports/budget-2025.csv")
+    git(laptop, "rm", "-q", "Recipes/bread.txt")
+    commit(laptop, "Remove Recipes/bread.txt")
 
     # the same note edited on both machines before they synced: a real conflict
     (docs / "notes.txt").write_text(
         "Weekend plans\n- visit grandma on Saturday\n- buy milk, bread and eggs\n- fix the bike\n"
         "- call Tom about Sunday\n")
     git(docs, "annex", "add", "notes.txt")
-    git(docs, "commit", "-qm", "Update notes.txt")
+    commit(docs, "Update notes.txt")
     (laptop / "notes.txt").write_text(
         "Weekend plans\n- visit grandma on Sunday instead\n- buy milk and bread\n- fix the bike\n"
         "- call Tom\n- book the train tickets\n")
     git(laptop, "annex", "add", "notes.txt")
-    git(laptop, "commit", "-qm", "Update notes.txt")
+    commit(laptop, "Update notes.txt")
     git(docs, "fetch", "-q", str(laptop), "master:refs/heads/synced/master")  # as the laptop's push did
+    git(docs, "fetch", "-q", str(laptop), "git-annex:refs/heads/synced/git-annex")  # (where its content is)
     # ... and its content, as content sync would bring it, so the conflict shows a text diff
     key = git(laptop, "annex", "lookupkey", "notes.txt").strip()
     git(docs, "annex", "get", "--quiet", "--key", key, "--from", "laptop")
@@ -130,7 +150,7 @@ def build_demo() -> tuple[Path, Path]:
     for name, spec in (("sunset.png", "gradient:orange-purple"), ("garden.png", "plasma:yellow-green")):
         picture(photos / "2024" / name, spec)
     git(photos, "annex", "add", ".")
-    git(photos, "commit", "-qm", "Photos")
+    commit(photos, "Photos")
     return docs, photos
 
 
@@ -199,6 +219,37 @@ def main() -> int:
         running = [t for t in dview.transfers.values() if t.get("state") == "running"]
         return len(running) >= 2 and any(0.12 < (t["bytes_done"] / (t["size"] or 1)) < 0.8 for t in running)
 
+    def shoot(widget, name: str, settle: int = 500) -> None:
+        widget.show()
+        widget.raise_()
+        pause(settle)
+        widget.grab().save(str(OUT / name))
+        print("saved", name, widget.size(), flush=True)
+
+    def recent_changes() -> None:
+        history = sync.show_history()
+        history.move(60, 40)
+        history.resize(980, 560)
+        wait(lambda: any(history.list.topLevelItem(i).text(3) == "Recipes/bread.txt"
+                         for i in range(history.list.topLevelItemCount())), "the laptop's changes")
+        budget = next(history.list.topLevelItem(i) for i in range(history.list.topLevelItemCount())
+                      if history.list.topLevelItem(i).text(3) == "Reports/budget-2025.csv")
+        history.list.setCurrentItem(budget)
+        shoot(history, "history.png", 800)
+        dialog = history.restore_selected()
+        dialog.move(140, 120)
+        wait(lambda: dialog.list.topLevelItemCount() >= 3, "the budget's versions")
+        dialog.list.setCurrentItem(dialog.list.topLevelItem(2))
+        shoot(dialog, "history-restore.png", 800)
+        dialog.close()
+        history.hide()
+
+    if ONLY == {"history"}:
+        recent_changes()
+        desktop.close()
+        sync.shutdown()
+        return 0
+
     wait(mid_transfer, "transfers to be under way", 120)
     pause(9000)  # let the transfers window's speed figures settle over several progress reports
     wait(mid_transfer, "transfers still under way", 60)
@@ -221,13 +272,6 @@ def main() -> int:
     sync.tray.menu.hide()
     print("tray icon at", tray_geo, "menu at", menu_geo, flush=True)
 
-    def shoot(widget, name: str, settle: int = 500) -> None:
-        widget.show()
-        widget.raise_()
-        pause(settle)
-        widget.grab().save(str(OUT / name))
-        print("saved", name, widget.size(), flush=True)
-
     # -- transfers ---------------------------------------------------------------------------------
     transfers = sync.show_transfers()
     transfers.move(60, 40)
@@ -240,6 +284,9 @@ def main() -> int:
     wait(lambda: conflicts.variants.topLevelItemCount() >= 2, "the conflict's versions")
     shoot(conflicts, "conflicts.png", 800)
     conflicts.hide()
+
+    # -- recent changes and a file's versions -------------------------------------------------------
+    recent_changes()
 
     # -- settings ---------------------------------------------------------------------------------
     settings = sync.show_settings()

@@ -2,11 +2,13 @@
 # Screenshots of the tray app under Xvfb with a real tray host (trayer), on demo repositories
 # with real content, a real conflict and real transfers (throttled so they are mid-way).
 # Needs: xvfb trayer imagemagick x11-utils (see ../../shared/recipes/tray_xvfb.sh).
-# Usage: screenshots/make.sh [OUT_DIR]   (default: the screenshots/ folder itself)
+# Usage: screenshots/make.sh [OUT_DIR [--only history]]   (default: the screenshots/ folder itself;
+#        --only history: only the Recent changes shots, without waiting for transfers)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 OUT=${1:-$HERE}
+shift || true
 VENV=${VENV:-$ROOT/.venv}
 WORK=$(mktemp -d /tmp/sa.XXXX)
 PIDS=()
@@ -46,7 +48,7 @@ done
 
 # 3. the app on demo repositories; it saves the PNGs itself (bounded to 5 minutes)
 mkdir -p "$OUT"
-timeout 300 "$VENV/bin/python" "$HERE/make.py" "$OUT" "$WORK/demo"
+timeout 300 "$VENV/bin/python" "$HERE/make.py" "$OUT" "$WORK/demo" "$@"
 rc=$?
 echo "make.py rc=$rc"
 ls -la "$OUT"/*.png

@@ -249,7 +249,8 @@ def _content(top: Path, annex: Annex, key: str, v: Version) -> Path:
     names = ", ".join((d or u[:8]) + (f" (remote {remotes[u]})" if remotes.get(u, d) != d else "")
                       for u, d in others)
     where = (f"it was last known to be on: {names}, which cannot be reached now" if names else
-             "no device or drive was ever recorded holding it")
+             "no device or drive is recorded here as holding it (if the device that made it "
+             "has not synced with this one since, sync with it and try again)")
     raise RestoreError(f"{v.change.path}: the content of {_describe(v)} is not reachable: {where}"
                        + (f" ({why.splitlines()[0]})" if why else ""))
 

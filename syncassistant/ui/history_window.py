@@ -321,7 +321,8 @@ class RestoreDialog(QDialog):
             return self.tr("on this device")
         if v.where:
             return self.tr("on %1").replace("%1", ", ".join(v.where))
-        return self.tr("nowhere known: cannot be restored")
+        # (what this device's git-annex knows: a device not synced with lately may have it)
+        return self.tr("on no device known here")
 
     def _loaded(self, found: list[history.Version] | None, error: str | None) -> None:
         if error or found is None:
