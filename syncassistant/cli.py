@@ -151,11 +151,17 @@ def cmd_limit(args: argparse.Namespace) -> int:
             req["download"] = parse_rate(args.download)
     except BadRate as e:
         raise CLIError(str(e)) from None
+    if args.auto is not None:
+        req["auto"] = args.auto == "on"
     reply = _ask(args.path, "limit", **req)
     lim = reply["limits"]
     print(f"upload {_rate(lim['upload'])}, download {_rate(lim['download'])}"
           + "".join(f"; {r}: upload {_rate(v['upload'])}, download {_rate(v['download'])}"
                     for r, v in lim["remotes"].items()))
+    if lim.get("auto_upload"):
+        print("automatic upload limit: on" + "".join(
+            f"; {r}: {_rate(a['rate'])}" + (f", uplink ~{_rate(a['uplink'])}" if a.get("uplink") else "")
+            + f", queueing {a['queueing_ms']:.0f} ms" for r, a in (lim.get("auto_status") or {}).items()))
     return 0
 
 
@@ -367,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--upload", metavar="RATE")
     s.add_argument("--download", metavar="RATE")
     s.add_argument("--remote", metavar="NAME", help="limit only transfers with this remote")
+    s.add_argument("--auto", choices=("on", "off"),
+                   help="automatic upload limit for ssh remotes: keep the delay our uploads add to the "
+                        "network small (manual limits still apply)")
     s.set_defaults(func=cmd_limit)
 
     s = sub.add_parser("transfers", help="list running, queued, failed and recent transfers")

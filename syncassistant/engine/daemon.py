@@ -397,6 +397,13 @@ class Daemon:
         """Speed limits in bytes/s (0: none), for every remote or one; live."""
         self.transfers.set_limit(upload=upload, download=download, remote=remote)
 
+    def set_auto_limit(self, on: bool) -> None:
+        """The automatic upload limit (transfers/autolimit.py) on or off, live and kept."""
+        from .transfers import autolimit
+
+        self.ctx.git.run("config", autolimit.SETTING, "true" if on else "false")
+        self.transfers.set_auto_limit(on)
+
     def cancel_transfer(self, transfer_id: str) -> bool:
         return self.transfers.cancel(transfer_id)
 
@@ -515,6 +522,8 @@ class Daemon:
             return {"ok": True, "transfers": self.transfers_snapshot(), "limits": self.limits()}
         elif cmd == "limit":
             self.set_limit(upload=req.get("upload"), download=req.get("download"), remote=req.get("remote"))
+            if req.get("auto") is not None:
+                self.set_auto_limit(bool(req["auto"]))
             return {"ok": True, "limits": self.limits()}
         elif cmd == "cancel":
             return {"ok": self.cancel_transfer(str(req.get("id")))}

@@ -68,6 +68,13 @@ def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str
 
     ``cfg`` holds the repository's ``remote.*`` settings (``git config --get-regexp``).
     """
+    return annex_shell_argv(git, remote, url, cfg, "notifychanges")
+
+
+def annex_shell_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str], command: str,
+                     *params: str) -> list[str]:
+    """argv running ``git-annex-shell COMMAND PATH PARAMS... --uuid UUID`` on ssh remote
+    ``remote`` over the shared connection, as git-annex itself calls it."""
     if url.kind != "ssh" or not url.host:
         raise ValueError(f"{remote} is not an ssh remote")
     ssh = ssh_command(git, remote, cfg)
@@ -78,7 +85,7 @@ def notifychanges_argv(git: Git, remote: str, url: RemoteURL, cfg: dict[str, str
     path = url.path
     if path.startswith("~"):  # scp-style host:~/repo; git-annex-shell expands "/~/" and "/~user/"
         path = "/" + path
-    words = ["notifychanges", path]
+    words = [command, path, *params]
     uuid = cfg.get(f"remote.{remote}.annex-uuid")
     if uuid:
         words += ["--uuid", uuid]  # git-annex-shell refuses a repository with another uuid

@@ -30,7 +30,7 @@ from ..context import RepoContext
 from ..network.urls import BadURL, parse_remote_url
 from ..proc.annex_batch import AnnexBatch, WarmPool, group_state
 from ..proc.git import git_dir_of
-from . import locks, pointers, scanstate
+from . import autolimit, locks, pointers, scanstate
 from .dropper import drop_from_transfer_remotes, drop_unwanted
 from .model import Transfer
 from .ratelimit import Limits
@@ -188,6 +188,9 @@ class TransferManager:
         self.stall_seconds = STALL_SECONDS
         self._warm = WarmPool(ctx.root, self._new_batch, limit=WARM_TRANSFERS,
                               usable=lambda key: key[1] not in self._absent)
+        self._auto_on = autolimit.enabled(ctx.git)
+        self.autolimit = autolimit.AutoLimiter(str(ctx.root), ctx.git, self.limits, self._uploading_to,
+                                               self._auto_rate_changed)
         ctx.remote_paths.subscribe(self._remote_path_changed)
 
     def _new_batch(self, key: tuple[str, str]) -> AnnexBatch:
@@ -196,7 +199,7 @@ class TransferManager:
         problem = self.ctx.remote_paths.problem(key[1])
         if problem is not None:
             raise OSError(problem)
-        return transfer_batch(self.ctx.root, *key, bwlimit=self.limits.cap(*key))
+        return transfer_batch(self.ctx.root, *key, bwlimit=self.limits.process_limit(*key))
 
     def _retire(self, key: tuple[str, str], batch: AnnexBatch) -> None:
         """End a used process: closed (git-annex commits its journal on the way out), or killed
@@ -219,6 +222,7 @@ class TransferManager:
             self._cond.notify_all()
         for b in batches:
             b.terminate()
+        self.autolimit.stop()
         for t in [*self._threads, self._scanner]:
             t.join(30)
         self._warm.close()
@@ -513,7 +517,9 @@ class TransferManager:
 
     def _run(self, t: Transfer, batches: dict[tuple[str, str], AnnexBatch]) -> None:
         key = (t.direction, t.remote)
-        cap = self.limits.cap(*key)
+        if t.direction == "upload" and self._auto_on and self._is_ssh(t.remote):
+            self.autolimit.touch(t.remote)
+        cap = self.limits.process_limit(*key, batches[key].bwlimit if key in batches else None)
         # Is the remote's repository at its path (a local one)? Asked before each transfer: a
         # folder moved away is not always seen by the watcher before the next file comes.
         problem = self.ctx.remote_paths.problem(t.remote)
@@ -524,7 +530,8 @@ class TransferManager:
             self.on_location_change()
         if problem is None and key not in batches:
             batch = self._warm.take(key)
-            if batch is not None and batch.bwlimit != cap:  # started under another limit
+            if batch is not None and batch.bwlimit != self.limits.process_limit(*key, batch.bwlimit):
+                # started under another limit
                 batch.kill()
                 batch = None
             try:
@@ -541,7 +548,7 @@ class TransferManager:
             self._batches[t.id] = batch
             if t.id in self._cancel:  # cancelled while the process was starting
                 batch.terminate()
-            elif batch.bwlimit != self.limits.cap(*key):  # the limit changed meanwhile
+            elif batch.bwlimit != self.limits.process_limit(*key, batch.bwlimit):  # the limit changed meanwhile
                 self._requeue.add(t.id)
                 batch.terminate()
         self._emit(t)
@@ -646,7 +653,10 @@ class TransferManager:
 
     def _follow(self, t: Transfer, batch: AnnexBatch) -> tuple[bool, str | None]:
         """Read progress until git-annex reports the result for this file."""
-        last_bytes, last_time = 0, time.monotonic()
+        # A transfer started again (a new limit, a hold released) resumes: git-annex's first
+        # report is where it resumed. Those bytes were counted and paid for the first time;
+        # charged again, a restart under a limit stopped the process for as long again.
+        last_bytes, last_time = t.bytes_done, time.monotonic()
         while True:
             line = batch.read_line(self.stall_seconds)
             if line is None:
@@ -764,12 +774,51 @@ class TransferManager:
             # not be reached at all).
             # (a process still starting is checked by _run once it is registered)
             self._requeue_running(lambda t, batch: batch is not None
-                                  and batch.bwlimit != self.limits.cap(t.direction, t.remote))
+                                  and batch.bwlimit != self.limits.process_limit(t.direction, t.remote,
+                                                                                  batch.bwlimit))
             self._cond.notify_all()
         self.ctx.emit("limits", **self.limits.as_dict())
 
     def limits_dict(self) -> dict:
-        return self.limits.as_dict()
+        return {**self.limits.as_dict(), "auto_upload": self._auto_on, "auto_status": self.autolimit.status()}
+
+    # -- the automatic upload limit (autolimit.py) ---------------------------------------------
+    def set_auto_limit(self, on: bool) -> None:
+        """Turn the automatic upload limit on or off, live (kept in git config by the caller)."""
+        self._auto_on = on
+        if not on:
+            self.autolimit.stop()
+            self.autolimit = autolimit.AutoLimiter(str(self.ctx.root), self.ctx.git, self.limits,
+                                                   self._uploading_to, self._auto_rate_changed)
+            for remote in list(self.limits.auto):
+                self.limits.set_auto(remote, None)
+                self._auto_rate_changed(remote)
+        else:
+            with self._cond:
+                remotes = {t.remote for t in self._running.values() if t.direction == "upload"}
+            for remote in remotes:
+                if self._is_ssh(remote):
+                    self.autolimit.touch(remote)
+        self.ctx.emit("limits", **self.limits.as_dict())
+
+    def _is_ssh(self, remote: str) -> bool:
+        try:
+            return parse_remote_url(self.ctx.git.config_get(f"remote.{remote}.url") or "",
+                                    base=self.ctx.root).kind == "ssh"
+        except BadURL:
+            return False
+
+    def _uploading_to(self, remote: str) -> bool:
+        with self._cond:
+            return any(t.remote == remote and t.direction == "upload"
+                       for t in [*self._running.values(), *self._queued.values()])
+
+    def _auto_rate_changed(self, remote: str) -> None:
+        with self._cond:
+            self._requeue_running(lambda t, batch: batch is not None and t.remote == remote
+                                  and t.direction == "upload"
+                                  and batch.bwlimit != self.limits.process_limit("upload", remote, batch.bwlimit))
+            self._cond.notify_all()
 
     # -- status --------------------------------------------------------------------------------
     def snapshot(self, history: int = 50) -> list[dict]:

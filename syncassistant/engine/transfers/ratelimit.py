@@ -13,6 +13,11 @@ Two layers, because git-annex's own limit cannot change while its process runs:
   process that got ahead of its budget is stopped (SIGSTOP) until the budget catches up
   (SIGCONT). A lower limit applies at the next report; the transfer manager restarts a
   process whose `annex.bwlimit` no longer matches (it resumes where it was).
+
+A third, automatic upload limit per remote (transfers/autolimit.py) changes several times a
+second as the queueing delay our uploads add to the link is measured: it acts through its own
+bucket and pacing; a process is restarted for it only when the limit leaves a band around
+the one the process started with (see `Limits.process_limit`). Manual limits always win.
 """
 
 from __future__ import annotations
@@ -61,6 +66,17 @@ class TokenBucket:
             self._tokens = 0.0
             self._last = time.monotonic()
 
+    def retune(self, rate: int) -> None:
+        """A new rate that keeps the tokens saved so far (a limit that moves several times a
+        second would otherwise make every spender wait from an empty bucket)."""
+        with self._lock:
+            now = time.monotonic()
+            if self.rate > 0:
+                self._tokens = min(self.rate * self.burst_seconds, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self.rate = max(0, int(rate))
+            self._tokens = min(self._tokens, self.rate * self.burst_seconds)
+
     def spend(self, nbytes: int) -> float:
         """Spend nbytes; return how long the spender must pause to stay within the rate."""
         with self._lock:
@@ -75,13 +91,64 @@ class TokenBucket:
             return -self._tokens / self.rate
 
 
+# The automatic limit's bucket holds little: a burst is what fills the link's queue.
+AUTO_BURST = 0.1
+# A process started for an automatic limit runs at P = room x the limit (Limits.set_auto) and
+# keeps running while the limit stays within [AUTO_BAND_LOW * P, AUTO_BAND_HIGH * P]: below,
+# its own annex.bwlimit (1.5 P) would send in bursts the pacing must stop; above, it could not
+# reach the limit (git-annex undershoots). Each restart costs a second or so of nothing moving.
+AUTO_BAND_LOW, AUTO_BAND_HIGH = 0.6, 1.2
+
+
 class Limits:
-    """Global upload/download limits plus per-remote ones."""
+    """Global upload/download limits plus per-remote ones, and automatic upload limits."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.global_ = {"upload": TokenBucket(), "download": TokenBucket()}
         self.remotes: dict[str, dict[str, TokenBucket]] = {}
+        self.auto: dict[str, TokenBucket] = {}  # remote -> automatic upload limit (autolimit.py)
+        self._sent: dict[str, int] = {}  # remote -> bytes uploaded, for the automatic limit
+        self._room: dict[str, float] = {}
+
+    def set_auto(self, remote: str, rate: int | None, room: float = 1.25) -> None:
+        """The automatic upload limit to `remote` in bytes/s (None: none). A process (re)started
+        for it gets `room` times the rate (see process_limit): room to grow without another
+        restart, more while the limit is still looking for the link's speed."""
+        with self._lock:
+            if rate is None:
+                self.auto.pop(remote, None)
+                self._room.pop(remote, None)
+                return
+            bucket = self.auto.get(remote)
+            if bucket is None:
+                bucket = self.auto[remote] = TokenBucket(burst_seconds=AUTO_BURST)
+            bucket.retune(max(1, int(rate)))
+            self._room[remote] = room
+
+    def auto_rate(self, remote: str) -> int:
+        with self._lock:
+            bucket = self.auto.get(remote)
+            return bucket.rate if bucket else 0
+
+    def sent(self, remote: str) -> int:
+        """Bytes uploaded to `remote` so far (as progress reports counted them)."""
+        with self._lock:
+            return self._sent.get(remote, 0)
+
+    def process_limit(self, direction: str, remote: str, current: int | None = None) -> int:
+        """The limit a git-annex process for (direction, remote) runs under (its annex.bwlimit,
+        before headroom; 0 = none): the manual cap, or, lower, the automatic one. `current` is
+        a running process's: kept while an automatic limit stays in its band."""
+        manual = self.cap(direction, remote)
+        auto = self.auto_rate(remote) if direction == "upload" else 0
+        if not auto or (manual and manual <= auto):
+            return manual
+        if current and (not manual or current < manual) and AUTO_BAND_LOW * current <= auto <= AUTO_BAND_HIGH * current:
+            return current
+        with self._lock:
+            room = self._room.get(remote, 1.25)
+        return min(int(auto * room), manual) if manual else int(auto * room)
 
     def set(self, direction: str, rate: int, remote: str | None = None) -> None:
         with self._lock:
@@ -97,13 +164,20 @@ class Limits:
             buckets = [self.global_[direction]]
             if remote in self.remotes:
                 buckets.append(self.remotes[remote][direction])
+            if direction == "upload" and remote in self.auto:
+                buckets.append(self.auto[remote])
         return buckets
 
     def cap(self, direction: str, remote: str) -> int:
-        """The lowest limit on one transfer to or from `remote` (bytes/s; 0 = none)."""
-        return min((b.rate for b in self._buckets(direction, remote) if b.rate > 0), default=0)
+        """The lowest manual limit on one transfer to or from `remote` (bytes/s; 0 = none)."""
+        with self._lock:
+            buckets = [self.global_[direction], *([self.remotes[remote][direction]] if remote in self.remotes else [])]
+        return min((b.rate for b in buckets if b.rate > 0), default=0)
 
     def spend(self, direction: str, remote: str, nbytes: int) -> float:
+        if direction == "upload":
+            with self._lock:
+                self._sent[remote] = self._sent.get(remote, 0) + nbytes
         return max(b.spend(nbytes) for b in self._buckets(direction, remote))
 
     def as_dict(self) -> dict:
@@ -112,4 +186,5 @@ class Limits:
                 "upload": self.global_["upload"].rate,
                 "download": self.global_["download"].rate,
                 "remotes": {r: {d: b.rate for d, b in v.items()} for r, v in self.remotes.items()},
+                "auto": {r: b.rate for r, b in self.auto.items()},
             }
