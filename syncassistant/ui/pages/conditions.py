@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...engine.devices.conditions import Conditions, read_conditions, write_conditions
 from ...engine.proc.git import Git
@@ -34,6 +43,7 @@ class ConditionsBox(QGroupBox):
         self.below.setRange(0, 100)
         self.below.setSingleStep(5)
         self.below.setSuffix(" %")
+        self.below.setMinimumWidth(140)
         self.below.setSpecialValueText(self.tr("at any charge"))  # 0: whenever on battery
         self.error = ErrorLabel(self.battery, self)
         self.now = QLabel(self)
@@ -43,7 +53,12 @@ class ConditionsBox(QGroupBox):
         form = QFormLayout()
         form.addRow(self.tr("On a &metered connection:"), self.metered)
         form.addRow(self.tr("On &battery:"), self.battery)
-        form.addRow(self.tr("&Only below:"), self.below)
+        below_row = QHBoxLayout()
+        below_row.addWidget(self.below)
+        below_row.addStretch(1)
+        below_label = QLabel(self.tr("&Only below:"), self)
+        below_label.setBuddy(self.below)  # (a row of a layout gets no buddy by itself)
+        form.addRow(below_label, below_row)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.error)
@@ -72,6 +87,9 @@ class ConditionsBox(QGroupBox):
         if key == self.key and key:
             return
         self.key = key
+        view = self.app.state.views.get(key)
+        self.setTitle(self.tr("When %1 syncs").replace("%1", view.name) if view is not None
+                      else self.tr("When to sync"))
         for w in (self.metered, self.battery, self.below):
             w.setEnabled(False)
         self.error.clear_error()
