@@ -46,7 +46,7 @@ def settings(qtbot, sync_app, linked_pair):
 def test_every_page_opens_and_shows_the_real_state(qtbot, settings):
     app, dlg, a, b = settings
     assert [dlg.nav.item(i).text() for i in range(dlg.nav.count())] == [
-        "Folders", "Remotes", "Bandwidth", "Rules", "General"]
+        "Folders", "Remotes", "Devices", "Bandwidth", "Rules", "General"]
     repos = dlg.show_page("repositories")
     assert repos.table.topLevelItemCount() == 1
     assert repos.table.topLevelItem(0).text(1) == str(a.resolve())

@@ -22,8 +22,8 @@ def test_menu_has_a_line_per_repository_and_the_actions(qtbot, sync_app, linked_
     app = sync_app(a, b)
     texts = menu_texts(app)
     assert texts[0].startswith("A: ") and texts[1].startswith("B: ")
-    assert texts[2:] == ["Open folder", "Pause syncing", "Sync now", "Transfers…", "Conflicts…", "Recent changes…",
-                         "Settings…", "Quit"]
+    assert texts[2:] == ["Open folder", "Pause syncing", "Sync now", "Transfers…", "Conflicts…",
+                         "Recent changes…", "Connect another device…", "Join with a code…", "Settings…", "Quit"]
     assert app.tray.open_action.menu() is not None  # two folders: a submenu
     assert [x.text() for x in app.tray.open_action.menu().actions()] == ["A", "B"]
 

@@ -170,6 +170,8 @@ class SyncApp(QObject):
         self.tray.conflictsRequested.connect(self.show_conflicts)
         self.tray.historyRequested.connect(self.show_history)
         self.tray.settingsRequested.connect(self.show_settings)
+        self.tray.inviteRequested.connect(self.show_invite)
+        self.tray.joinRequested.connect(self.show_join)
         self.tray.quitRequested.connect(self.quit)
         self.notifications = Notifications(self.bridge, self.state, self.tray.icon,
                                            lambda: bool(self.config.notifications), notifier, self)
@@ -364,6 +366,18 @@ class SyncApp(QObject):
             win.show_page(page)  # type: ignore[attr-defined]
         return win
 
+    def show_invite(self) -> QWidget:
+        """"Connect another device…": a one-time code for one of our folders."""
+        from .invite_dialog import InviteDialog
+
+        return self._show("invite", lambda: InviteDialog(self))
+
+    def show_join(self) -> QWidget:
+        """"Join with a code…": connect a folder here to the device that shows the code."""
+        from .invite_dialog import JoinDialog
+
+        return self._show("join", lambda: JoinDialog(self))
+
     def activate(self, args: object = None) -> None:
         """A second start: bring a window forward (the last one open, else Settings)."""
         for name in ("conflicts", "transfers", "history", "settings"):
@@ -382,6 +396,10 @@ class SyncApp(QObject):
         self._shut_down = True
         for win in self.windows.values():
             win.close()
+        from .invite_job import cancel_all
+
+        if not cancel_all():  # an invitation under way takes back what it made first
+            log.warning("an invitation did not end in time")
         for h in self.handles.values():
             h.stop()
         for h in [*self.handles.values(), *self._retired]:

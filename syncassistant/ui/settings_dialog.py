@@ -1,6 +1,6 @@
 """The settings dialog: a list of pages on the left, the chosen page on the right.
 
-Pages: Folders (repositories), Remotes, Bandwidth, Rules, General; each is its own module under
+Pages: Folders (repositories), Remotes, Devices, Bandwidth, Rules, General; each is its own module under
 `pages/`. Every page applies a change when it is made (and refuses bad input next to the field),
 so the dialog has only a Close button.
 """
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from .icons import app_icon
 from .pages.bandwidth import BandwidthPage
+from .pages.devices import DevicesPage
 from .pages.general import GeneralPage
 from .pages.remotes import RemotesPage
 from .pages.repositories import RepositoriesPage
@@ -32,7 +33,7 @@ from .pages.rules import RulesPage
 
 
 class SettingsDialog(QDialog):
-    PAGES = ("repositories", "remotes", "bandwidth", "rules", "general")
+    PAGES = ("repositories", "remotes", "devices", "bandwidth", "rules", "general")
 
     def __init__(self, app: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -51,11 +52,12 @@ class SettingsDialog(QDialog):
         self.pages: dict[str, QWidget] = {
             "repositories": RepositoriesPage(app, self),
             "remotes": RemotesPage(app, self),
+            "devices": DevicesPage(app, self),
             "bandwidth": BandwidthPage(app, self),
             "rules": RulesPage(app, self),
             "general": GeneralPage(app, self),
         }
-        titles = {"repositories": self.tr("Folders"), "remotes": self.tr("Remotes"),
+        titles = {"repositories": self.tr("Folders"), "remotes": self.tr("Remotes"), "devices": self.tr("Devices"),
                   "bandwidth": self.tr("Bandwidth"), "rules": self.tr("Rules"), "general": self.tr("General")}
         for name in self.PAGES:
             self.nav.addItem(titles[name])

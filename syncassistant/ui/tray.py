@@ -25,6 +25,8 @@ class Tray(QObject):
     conflictsRequested = Signal()
     historyRequested = Signal()  # "Recent changes…": what changed where, and restoring versions
     settingsRequested = Signal()
+    inviteRequested = Signal()  # "Connect another device…": show a one-time code
+    joinRequested = Signal()  # "Join with a code…": the code another device shows
     quitRequested = Signal()
 
     def __init__(self, state: AppState, parent: QObject | None = None):
@@ -57,6 +59,10 @@ class Tray(QObject):
         self.conflicts_action.triggered.connect(self.conflictsRequested)
         self.history_action = self.menu.addAction(self.tr("Recent changes…"))
         self.history_action.triggered.connect(self.historyRequested)
+        self.invite_action = self.menu.addAction(self.tr("Connect another device…"))
+        self.invite_action.triggered.connect(self.inviteRequested)
+        self.join_action = self.menu.addAction(self.tr("Join with a code…"))
+        self.join_action.triggered.connect(self.joinRequested)
         self.settings_action = self.menu.addAction(self.tr("Settings…"))
         self.settings_action.triggered.connect(self.settingsRequested)
         self.menu.addSeparator()
@@ -126,6 +132,7 @@ class Tray(QObject):
         self.sync_action.setEnabled(bool(running) and not all_paused)
         self.open_action.setEnabled(bool(views))
         self.override_action.setVisible(any(v.held_by_conditions for v in running))
+        self.invite_action.setEnabled(bool(views))  # (an invitation is to a folder)
         self.history_action.setEnabled(bool(views))
         n = sum(len(v.conflicts) for v in views)
         self.conflicts_action.setText(self.tr("Conflicts (%n)…", "", n) if n else self.tr("Conflicts…"))

@@ -379,6 +379,10 @@ class Device:
     cloud: str | None = None  # the cloud remote both sync through (no ssh path between them)
     since: float = field(default_factory=time.time)
     last_seen: float | None = None  # (not stored: read when listed)
+    folder: str | None = None  # (not stored) our folder it is connected to: where a join put it
+
+
+_UNSTORED = ("last_seen", "folder")
 
 
 def _devices_file(top: Path) -> Path:
@@ -392,7 +396,7 @@ def _load(top: Path) -> list[Device]:
         return []
     except (OSError, ValueError) as e:
         raise InviteError(f"{_devices_file(top)}: cannot read it ({e})") from None
-    fields = set(Device.__dataclass_fields__) - {"last_seen"}
+    fields = set(Device.__dataclass_fields__) - set(_UNSTORED)
     return [Device(**{k: v for k, v in d.items() if k in fields}) for d in data.get("devices", [])]
 
 
@@ -400,7 +404,7 @@ def _save(top: Path, devices: list[Device]) -> None:
     f = _devices_file(top)
     f.parent.mkdir(exist_ok=True)
     tmp = f.with_name(f.name + ".tmp")
-    tmp.write_text(json.dumps({"version": 1, "devices": [{k: v for k, v in asdict(d).items() if k != "last_seen"}
+    tmp.write_text(json.dumps({"version": 1, "devices": [{k: v for k, v in asdict(d).items() if k not in _UNSTORED}
                                                          for d in devices]}, indent=1) + "\n")
     os.replace(tmp, f)
 
@@ -417,6 +421,7 @@ def list_devices(path: str | Path) -> list[Device]:
     except (control.ControlError, OSError, KeyError, ValueError):
         pass
     for d in devices:
+        d.folder = str(top)
         if d.remote:
             d.last_seen = synced.get(d.remote) or _last_fetch(top, d.remote)
     return devices
@@ -721,7 +726,7 @@ def _connect(me: _Me, peer: Peer, pipe: WormholePipe, undo: _Undo) -> Device:
     device = Device(pairing=me.pairing, name=peer.name, uuid=peer.uuid, remote=remote,
                     url=git.remote_url(remote) if remote else None,
                     key_dir=str(me.key_dir) if remote else None,
-                    authorized_keys=str(auth_file) if auth_file else None)
+                    authorized_keys=str(auth_file) if auth_file else None, folder=str(me.top))
     _save(me.top, [d for d in _load(me.top) if d.pairing != me.pairing] + [device])
     undo.steps.clear()  # connected: nothing to take back any more
     if not request_sync(me.top) and remote:
@@ -750,7 +755,7 @@ def _join_cloud(folder: Path, my_name: str, peer: Peer, pipe: WormholePipe, undo
     pipe.send({"type": "cloud-joined", "uuid": Git(top).config_get("annex.uuid") or "", "name": my_name})
     _expect(pipe.recv(STEP_WAIT, "the other device stopped answering"), "cloud-recorded")
     device = Device(pairing=peer.pairing, name=peer.name, uuid=peer.uuid, remote=None, url=None, key_dir=None,
-                    authorized_keys=None, cloud=peer.cloud_name)
+                    authorized_keys=None, cloud=peer.cloud_name, folder=str(top))
     _save(top, [d for d in _load(top) if d.pairing != peer.pairing] + [device])
     undo.steps.clear()
     request_sync(top)
@@ -800,7 +805,7 @@ def _await_cloud(me: _Me, pipe: WormholePipe, undo: _Undo) -> Device:
         _abort(pipe, str(e))
         raise
     device = Device(pairing=me.pairing, name=name, uuid=uuid, remote=None, url=None, key_dir=None,
-                    authorized_keys=None, cloud=me.cloud_name)
+                    authorized_keys=None, cloud=me.cloud_name, folder=str(me.top))
     _save(me.top, [d for d in _load(me.top) if d.pairing != me.pairing] + [device])
     pipe.send({"type": "cloud-recorded"})
     request_sync(me.top)  # a running daemon fetches from the cloud now, and pushes what it has
