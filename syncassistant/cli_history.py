@@ -2,8 +2,10 @@
 
     syncassistant log PATH [FILE] [--json] [-n N]
     syncassistant restore PATH FILE [--at TIME | --version N] [--as NEW_NAME]
+    syncassistant versions PATH [--keep-days N | --keep-all] [--apply] [--json]
 
-The engine is engine/history.py (reading) and engine/restore.py (writing); this module only
+The engine is engine/history.py (reading), engine/restore.py (writing) and
+engine/keep_versions.py (old versions' cost and the policy); this module only
 turns options into their arguments and their results into lines.
 """
 
@@ -14,7 +16,7 @@ import datetime as dt
 import json
 import sys
 
-from .engine import history
+from .engine import history, keep_versions
 from .engine.repo import open_repo
 from .engine.restore import RestoreError, check_rel, restore
 
@@ -85,6 +87,38 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_versions(args: argparse.Namespace) -> int:
+    top = open_repo(args.path)
+    try:
+        if args.keep_all or args.keep_days is not None:
+            keep_versions.set_policy(top, None if args.keep_all else args.keep_days)
+        days = keep_versions.policy_days(top)
+        report = keep_versions.apply(top, days) if args.apply and days else None
+        found = keep_versions.old_versions(top)
+    except keep_versions.PolicyError as e:
+        print(f"syncassistant: {e}", file=sys.stderr)
+        return 1
+    count, size = keep_versions.cost(found)
+    if args.json:
+        print(json.dumps({"keep_days": days, "old_versions": count, "bytes": size,
+                          "versions": [v.to_json() for v in found],
+                          "applied": report.to_json() if report else None}, indent=2))
+        return 0
+    print(f"{top}: {count} old version(s) on this device, {_size(size) or '0 B'}")
+    print("policy: keep every version" if not days else f"policy: keep old versions for {days} days "
+          "(then drop them here where other copies exist)")
+    if args.apply and not days:
+        print("nothing dropped: the policy keeps every version (set one with --keep-days N)")
+    if report:
+        freed = sum(v.size or 0 for v in report.dropped)
+        print(f"dropped {len(report.dropped)} ({_size(freed) or '0 B'}); kept {len(report.kept_young)} younger, "
+              f"{len(report.kept_only_copy)} without enough other copies, "
+              f"{len(report.kept_unknown_age)} of unknown age")
+        for v, why in report.kept_only_copy:
+            print(f"  kept {v.path or v.key}: {why}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``log`` and ``restore`` to the CLI's subparsers."""
     s = subparsers.add_parser("log", help="recent changes (time, device, kind, size); a file's versions")
@@ -102,3 +136,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--version", type=int, metavar="N", help="version N as `log PATH FILE` numbers them (1 = newest)")
     s.add_argument("--as", dest="as_name", metavar="NEW_NAME", help="write it under this name (must not exist)")
     s.set_defaults(func=cmd_restore)
+
+    s = subparsers.add_parser("versions", help="what old versions cost here; keep them N days, then drop "
+                                               "them where other copies exist")
+    s.add_argument("path", metavar="PATH")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--keep-days", type=int, metavar="N", help="set the policy: keep old versions N days")
+    g.add_argument("--keep-all", action="store_true", help="set the policy: keep every version (the default)")
+    s.add_argument("--apply", action="store_true",
+                   help="drop old versions past the policy from this device (never one without numcopies "
+                        "other copies)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_versions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from conftest import annex, git, link, wait_for
 
 from syncassistant import cli
-from syncassistant.engine import history, provenance
+from syncassistant.engine import history, keep_versions, provenance
 from syncassistant.engine.restore import RestoreError, parse_time, restore
 
 
@@ -276,3 +277,67 @@ def test_parse_time():
     for bad in ("", "soon", "2026-13-45", "@", "3 parsecs ago"):
         with pytest.raises(RestoreError):
             parse_time(bad, now)
+
+
+# -- keeping versions ----------------------------------------------------------------------------
+
+def commit_at(repo: Path, when: float, message: str, *changes: tuple[str, str | None]) -> None:
+    """One commit dated `when`: each (path, text) written and added, or (path, None) deleted."""
+    for rel, text in changes:
+        if text is None:
+            git(repo, "rm", "-q", "--", rel)
+        else:
+            (repo / rel).write_text(text)
+            git(repo, "annex", "add", "-q", "--", rel)
+    stamp = f"@{int(when)} +0000"
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, check=True,
+                   env={**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+
+
+def test_the_policy_drops_exactly_the_old_versions_past_it_that_have_numcopies_other_copies(make_repo, capsys):
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    c = make_repo("C", clone_of=a)
+    git(a, "remote", "add", "b", str(b))
+    git(a, "remote", "add", "c", str(c))
+    day, now = 86400, time.time()
+    commit_at(a, now - 100 * day, "first", ("f.txt", "f one\n"), ("solo.txt", "solo one\n"),
+              ("pair.txt", "pair\n"), ("young.txt", "young\n"))
+    k_f1, k_solo1, k_pair, k_young = (key_at(a, "HEAD", p) for p in ("f.txt", "solo.txt", "pair.txt", "young.txt"))
+    commit_at(a, now - 40 * day, "40 days ago", ("f.txt", "f two\n"), ("solo.txt", "solo two\n"), ("pair.txt", None))
+    k_f2, k_solo2 = key_at(a, "HEAD", "f.txt"), key_at(a, "HEAD", "solo.txt")
+    commit_at(a, now - 5 * day, "5 days ago", ("f.txt", "f three\n"), ("young.txt", None))
+    k_f3 = key_at(a, "HEAD", "f.txt")
+    for key, to in ((k_f1, "b"), (k_f1, "c"), (k_pair, "b"), (k_f2, "b"), (k_f2, "c")):
+        annex(a, "copy", "-q", "--key", key, "--to", to)
+    annex(a, "numcopies", "2")
+
+    found = {v.key: v for v in keep_versions.old_versions(a)}
+    assert set(found) == {k_f1, k_solo1, k_pair, k_f2, k_young}
+    assert found[k_f1].path == "f.txt" and abs(found[k_f1].replaced - (now - 40 * day)) < 2
+    assert abs(found[k_f2].replaced - (now - 5 * day)) < 2 and found[k_young].path == "young.txt"
+    assert keep_versions.cost(list(found.values())) == (5, sum(len(t) for t in (
+        "f one\n", "solo one\n", "pair\n", "young\n", "f two\n")))
+
+    rc, out, err = run_cli(capsys, "versions", str(a), "--keep-days", "30", "--apply")
+    assert rc == 0, err
+    assert git(a, "config", "syncassistant.keepVersions").strip() == "30"
+    assert "dropped 1" in out and "2 without enough other copies" in out
+    # exactly the version past 30 days with two other copies went; the only copy, the one with
+    # one other copy (numcopies 2), the young ones and the current versions stayed
+    assert not has_content(a, k_f1) and has_content(b, k_f1) and has_content(c, k_f1)
+    for key in (k_solo1, k_pair, k_f2, k_young, k_f3, k_solo2):
+        assert has_content(a, key), key
+    assert (a / "f.txt").read_text() == "f three\n" and (a / "solo.txt").read_text() == "solo two\n"
+    # the dropped version is still restorable, from B or C
+    restore(a, "f.txt", version=3, as_name="f (first).txt")
+    assert (a / "f (first).txt").read_text() == "f one\n"
+
+    rc, out, _ = run_cli(capsys, "versions", str(a), "--json")
+    data = json.loads(out)
+    assert data["keep_days"] == 30 and data["old_versions"] == 4  # (k_f1 is in use again: restored)
+    rc, _, err = run_cli(capsys, "versions", str(a), "--keep-days", "-3")
+    assert rc == 1 and "0 or more" in err
+    git(a, "config", "syncassistant.keepVersions", "soon")
+    rc, _, err = run_cli(capsys, "versions", str(a))
+    assert rc == 1 and "not a number of days" in err
