@@ -91,6 +91,106 @@
     </message>
 </context>
 <context>
+    <name>ConditionsBox</name>
+    <message>
+        <location filename="../pages/conditions.py" line="37"/>
+        <location filename="../pages/conditions.py" line="38"/>
+        <location filename="../pages/conditions.py" line="92"/>
+        <source>When to sync</source>
+        <translation>Wann synchronisiert wird</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="39"/>
+        <source>On a metered connection</source>
+        <translation>Bei getakteter Verbindung</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="40"/>
+        <source>On battery</source>
+        <translation>Im Akkubetrieb</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="42"/>
+        <source>Only below this battery charge</source>
+        <translation>Nur unter diesem Akkustand</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="47"/>
+        <source>at any charge</source>
+        <translation>bei jedem Ladestand</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="51"/>
+        <source>What the conditions do now</source>
+        <translation>Was die Bedingungen jetzt bewirken</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="54"/>
+        <source>On a &amp;metered connection:</source>
+        <translation>Bei &amp;getakteter Verbindung:</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="55"/>
+        <source>On &amp;battery:</source>
+        <translation>Im &amp;Akkubetrieb:</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="59"/>
+        <source>&amp;Only below:</source>
+        <translation>&amp;Nur unter:</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="65"/>
+        <source>Holding file content: changes, new files and deletions still reach your other devices; the content of files waits. The tray&apos;s “Sync anyway for an hour” lifts these conditions for a while.</source>
+        <translation>Dateiinhalte zurückhalten: Änderungen, neue Dateien und Löschungen erreichen Ihre anderen Geräte weiterhin; der Inhalt der Dateien wartet. „Trotzdem eine Stunde synchronisieren“ im Menü des Symbols hebt diese Bedingungen eine Weile auf.</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="79"/>
+        <source>Sync everything</source>
+        <translation>Alles synchronisieren</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="80"/>
+        <source>Sync changes, hold file content</source>
+        <translation>Änderungen synchronisieren, Dateiinhalte zurückhalten</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="81"/>
+        <source>Pause syncing</source>
+        <translation>Synchronisierung pausieren</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="91"/>
+        <source>When %1 syncs</source>
+        <translation>Wann %1 synchronisiert wird</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="104"/>
+        <source>Cannot read this folder&apos;s settings: %1</source>
+        <translation>Die Einstellungen dieses Ordners können nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="141"/>
+        <source>Could not change it: %1</source>
+        <translation>Konnte nicht geändert werden: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="158"/>
+        <source>Now: %1</source>
+        <translation>Jetzt: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="160"/>
+        <source>Now: syncing anyway, as you asked</source>
+        <translation>Jetzt: wie gewünscht wird trotzdem synchronisiert</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="162"/>
+        <source>Now: syncing everything</source>
+        <translation>Jetzt: alles wird synchronisiert</translation>
+    </message>
+</context>
+<context>
     <name>ConflictsWindow</name>
     <message>
         <location filename="../conflicts_window.py" line="65"/>
@@ -213,122 +313,117 @@
         <translation>Keine Konflikte</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="176"/>
+        <location filename="../conflicts_window.py" line="181"/>
         <source>another device</source>
         <translation>einem anderen Gerät</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="195"/>
+        <location filename="../conflicts_window.py" line="200"/>
         <source>from %1, %2</source>
         <translation>von %1, %2</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="226"/>
+        <location filename="../conflicts_window.py" line="231"/>
         <source>In %1, this file was changed on this device and on %2 before they synced. Both versions were kept; choose what to do.</source>
         <translation>In %1 wurde diese Datei auf diesem Gerät und auf %2 geändert, bevor sie synchronisiert wurden. Beide Versionen wurden behalten; wählen Sie, was geschehen soll.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="235"/>
+        <location filename="../conflicts_window.py" line="240"/>
         <source>Looking at the versions…</source>
         <translation>Versionen werden untersucht…</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="244"/>
+        <location filename="../conflicts_window.py" line="249"/>
         <source>Could not read the versions: %1</source>
         <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="250"/>
+        <location filename="../conflicts_window.py" line="257"/>
         <source>this device</source>
         <translation>diesem Gerät</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="250"/>
+        <location filename="../conflicts_window.py" line="259"/>
         <source>unknown</source>
         <translation>unbekannt</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="252"/>
-        <source>%1 (%2)</source>
-        <translation>%1 (%2)</translation>
-    </message>
-    <message>
-        <location filename="../conflicts_window.py" line="257"/>
+        <location filename="../conflicts_window.py" line="264"/>
         <source>The content of this version is not on this device yet.</source>
         <translation>Der Inhalt dieser Version ist noch nicht auf diesem Gerät.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="300"/>
+        <location filename="../conflicts_window.py" line="307"/>
         <source>These files are not text: open the folder to compare them.</source>
         <translation>Diese Dateien sind kein Text: Öffnen Sie den Ordner, um sie zu vergleichen.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="301"/>
+        <location filename="../conflicts_window.py" line="308"/>
         <source>The content of a version is on another device; it is fetched when content syncs.</source>
         <translation>Der Inhalt einer Version liegt auf einem anderen Gerät; er wird geholt, wenn Inhalte synchronisiert werden.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="303"/>
+        <location filename="../conflicts_window.py" line="310"/>
         <source>One version is a folder; open the folder to look inside.</source>
         <translation>Eine Version ist ein Ordner; öffnen Sie den Ordner, um hineinzuschauen.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="304"/>
+        <location filename="../conflicts_window.py" line="311"/>
         <source>A version is no longer there.</source>
         <translation>Eine Version ist nicht mehr vorhanden.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="307"/>
+        <location filename="../conflicts_window.py" line="314"/>
         <source>No preview.</source>
         <translation>Keine Vorschau.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="312"/>
+        <location filename="../conflicts_window.py" line="319"/>
         <source>The versions have the same text.</source>
         <translation>Die Versionen haben denselben Text.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="314"/>
+        <location filename="../conflicts_window.py" line="321"/>
         <source>Lines only in %1 are red; only in %2, green.</source>
         <translation>Zeilen nur in %1 sind rot, nur in %2 grün.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="338"/>
+        <location filename="../conflicts_window.py" line="345"/>
         <source>Preview of %1</source>
         <translation>Vorschau von %1</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="349"/>
+        <location filename="../conflicts_window.py" line="356"/>
         <source>(no preview)</source>
         <translation>(keine Vorschau)</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="375"/>
+        <location filename="../conflicts_window.py" line="382"/>
         <source>Keep this version?</source>
         <translation>Diese Version behalten?</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="376"/>
+        <location filename="../conflicts_window.py" line="383"/>
         <source>Keep %1 as %2 and delete %3? Deleted versions stay in the folder&apos;s history.</source>
         <translation>%1 als %2 behalten und %3 löschen? Gelöschte Versionen bleiben im Verlauf des Ordners erhalten.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="389"/>
+        <location filename="../conflicts_window.py" line="396"/>
         <source>Kept %1. The change is syncing to your other devices.</source>
         <translation>%1 behalten. Die Änderung wird mit Ihren anderen Geräten synchronisiert.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="397"/>
+        <location filename="../conflicts_window.py" line="404"/>
         <source>Both versions stay in the folder under the names shown.</source>
         <translation>Beide Versionen bleiben unter den angezeigten Namen im Ordner.</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="408"/>
+        <location filename="../conflicts_window.py" line="415"/>
         <source>That did not work: %1</source>
         <translation>Das hat nicht geklappt: %1</translation>
     </message>
     <message>
-        <location filename="../conflicts_window.py" line="414"/>
+        <location filename="../conflicts_window.py" line="421"/>
         <source>this folder is not running</source>
         <translation>dieser Ordner läuft nicht</translation>
     </message>
@@ -428,47 +523,47 @@
 <context>
     <name>Notifications</name>
     <message>
-        <location filename="../notifications.py" line="54"/>
+        <location filename="../notifications.py" line="62"/>
         <source>Conflict in %1</source>
         <translation>Konflikt in %1</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="55"/>
+        <location filename="../notifications.py" line="60"/>
         <source>%1 was changed on two devices. Both versions are kept; open Conflicts… to choose.</source>
         <translation>%1 wurde auf zwei Geräten geändert. Beide Versionen bleiben erhalten; öffnen Sie „Konflikte…“, um zu wählen.</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="61"/>
+        <location filename="../notifications.py" line="66"/>
         <source>Syncing %1 has a problem</source>
         <translation>Problem beim Synchronisieren von %1</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="70"/>
+        <location filename="../notifications.py" line="75"/>
         <source>%1 is not syncing</source>
         <translation>%1 wird nicht synchronisiert</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="77"/>
+        <location filename="../notifications.py" line="82"/>
         <source>Can&apos;t reach %1</source>
         <translation>%1 ist nicht erreichbar</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="78"/>
+        <location filename="../notifications.py" line="83"/>
         <source>%1 has not synced with it since %2 attempts: %3</source>
         <translation>%1 wurde seit %2 Versuchen nicht damit synchronisiert: %3</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="91"/>
+        <location filename="../notifications.py" line="96"/>
         <source>Drive %1 connected</source>
         <translation>Laufwerk %1 angeschlossen</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="92"/>
+        <location filename="../notifications.py" line="97"/>
         <source>syncing</source>
         <translation>wird synchronisiert</translation>
     </message>
     <message numerus="yes">
-        <location filename="../notifications.py" line="93"/>
+        <location filename="../notifications.py" line="98"/>
         <source>syncing %n file(s)</source>
         <translation>
             <numerusform>%n Datei wird synchronisiert</numerusform>
@@ -476,22 +571,22 @@
         </translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="95"/>
+        <location filename="../notifications.py" line="100"/>
         <source>%1 is up to date</source>
         <translation>%1 ist auf dem neuesten Stand</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="96"/>
+        <location filename="../notifications.py" line="101"/>
         <source>safe to remove</source>
         <translation>kann sicher entfernt werden</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="98"/>
+        <location filename="../notifications.py" line="103"/>
         <source>%1 is not fully synced</source>
         <translation>%1 ist nicht vollständig synchronisiert</translation>
     </message>
     <message numerus="yes">
-        <location filename="../notifications.py" line="99"/>
+        <location filename="../notifications.py" line="104"/>
         <source>%n file(s) could not be copied: %1</source>
         <translation>
             <numerusform>%n Datei konnte nicht kopiert werden: %1</numerusform>
@@ -499,12 +594,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="102"/>
+        <location filename="../notifications.py" line="107"/>
         <source>%1 was removed</source>
         <translation>%1 wurde entfernt</translation>
     </message>
     <message>
-        <location filename="../notifications.py" line="103"/>
+        <location filename="../notifications.py" line="108"/>
         <source>before it was fully synced</source>
         <translation>bevor es vollständig synchronisiert war</translation>
     </message>
@@ -535,425 +630,411 @@
 <context>
     <name>RemotesPage</name>
     <message>
-        <location filename="../pages/remotes.py" line="50"/>
-        <location filename="../pages/remotes.py" line="216"/>
+        <location filename="../pages/remotes.py" line="51"/>
+        <location filename="../pages/remotes.py" line="228"/>
         <source>Remotes</source>
         <translation>Gegenstellen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="51"/>
+        <location filename="../pages/remotes.py" line="52"/>
         <source>Files and changes (full)</source>
         <translation>Dateien und Änderungen (vollständig)</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="52"/>
+        <location filename="../pages/remotes.py" line="53"/>
         <source>Changes only, no file content</source>
         <translation>Nur Änderungen, keine Dateiinhalte</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="53"/>
+        <location filename="../pages/remotes.py" line="54"/>
         <source>Send only</source>
         <translation>Nur senden</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="54"/>
+        <location filename="../pages/remotes.py" line="55"/>
         <source>Receive only</source>
         <translation>Nur empfangen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="55"/>
+        <location filename="../pages/remotes.py" line="56"/>
         <source>Off</source>
         <translation>Aus</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="60"/>
+        <location filename="../pages/remotes.py" line="61"/>
         <source>&amp;Folder:</source>
         <translation>&amp;Ordner:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="64"/>
+        <location filename="../pages/remotes.py" line="65"/>
         <source>Remotes of this folder</source>
         <translation>Gegenstellen dieses Ordners</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="67"/>
+        <location filename="../pages/remotes.py" line="68"/>
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="67"/>
+        <location filename="../pages/remotes.py" line="68"/>
         <source>Location</source>
         <translation>Adresse</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="67"/>
+        <location filename="../pages/remotes.py" line="68"/>
         <source>Cost</source>
         <translation>Kosten</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="67"/>
+        <location filename="../pages/remotes.py" line="68"/>
         <source>Mode</source>
         <translation>Modus</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="68"/>
+        <location filename="../pages/remotes.py" line="69"/>
         <source>Last sync</source>
         <translation>Letzte Synchronisierung</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="79"/>
+        <location filename="../pages/remotes.py" line="80"/>
         <source>Cost of the selected remote</source>
         <translation>Kosten der ausgewählten Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="80"/>
+        <location filename="../pages/remotes.py" line="81"/>
         <source>Mode of the selected remote</source>
         <translation>Modus der ausgewählten Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="81"/>
+        <location filename="../pages/remotes.py" line="82"/>
         <source>A&amp;pply</source>
         <translation>Ü&amp;bernehmen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="82"/>
+        <location filename="../pages/remotes.py" line="83"/>
         <source>Apply cost and mode to the selected remote</source>
         <translation>Kosten und Modus für die ausgewählte Gegenstelle übernehmen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="84"/>
+        <location filename="../pages/remotes.py" line="85"/>
         <source>&amp;Remove…</source>
         <translation>&amp;Entfernen…</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="85"/>
+        <location filename="../pages/remotes.py" line="86"/>
         <source>Remove the selected remote</source>
         <translation>Die ausgewählte Gegenstelle entfernen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="88"/>
+        <location filename="../pages/remotes.py" line="89"/>
         <source>Cost:</source>
         <translation>Kosten:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="90"/>
+        <location filename="../pages/remotes.py" line="91"/>
         <source>Mode:</source>
         <translation>Modus:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="95"/>
+        <location filename="../pages/remotes.py" line="96"/>
         <source>Result of the change</source>
         <translation>Ergebnis der Änderung</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="99"/>
-        <location filename="../pages/remotes.py" line="100"/>
+        <location filename="../pages/remotes.py" line="101"/>
+        <location filename="../pages/remotes.py" line="102"/>
         <source>Add a remote</source>
         <translation>Gegenstelle hinzufügen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="102"/>
+        <location filename="../pages/remotes.py" line="104"/>
         <source>Remote name</source>
         <translation>Name der Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="103"/>
+        <location filename="../pages/remotes.py" line="105"/>
         <source>e.g. usb-drive or server</source>
         <translation>z. B. usb-laufwerk oder server</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="104"/>
+        <location filename="../pages/remotes.py" line="106"/>
         <source>A folder or &amp;USB drive</source>
         <translation>Ein Ordner oder &amp;USB-Laufwerk</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="105"/>
+        <location filename="../pages/remotes.py" line="107"/>
         <source>The remote is a folder or USB drive</source>
         <translation>Die Gegenstelle ist ein Ordner oder USB-Laufwerk</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="106"/>
+        <location filename="../pages/remotes.py" line="108"/>
         <source>An &amp;SSH server</source>
         <translation>Ein &amp;SSH-Server</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="107"/>
+        <location filename="../pages/remotes.py" line="109"/>
         <source>The remote is an SSH server</source>
         <translation>Die Gegenstelle ist ein SSH-Server</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="120"/>
+        <location filename="../pages/remotes.py" line="126"/>
         <source>Folder of the remote</source>
         <translation>Ordner der Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="121"/>
+        <location filename="../pages/remotes.py" line="127"/>
         <source>/media/you/USB-DRIVE/Documents</source>
         <translation>/media/sie/USB-LAUFWERK/Dokumente</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="122"/>
+        <location filename="../pages/remotes.py" line="128"/>
         <source>Bro&amp;wse…</source>
         <translation>Durchsu&amp;chen…</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="123"/>
-        <location filename="../pages/remotes.py" line="339"/>
+        <location filename="../pages/remotes.py" line="129"/>
+        <location filename="../pages/remotes.py" line="355"/>
         <source>Choose the remote&apos;s folder</source>
         <translation>Den Ordner der Gegenstelle wählen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="125"/>
+        <location filename="../pages/remotes.py" line="131"/>
         <source>Start a new copy there (the folder must be empty)</source>
         <translation>Dort eine neue Kopie anlegen (der Ordner muss leer sein)</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="126"/>
+        <location filename="../pages/remotes.py" line="132"/>
         <source>Start a new copy in the empty folder</source>
         <translation>Eine neue Kopie im leeren Ordner anlegen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="137"/>
+        <location filename="../pages/remotes.py" line="143"/>
         <source>Fol&amp;der:</source>
         <translation>Or&amp;dner:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="143"/>
+        <location filename="../pages/remotes.py" line="149"/>
         <source>SSH user name</source>
         <translation>SSH-Benutzername</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="144"/>
+        <location filename="../pages/remotes.py" line="150"/>
         <source>optional</source>
         <translation>optional</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="146"/>
+        <location filename="../pages/remotes.py" line="152"/>
         <source>SSH server</source>
         <translation>SSH-Server</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="147"/>
+        <location filename="../pages/remotes.py" line="153"/>
         <source>server.example.org</source>
         <translation>server.example.org</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="151"/>
+        <location filename="../pages/remotes.py" line="157"/>
         <source>SSH port</source>
         <translation>SSH-Port</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="153"/>
+        <location filename="../pages/remotes.py" line="159"/>
         <source>Repository path on the server</source>
         <translation>Pfad des Repositorys auf dem Server</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="154"/>
+        <location filename="../pages/remotes.py" line="160"/>
         <source>~/Documents or /srv/sync/Documents</source>
         <translation>~/Dokumente oder /srv/sync/Dokumente</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="157"/>
-        <source>SSH key passphrase</source>
-        <translation>Passphrase des SSH-Schlüssels</translation>
-    </message>
-    <message>
-        <location filename="../pages/remotes.py" line="158"/>
-        <source>optional; kept in the system keyring only</source>
-        <translation>optional; wird nur im Schlüsselbund des Systems aufbewahrt</translation>
-    </message>
-    <message>
-        <location filename="../pages/remotes.py" line="161"/>
+        <location filename="../pages/remotes.py" line="163"/>
         <source>&amp;User:</source>
         <translation>Benut&amp;zer:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="162"/>
+        <location filename="../pages/remotes.py" line="164"/>
         <source>Ser&amp;ver:</source>
         <translation>Ser&amp;ver:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="163"/>
+        <location filename="../pages/remotes.py" line="165"/>
         <source>P&amp;ort:</source>
         <translation>&amp;Port:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="164"/>
+        <location filename="../pages/remotes.py" line="166"/>
         <source>Pat&amp;h:</source>
         <translation>Pf&amp;ad:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="165"/>
-        <source>Key pass&amp;phrase:</source>
-        <translation>Sch&amp;lüssel-Passphrase:</translation>
-    </message>
-    <message>
-        <location filename="../pages/remotes.py" line="177"/>
+        <location filename="../pages/remotes.py" line="189"/>
         <source>Cost of the new remote</source>
         <translation>Kosten der neuen Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="178"/>
+        <location filename="../pages/remotes.py" line="190"/>
         <source>Lower cost remotes are preferred for file content (git-annex: a drive is usually 100, a server 200).</source>
         <translation>Gegenstellen mit niedrigeren Kosten werden für Dateiinhalte bevorzugt (git-annex: ein Laufwerk hat meist 100, ein Server 200).</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="180"/>
+        <location filename="../pages/remotes.py" line="192"/>
         <source>Mode of the new remote</source>
         <translation>Modus der neuen Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="181"/>
+        <location filename="../pages/remotes.py" line="193"/>
         <source>&amp;Test connection</source>
         <translation>Verbindung &amp;testen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="182"/>
+        <location filename="../pages/remotes.py" line="194"/>
         <source>Test the connection to the new remote</source>
         <translation>Die Verbindung zur neuen Gegenstelle testen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="184"/>
+        <location filename="../pages/remotes.py" line="196"/>
         <source>Add &amp;remote</source>
         <translation>Gegenstelle &amp;hinzufügen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="185"/>
+        <location filename="../pages/remotes.py" line="197"/>
         <source>Test and add the new remote</source>
         <translation>Die neue Gegenstelle testen und hinzufügen</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="189"/>
+        <location filename="../pages/remotes.py" line="201"/>
         <source>Connection test result</source>
         <translation>Ergebnis des Verbindungstests</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="193"/>
+        <location filename="../pages/remotes.py" line="205"/>
         <source>&amp;Name:</source>
         <translation>&amp;Name:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="194"/>
+        <location filename="../pages/remotes.py" line="206"/>
         <source>Kind:</source>
         <translation>Art:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="199"/>
+        <location filename="../pages/remotes.py" line="211"/>
         <source>&amp;Cost:</source>
         <translation>&amp;Kosten:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="201"/>
+        <location filename="../pages/remotes.py" line="213"/>
         <source>&amp;Mode:</source>
         <translation>&amp;Modus:</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="217"/>
+        <location filename="../pages/remotes.py" line="229"/>
         <source>The other copies this folder syncs with: another folder, a USB drive, or a server you reach over SSH.</source>
         <translation>Die anderen Kopien, mit denen dieser Ordner synchronisiert wird: ein anderer Ordner, ein USB-Laufwerk oder ein Server, den Sie über SSH erreichen.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="231"/>
+        <location filename="../pages/remotes.py" line="244"/>
         <source>Modes to choose from</source>
         <translation>Verfügbare Modi</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="247"/>
+        <location filename="../pages/remotes.py" line="261"/>
         <source>Cannot read the remotes: %1</source>
         <translation>Die Gegenstellen können nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="261"/>
+        <location filename="../pages/remotes.py" line="275"/>
         <source>The default for this kind of remote</source>
         <translation>Die Voreinstellung für diese Art von Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="274"/>
+        <location filename="../pages/remotes.py" line="288"/>
         <source>not synced</source>
         <translation>nicht synchronisiert</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="276"/>
+        <location filename="../pages/remotes.py" line="290"/>
         <source>failing: %1</source>
         <translation>fehlerhaft: %1</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="300"/>
+        <location filename="../pages/remotes.py" line="315"/>
         <source>Saved: %1 now has cost %2 and mode “%3”.</source>
         <translation>Gespeichert: %1 hat jetzt die Kosten %2 und den Modus „%3“.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="307"/>
+        <location filename="../pages/remotes.py" line="322"/>
         <source>Remove remote?</source>
         <translation>Gegenstelle entfernen?</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="308"/>
+        <location filename="../pages/remotes.py" line="323"/>
         <source>Stop syncing with %1? Nothing is deleted there.</source>
         <translation>Die Synchronisierung mit %1 beenden? Dort wird nichts gelöscht.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="312"/>
+        <location filename="../pages/remotes.py" line="327"/>
         <source>Removed %1.</source>
         <translation>%1 entfernt.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="316"/>
+        <location filename="../pages/remotes.py" line="331"/>
         <source>That did not work: %1</source>
         <translation>Das hat nicht geklappt: %1</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="326"/>
+        <location filename="../pages/remotes.py" line="341"/>
         <source>this folder is not running</source>
         <translation>dieser Ordner läuft nicht</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="355"/>
+        <location filename="../pages/remotes.py" line="371"/>
+        <location filename="../pages/remotes.py" line="473"/>
         <source>Add a folder first (Folders page).</source>
         <translation>Fügen Sie zuerst einen Ordner hinzu (Seite „Ordner“).</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="390"/>
+        <location filename="../pages/remotes.py" line="406"/>
         <source>The folder is empty: a new copy can start there.</source>
         <translation>Der Ordner ist leer: Dort kann eine neue Kopie angelegt werden.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="391"/>
+        <location filename="../pages/remotes.py" line="407"/>
         <source>The folder is not empty: a new copy needs an empty folder.</source>
         <translation>Der Ordner ist nicht leer: Eine neue Kopie braucht einen leeren Ordner.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="393"/>
+        <location filename="../pages/remotes.py" line="409"/>
         <source>Connecting to %1…</source>
         <translation>Verbindung mit %1 wird hergestellt…</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="400"/>
+        <location filename="../pages/remotes.py" line="416"/>
         <source>Cannot reach %1: %2</source>
         <translation>%1 ist nicht erreichbar: %2</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="403"/>
+        <location filename="../pages/remotes.py" line="419"/>
         <source>Reached %1: it holds a repository.</source>
         <translation>%1 erreicht: Dort liegt ein Repository.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="424"/>
+        <location filename="../pages/remotes.py" line="442"/>
         <source>the test failed: cannot reach %1: %2</source>
         <translation>der Test ist fehlgeschlagen: %1 ist nicht erreichbar: %2</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="439"/>
+        <location filename="../pages/remotes.py" line="455"/>
         <source>Not added: %1</source>
         <translation>Nicht hinzugefügt: %1</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="443"/>
+        <location filename="../pages/remotes.py" line="458"/>
         <source>Added %1; syncing with it now.</source>
         <translation>%1 hinzugefügt; die Synchronisierung läuft jetzt.</translation>
     </message>
     <message>
-        <location filename="../pages/remotes.py" line="449"/>
+        <location filename="../pages/remotes.py" line="464"/>
         <source>Testing %1 before adding it…</source>
         <translation>%1 wird vor dem Hinzufügen getestet…</translation>
     </message>
@@ -974,104 +1055,104 @@
 <context>
     <name>RepositoriesPage</name>
     <message>
-        <location filename="../pages/repositories.py" line="53"/>
+        <location filename="../pages/repositories.py" line="54"/>
         <source>Folders</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="56"/>
-        <location filename="../pages/repositories.py" line="91"/>
+        <location filename="../pages/repositories.py" line="57"/>
+        <location filename="../pages/repositories.py" line="94"/>
         <source>Synced folders</source>
         <translation>Synchronisierte Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="59"/>
+        <location filename="../pages/repositories.py" line="60"/>
         <source>Folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="59"/>
+        <location filename="../pages/repositories.py" line="60"/>
         <source>Location</source>
         <translation>Speicherort</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="59"/>
+        <location filename="../pages/repositories.py" line="60"/>
         <source>State</source>
         <translation>Zustand</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="66"/>
+        <location filename="../pages/repositories.py" line="69"/>
         <source>&amp;Stop syncing this folder…</source>
         <translation>Synchronisierung dieses Ordners &amp;beenden…</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="67"/>
+        <location filename="../pages/repositories.py" line="70"/>
         <source>Stop syncing the selected folder</source>
         <translation>Die Synchronisierung des ausgewählten Ordners beenden</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="71"/>
+        <location filename="../pages/repositories.py" line="74"/>
         <source>Folder to add</source>
         <translation>Hinzuzufügender Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="72"/>
+        <location filename="../pages/repositories.py" line="75"/>
         <source>/home/you/Documents</source>
         <translation>/home/sie/Dokumente</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="74"/>
+        <location filename="../pages/repositories.py" line="77"/>
         <source>&amp;Browse…</source>
         <translation>&amp;Durchsuchen…</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="75"/>
+        <location filename="../pages/repositories.py" line="78"/>
         <source>Choose the folder to add</source>
         <translation>Den hinzuzufügenden Ordner wählen</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="77"/>
-        <location filename="../pages/repositories.py" line="149"/>
+        <location filename="../pages/repositories.py" line="80"/>
+        <location filename="../pages/repositories.py" line="160"/>
         <source>&amp;Add folder</source>
         <translation>Ordner &amp;hinzufügen</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="78"/>
+        <location filename="../pages/repositories.py" line="81"/>
         <source>Add this folder</source>
         <translation>Diesen Ordner hinzufügen</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="92"/>
+        <location filename="../pages/repositories.py" line="95"/>
         <source>Each folder here is kept in sync with the devices, drives and servers you add under Remotes. Files stay ordinary files you can open and edit.</source>
         <translation>Jeder Ordner hier wird mit den Geräten, Laufwerken und Servern synchron gehalten, die Sie unter „Gegenstellen“ hinzufügen. Dateien bleiben gewöhnliche Dateien, die Sie öffnen und bearbeiten können.</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="98"/>
+        <location filename="../pages/repositories.py" line="102"/>
         <source>Add a folder</source>
         <translation>Ordner hinzufügen</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="99"/>
+        <location filename="../pages/repositories.py" line="103"/>
         <source>An existing folder with your files, an empty folder, or a copy you made from another device. Nothing in it is deleted.</source>
         <translation>Ein vorhandener Ordner mit Ihren Dateien, ein leerer Ordner oder eine Kopie, die Sie von einem anderen Gerät erstellt haben. Darin wird nichts gelöscht.</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="131"/>
+        <location filename="../pages/repositories.py" line="142"/>
         <source>Choose a folder to sync</source>
         <translation>Einen Ordner zum Synchronisieren wählen</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="144"/>
+        <location filename="../pages/repositories.py" line="155"/>
         <source>Setting up…</source>
         <translation>Wird eingerichtet…</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="161"/>
+        <location filename="../pages/repositories.py" line="172"/>
         <source>Stop syncing?</source>
         <translation>Synchronisierung beenden?</translation>
     </message>
     <message>
-        <location filename="../pages/repositories.py" line="162"/>
+        <location filename="../pages/repositories.py" line="173"/>
         <source>Stop syncing %1? The folder and its files stay where they are.</source>
         <translation>Die Synchronisierung von %1 beenden? Der Ordner und seine Dateien bleiben, wo sie sind.</translation>
     </message>
@@ -1246,12 +1327,12 @@
 <context>
     <name>Summary</name>
     <message>
-        <location filename="../state.py" line="99"/>
+        <location filename="../state.py" line="114"/>
         <source>Syncing changes…</source>
         <translation>Änderungen werden synchronisiert…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../state.py" line="101"/>
+        <location filename="../state.py" line="116"/>
         <source>Syncing %n file(s)</source>
         <translation>
             <numerusform>%n Datei wird synchronisiert</numerusform>
@@ -1259,28 +1340,53 @@
         </translation>
     </message>
     <message>
-        <location filename="../state.py" line="103"/>
+        <location filename="../state.py" line="118"/>
         <source>%1, %2 left</source>
         <translation>%1, noch %2</translation>
     </message>
     <message>
-        <location filename="../state.py" line="111"/>
+        <location filename="../state.py" line="127"/>
+        <source>metered connection</source>
+        <translation>getaktete Verbindung</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="129"/>
+        <source>on battery (%1 %)</source>
+        <translation>im Akkubetrieb (%1 %)</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="131"/>
+        <source>on battery</source>
+        <translation>im Akkubetrieb</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="134"/>
+        <source>Paused: %1</source>
+        <translation>Pausiert: %1</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="135"/>
+        <source>Holding content: %1</source>
+        <translation>Inhalte zurückgehalten: %1</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="142"/>
         <source>Not syncing: %1</source>
         <translation>Keine Synchronisierung: %1</translation>
     </message>
     <message>
-        <location filename="../state.py" line="113"/>
+        <location filename="../state.py" line="144"/>
         <source>Starting…</source>
         <translation>Wird gestartet…</translation>
     </message>
     <message>
-        <location filename="../state.py" line="117"/>
+        <location filename="../state.py" line="148"/>
         <source>Problem while syncing (%1): %2</source>
         <translation>Problem beim Synchronisieren (%1): %2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../state.py" line="120"/>
-        <location filename="../state.py" line="146"/>
+        <location filename="../state.py" line="151"/>
+        <location filename="../state.py" line="180"/>
         <source>%n conflict(s) to resolve</source>
         <translation>
             <numerusform>%n ungelöster Konflikt</numerusform>
@@ -1288,42 +1394,42 @@
         </translation>
     </message>
     <message>
-        <location filename="../state.py" line="122"/>
+        <location filename="../state.py" line="153"/>
         <source>Paused</source>
         <translation>Pausiert</translation>
     </message>
     <message>
-        <location filename="../state.py" line="129"/>
+        <location filename="../state.py" line="163"/>
         <source>Can&apos;t reach %1</source>
         <translation>%1 nicht erreichbar</translation>
     </message>
     <message>
-        <location filename="../state.py" line="131"/>
+        <location filename="../state.py" line="165"/>
         <source>Up to date (no other devices yet)</source>
         <translation>Aktuell (noch keine anderen Geräte)</translation>
     </message>
     <message>
-        <location filename="../state.py" line="132"/>
+        <location filename="../state.py" line="166"/>
         <source>Up to date</source>
         <translation>Aktuell</translation>
     </message>
     <message>
-        <location filename="../state.py" line="138"/>
+        <location filename="../state.py" line="172"/>
         <source>No folders set up yet</source>
         <translation>Noch keine Ordner eingerichtet</translation>
     </message>
     <message>
-        <location filename="../state.py" line="148"/>
+        <location filename="../state.py" line="182"/>
         <source>Syncing is paused</source>
         <translation>Synchronisierung ist pausiert</translation>
     </message>
     <message>
-        <location filename="../state.py" line="150"/>
+        <location filename="../state.py" line="187"/>
         <source>Everything is up to date</source>
         <translation>Alles ist aktuell</translation>
     </message>
     <message>
-        <location filename="../state.py" line="301"/>
+        <location filename="../state.py" line="338"/>
         <source>never</source>
         <translation>nie</translation>
     </message>
@@ -1552,80 +1658,90 @@
 <context>
     <name>Tray</name>
     <message>
-        <location filename="../tray.py" line="33"/>
+        <location filename="../tray.py" line="35"/>
         <source>SyncAssistant menu</source>
         <translation>SyncAssistant-Menü</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="37"/>
-        <location filename="../tray.py" line="38"/>
+        <location filename="../tray.py" line="39"/>
+        <location filename="../tray.py" line="40"/>
         <source>Open folder</source>
         <translation>Ordner öffnen</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="39"/>
+        <location filename="../tray.py" line="41"/>
         <source>Open a synced folder</source>
         <translation>Einen synchronisierten Ordner öffnen</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="41"/>
-        <location filename="../tray.py" line="114"/>
+        <location filename="../tray.py" line="43"/>
+        <location filename="../tray.py" line="124"/>
         <source>Pause syncing</source>
         <translation>Synchronisierung pausieren</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="43"/>
+        <location filename="../tray.py" line="45"/>
         <source>Sync now</source>
         <translation>Jetzt synchronisieren</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="46"/>
+        <location filename="../tray.py" line="48"/>
+        <source>Sync anyway for an hour</source>
+        <translation>Trotzdem eine Stunde synchronisieren</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="49"/>
+        <source>Sync every folder now, whatever the connection or the battery; the conditions apply again after an hour</source>
+        <translation>Alle Ordner jetzt synchronisieren, unabhängig von Verbindung und Akku; nach einer Stunde gelten die Bedingungen wieder</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="54"/>
         <source>Transfers…</source>
         <translation>Übertragungen…</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="48"/>
-        <location filename="../tray.py" line="119"/>
+        <location filename="../tray.py" line="56"/>
+        <location filename="../tray.py" line="131"/>
         <source>Conflicts…</source>
         <translation>Konflikte…</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="50"/>
+        <location filename="../tray.py" line="60"/>
         <source>Settings…</source>
         <translation>Einstellungen…</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="53"/>
+        <location filename="../tray.py" line="63"/>
         <source>Quit</source>
         <translation>Beenden</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="75"/>
+        <location filename="../tray.py" line="85"/>
         <source>SyncAssistant: %1</source>
         <translation>SyncAssistant: %1</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="85"/>
+        <location filename="../tray.py" line="95"/>
         <source>Show what needs attention in %1</source>
         <translation>Anzeigen, was in %1 Aufmerksamkeit erfordert</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="97"/>
+        <location filename="../tray.py" line="107"/>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="99"/>
+        <location filename="../tray.py" line="109"/>
         <source>%1 (synced %2)</source>
         <translation>%1 (synchronisiert %2)</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="114"/>
+        <location filename="../tray.py" line="124"/>
         <source>Resume syncing</source>
         <translation>Synchronisierung fortsetzen</translation>
     </message>
     <message numerus="yes">
-        <location filename="../tray.py" line="119"/>
+        <location filename="../tray.py" line="131"/>
         <source>Conflicts (%n)…</source>
         <translation>
             <numerusform>Konflikte (%n)…</numerusform>
@@ -1633,7 +1749,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../tray.py" line="124"/>
+        <location filename="../tray.py" line="136"/>
         <source>No folders yet: add one in Settings</source>
         <translation>Noch keine Ordner: in den Einstellungen hinzufügen</translation>
     </message>
