@@ -54,7 +54,9 @@ CONTROL_PERSIST = 300  # idle seconds a master outlives its last client (a kille
 # 5 s x 3 is a small packet every 5 s while idle, and at most ~15 s of waiting after a cut.
 KEEPALIVE = ("-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3")
 DEFAULT_SSH = ("ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
-_SOCKET_ROOM = 104 - 41  # sun_path holds ~104 bytes on Linux and BSDs; %C expands to 40 hex + "/"
+# sun_path holds 104 bytes on the BSDs (108 on Linux) with its NUL; %C expands to "/" + 40 hex,
+# and the master first binds a temporary name, that path + ".XXXXXXXXXXXXXXXX" (17 more)
+_SOCKET_ROOM = 103 - 41 - 17
 
 _lock = threading.Lock()
 _dir: Path | None = None
