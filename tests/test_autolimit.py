@@ -78,10 +78,10 @@ def test_no_answer_halves_the_rate():
 
 def test_manual_limits_win_and_a_process_keeps_its_band():
     lim = Limits()
-    lim.set_auto("server", 1 * MiB)
-    assert lim.process_limit("upload", "server") == MiB
+    lim.set_auto("server", 1 * MiB, room=1.25)
+    assert lim.process_limit("upload", "server") == int(1.25 * MiB)  # room to grow
     assert lim.process_limit("upload", "server", current=int(0.9 * MiB)) == int(0.9 * MiB)  # in band
-    assert lim.process_limit("upload", "server", current=3 * MiB) == MiB  # out of band: restart
+    assert lim.process_limit("upload", "server", current=3 * MiB) == int(1.25 * MiB)  # out of band: restart
     assert lim.process_limit("download", "server") == 0
     lim.set("upload", 512 * 1024)
     assert lim.process_limit("upload", "server") == 512 * 1024  # the manual one is lower: it wins
@@ -124,6 +124,12 @@ def upload_through_bottleneck(make_repo, daemons, sshd: dict, auto: bool, size: 
             wait_for(arrived, 600, lambda: f"big.bin on the server: {da.status()['transfers']}")
             took = time.monotonic() - started
             limits = da.limits()
+            if auto:
+                # Idle means idle: the limiter's thread and its p2pstdio session end once the
+                # uploads are done (the rate it found is kept for the next upload).
+                wait_for(lambda: not da.limits()["auto_status"]["server"]["measuring"], 30, "the limiter to rest")
+                wait_for(lambda: "p2pstdio" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                                                     text=True).stdout, 30, "the probe session to end")
             ctrl = da.transfers.autolimit._controllers.get("server")
             if ctrl is not None:
                 t0 = ctrl.trace[0][0] if ctrl.trace else 0

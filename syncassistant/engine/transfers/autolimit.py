@@ -130,9 +130,10 @@ class DelayController:
             self.window.popleft()
         t0, q0, b0 = self.window[0]
         # git-annex reports progress in steps (every ~0.5-1 s over ssh), so what the uploads
-        # move is judged over the window, not over one sample
-        if now - t0 >= 1.0:
-            sending = (self.sent_total - b0) / (now - t0)
+        # move is judged over the last second, not over one sample
+        t1, _q1, b1 = next(w for w in self.window if w[0] >= now - 1.0)
+        if now - t1 >= 0.5:
+            sending = (self.sent_total - b1) / (now - t1)
         whole = now - t0 >= 0.9 * WINDOW
         low = 0.2 * self.target
         if whole and min(q for _t, q, _b in self.window) > low:  # full the whole window: its speed
@@ -146,7 +147,7 @@ class DelayController:
             self.uplink = sending  # full before a whole window: what moves is about its speed
         if self.uplink:
             self.rate = self.uplink * max(0.3, min(1 + K * self.target, 1 + K * (self.target - qd)))
-        elif sending >= 0.7 * self.rate:  # grow only a rate the uploads really use
+        elif sending >= 0.6 * self.rate:  # grow only a rate the uploads really use
             self.rate *= 1 + GAIN_UP
         self.rate = max(self.floor, self.rate)
         self.trace.append((now, rtt, qd, sending, self.rate))
