@@ -111,6 +111,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     busy = status.get("busy")
     print(f"{status['repo']}: {status['state']}" + (f" (busy: {'; '.join(busy)})" if busy else
                                                     ", idle" if status.get("idle") else ""))
+    if (status.get("conditions") or {}).get("text"):  # run conditions: why content waits, or why paused
+        print(f"  {status['conditions']['text']}")
     for r in status.get("remotes", []):
         last = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["last_sync"])) if r["last_sync"] else "never"
         line = f"  {r['name']}: last sync {last}"

@@ -281,6 +281,8 @@ def test_the_cli_sets_conditions_and_a_running_daemon_applies_them(one_way, syst
         out = capsys.readouterr().out
         assert "on battery: hold-content below 20 %" in out and "Holding content: on battery (15 %)" in out
         assert conditions(da)["action"] == "hold-content"  # applied before the command returned
+        assert cli.main(["status", str(a)]) == 0
+        assert "  Holding content: on battery (15 %)" in capsys.readouterr().out.splitlines()
         with pytest.raises(SystemExit):  # argparse refuses it
             cli.main(["conditions", str(a), "--battery", "sometimes"])
         capsys.readouterr()

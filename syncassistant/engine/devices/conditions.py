@@ -242,9 +242,11 @@ class ConditionsKeeper:
             return old != self._where
 
     def set_power(self, on_battery: bool, percentage: float | None) -> bool:
+        """Record the power; True when that may change a verdict (a charging battery's
+        percentage cannot: battery conditions hold only on battery)."""
         with self._lock:
             old, self._where = self._where, Situation(self._where.metered, on_battery, percentage)
-            return old != self._where
+            return old.on_battery != on_battery or (on_battery and old.percentage != percentage)
 
     def override(self, seconds: float | None = None) -> float:
         """Conditions do not apply for ``seconds`` (default ``override_duration``) from now;
