@@ -8,9 +8,10 @@ notes.txt arrives the way a push would, so the app's merge finds a real conflict
 files upload to both remotes under a 1.5 MB/s limit, so transfers are mid-way when shown.
 A second folder, "Photos", is paused.
 
-Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR [--only history]
+Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR [--only history|devices]
 (--only history: the Recent changes window and a file's versions alone, without waiting for
-transfers; the same demo and the same real widgets.)
+transfers; --only devices: the invite and join dialogs and the Devices page alone; the same
+demo and the same real widgets.)
 """
 
 from __future__ import annotations
@@ -244,6 +245,83 @@ def main() -> int:
         dialog.close()
         history.hide()
 
+    def run_devices() -> None:
+        """"Connect another device…" showing a code, "Join with a code…" filled in, and the
+        Devices page after the real pairing those two make: the join runs in this same app into
+        ~/Documents-laptop, both "devices" reached through one throwaway sshd on 127.0.0.1 and
+        a magic-wormhole mailbox server of our own (tests/sshd_server.py, `twist`)."""
+        import pwd
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        import sshd_server
+
+        bin_dir = os.path.dirname(sys.executable)
+        mport = sshd_server.free_port()
+        mdir = WORK / "mailbox"
+        mdir.mkdir()
+        mailbox = subprocess.Popen([os.path.join(bin_dir, "twist"), "wormhole-mailbox",
+                                    f"--port=tcp:{mport}:interface=127.0.0.1", f"--channel-db={mdir}/relay.sqlite"],
+                                   cwd=mdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = sshd_server.SshServer(WORK / "sshd", sshd_server.free_port(), bin_dir=bin_dir)
+        server.write_files()
+        server.start()
+        try:
+            import socket
+
+            def listening() -> bool:
+                try:
+                    socket.create_connection(("127.0.0.1", mport), timeout=1).close()
+                    return True
+                except OSError:
+                    return False
+
+            wait(listening, "the mailbox server", 30)
+            reach = {"mailbox": f"ws://127.0.0.1:{mport}/v1", "ssh_port": server.port, "ssh_hosts": ["127.0.0.1"],
+                     "ssh_user": pwd.getpwuid(os.getuid()).pw_name,  # (USER is "ada" here)
+                     "authorized_keys": str(server.dir / "authorized_keys"),
+                     "host_keys": [str(server.dir / "host_ed25519.pub")]}
+            sync.config.set("invite", {**reach, "device_name": "ada-desktop"})
+            invite = sync.show_invite()
+            invite.move(60, 40)
+            invite.repo.choose(str(docs.resolve()))
+            invite.start()
+            wait(lambda: bool(invite.code or invite.outcome), "a code")
+            if not invite.code:
+                raise SystemExit(f"no code: {invite.status.text()}")
+            shoot(invite, "invite-code.png", 700)
+            sync.config.set("invite", {**reach, "device_name": "ada-laptop"})  # (the joining "device")
+            join = sync.show_join()
+            join.move(140, 120)
+            join.code_edit.setText(invite.code)
+            join.folder_edit.setText("~/Documents-laptop")  # (the dialog expands ~)
+            shoot(join, "invite-join.png", 700)
+            join.start()
+            wait(lambda: bool(join.outcome and invite.outcome), "the pairing", 120)
+            if join.outcome != "connected":
+                raise SystemExit(f"the pairing failed: {join.status.text()}")
+            invite.hide()
+            join.hide()
+            settings = sync.show_settings("devices")
+            settings.move(60, 40)
+            page = settings.page("devices")
+            page.repo.choose(str(docs.resolve()))
+            wait(lambda: page.table.topLevelItemCount() == 1, "the connected device")
+            page.reload()  # (once the daemon has synced with it: "last seen")
+            wait(lambda: page.table.topLevelItem(0) is not None
+                 and page.table.topLevelItem(0).text(3) not in ("", "not known"), "the device seen", 60)
+            shoot(settings, "settings-devices.png", 900)
+            settings.hide()
+        finally:
+            server.stop()
+            mailbox.terminate()
+            mailbox.wait(10)
+
+    if ONLY == {"devices"}:
+        run_devices()
+        desktop.close()
+        sync.shutdown()
+        return 0
+
     if ONLY == {"history"}:
         recent_changes()
         desktop.close()
@@ -314,6 +392,7 @@ def main() -> int:
                     w.tree.setCurrentItem(root.child(i))
         shoot(settings, f"settings-{file}.png", 900)
     settings.hide()
+    run_devices()  # (last: the pairing adds a folder and a remote to the demo)
     desktop.close()
     sync.shutdown()
     return 0
