@@ -171,7 +171,7 @@ def test_without_the_limit_the_queue_fills(make_repo, daemons, ssh_env):
     print(f"\nno automatic limit: {size / MiB:.0f} MiB in {took:.1f} s; extra delay {got}; "
           f"deepest queue {neck.max_queued / rate:.2f} s")
     assert neck.max_queued / rate > 1.5  # seconds of queue
-    assert got["median_ms"] > 500, got
+    assert got["max_ms"] > 1000, got  # (before the upload starts the link is idle: not the median)
     assert not limits.get("auto")
 
 
