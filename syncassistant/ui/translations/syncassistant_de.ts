@@ -429,6 +429,140 @@
     </message>
 </context>
 <context>
+    <name>DevicesPage</name>
+    <message>
+        <location filename="../pages/devices.py" line="41"/>
+        <location filename="../pages/devices.py" line="79"/>
+        <source>Devices</source>
+        <translation>Geräte</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="46"/>
+        <source>&amp;Folder:</source>
+        <translation>&amp;Ordner:</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="49"/>
+        <source>Devices connected to this folder</source>
+        <translation>Mit diesem Ordner verbundene Geräte</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="51"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="51"/>
+        <source>Connected</source>
+        <translation>Verbunden</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="51"/>
+        <source>Since</source>
+        <translation>Seit</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="52"/>
+        <source>Last seen</source>
+        <translation>Zuletzt gesehen</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="59"/>
+        <source>No device is connected to this folder by a code yet: choose “Connect another device…” in the SyncAssistant menu.</source>
+        <translation>Noch kein Gerät ist mit einem Code mit diesem Ordner verbunden: Wählen Sie „Weiteres Gerät verbinden…“ im SyncAssistant-Menü.</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="63"/>
+        <source>&amp;Connect another device…</source>
+        <translation>Weiteres Gerät &amp;verbinden…</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="64"/>
+        <source>Connect another device with a code</source>
+        <translation>Weiteres Gerät mit einem Code verbinden</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="66"/>
+        <source>&amp;Disconnect…</source>
+        <translation>&amp;Trennen…</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="67"/>
+        <source>Disconnect the selected device</source>
+        <translation>Das gewählte Gerät trennen</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="76"/>
+        <source>Result of the change</source>
+        <translation>Ergebnis der Änderung</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="80"/>
+        <source>Devices connected with a one-time code. Each may only sync this folder (its key runs git-annex on this folder and nothing else). Disconnecting one stops syncing with it; no file is deleted, here or there.</source>
+        <translation>Mit einem Einmal-Code verbundene Geräte. Jedes darf nur diesen Ordner synchronisieren (sein Schlüssel führt git-annex in diesem Ordner aus und sonst nichts). Wer eines trennt, beendet die Synchronisierung mit ihm; keine Datei wird gelöscht, weder hier noch dort.</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="105"/>
+        <source>Cannot read the devices: %1</source>
+        <translation>Die Geräte lassen sich nicht lesen: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="111"/>
+        <source>through the cloud storage “%1”</source>
+        <translation>über den Cloud-Speicher „%1“</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="113"/>
+        <source>over ssh, both ways</source>
+        <translation>über ssh, in beide Richtungen</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="115"/>
+        <source>over ssh: this device reaches it</source>
+        <translation>über ssh: dieses Gerät erreicht es</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="117"/>
+        <source>over ssh: it reaches this device</source>
+        <translation>über ssh: es erreicht dieses Gerät</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="118"/>
+        <source>not connected</source>
+        <translation>nicht verbunden</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="147"/>
+        <source>not known</source>
+        <translation>unbekannt</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="162"/>
+        <source>Stop syncing this folder with %1? Its key can no longer reach this device, and no file is deleted, here or there.</source>
+        <translation>Diesen Ordner nicht mehr mit %1 synchronisieren? Sein Schlüssel erreicht dieses Gerät dann nicht mehr, und keine Datei wird gelöscht, weder hier noch dort.</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="165"/>
+        <source>Forget %1? The two sync through the cloud storage “%2”, which stays (other devices may sync through it too): remove it on the Remotes page to stop that.</source>
+        <translation>%1 vergessen? Die beiden synchronisieren über den Cloud-Speicher „%2“, der bleibt (auch andere Geräte können darüber synchronisieren): Entfernen Sie ihn auf der Seite „Gegenstellen“, um das zu beenden.</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="168"/>
+        <source>Disconnect %1?</source>
+        <translation>%1 trennen?</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="175"/>
+        <source>Not disconnected: %1</source>
+        <translation>Nicht getrennt: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/devices.py" line="177"/>
+        <source>Disconnected %1. No file was deleted.</source>
+        <translation>%1 getrennt. Keine Datei wurde gelöscht.</translation>
+    </message>
+</context>
+<context>
     <name>ErrorLabel</name>
     <message>
         <location filename="../widgets.py" line="24"/>
@@ -518,6 +652,223 @@
         <location filename="../pages/general.py" line="99"/>
         <source>Notifications work. You will hear from us about conflicts and problems that need you.</source>
         <translation>Benachrichtigungen funktionieren. Sie werden über Konflikte und Probleme informiert, die Ihr Eingreifen brauchen.</translation>
+    </message>
+</context>
+<context>
+    <name>InviteDialog</name>
+    <message>
+        <location filename="../invite_dialog.py" line="134"/>
+        <source>Connect another device – SyncAssistant</source>
+        <translation>Weiteres Gerät verbinden – SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="139"/>
+        <source>Folder to share</source>
+        <translation>Ordner, der geteilt wird</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="141"/>
+        <source>&amp;Folder:</source>
+        <translation>&amp;Ordner:</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="145"/>
+        <source>Connect through the cloud storage if needed</source>
+        <translation>Bei Bedarf über den Cloud-Speicher verbinden</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="147"/>
+        <source>Also give the other device the cloud storage&apos;s user name and password</source>
+        <translation>Dem anderen Gerät auch Benutzername und Passwort des Cloud-Speichers geben</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="149"/>
+        <source>Share the cloud storage&apos;s password</source>
+        <translation>Das Passwort des Cloud-Speichers teilen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="150"/>
+        <source>&amp;Get a code</source>
+        <translation>Code &amp;holen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="151"/>
+        <source>Get a one-time code</source>
+        <translation>Einen Einmal-Code holen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="156"/>
+        <source>On the other device, choose “Join with a code…” in the SyncAssistant menu and type this code:</source>
+        <translation>Wählen Sie auf dem anderen Gerät „Mit Code beitreten…“ im SyncAssistant-Menü und geben Sie diesen Code ein:</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="160"/>
+        <source>One-time code</source>
+        <translation>Einmal-Code</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="168"/>
+        <source>&amp;Copy</source>
+        <translation>&amp;Kopieren</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="169"/>
+        <source>Copy the code</source>
+        <translation>Den Code kopieren</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="174"/>
+        <source>The command to type instead</source>
+        <translation>Der Befehl, der stattdessen eingegeben werden kann</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="193"/>
+        <source>Connect another device</source>
+        <translation>Weiteres Gerät verbinden</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="194"/>
+        <source>A one-time code connects another device to this folder: they sync directly over ssh where one can reach the other, else through the folder&apos;s cloud storage. The code works once, for ten minutes.</source>
+        <translation>Ein Einmal-Code verbindet ein weiteres Gerät mit diesem Ordner: Die Geräte synchronisieren direkt über ssh, wo eines das andere erreicht, sonst über den Cloud-Speicher des Ordners. Der Code gilt einmal, zehn Minuten lang.</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="219"/>
+        <source>Add a folder first (Settings → Folders).</source>
+        <translation>Fügen Sie zuerst einen Ordner hinzu (Einstellungen → Ordner).</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="221"/>
+        <source>Folder: %1</source>
+        <translation>Ordner: %1</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="239"/>
+        <source>If the devices cannot reach each other, connect them through the cloud storage “%1”</source>
+        <translation>Wenn die Geräte einander nicht erreichen, über den Cloud-Speicher „%1“ verbinden</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="257"/>
+        <source>Asking the invitation server for a code…</source>
+        <translation>Der Einladungsserver wird nach einem Code gefragt…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="265"/>
+        <source>or in a terminal there: %1</source>
+        <translation>oder dort in einem Terminal: %1</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="267"/>
+        <source>Waiting for the other device to join…</source>
+        <translation>Warten, bis das andere Gerät beitritt…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="273"/>
+        <source>Code copied. Waiting for the other device to join…</source>
+        <translation>Code kopiert. Warten, bis das andere Gerät beitritt…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="274"/>
+        <source>Code copied.</source>
+        <translation>Code kopiert.</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="293"/>
+        <source>&amp;Get a new code</source>
+        <translation>Neuen Code &amp;holen</translation>
+    </message>
+</context>
+<context>
+    <name>JoinDialog</name>
+    <message>
+        <location filename="../invite_dialog.py" line="301"/>
+        <source>Join with a code – SyncAssistant</source>
+        <translation>Mit Code beitreten – SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="306"/>
+        <source>One-time code</source>
+        <translation>Einmal-Code</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="307"/>
+        <source>e.g. 7-guitarist-revenge</source>
+        <translation>z. B. 7-guitarist-revenge</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="313"/>
+        <source>Folder on this device</source>
+        <translation>Ordner auf diesem Gerät</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="314"/>
+        <source>~/ and the folder&apos;s name on the other device</source>
+        <translation>~/ und der Name des Ordners auf dem anderen Gerät</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="315"/>
+        <source>Bro&amp;wse…</source>
+        <translation>Durchsu&amp;chen…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="316"/>
+        <location filename="../invite_dialog.py" line="353"/>
+        <source>Choose the folder on this device</source>
+        <translation>Den Ordner auf diesem Gerät wählen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="318"/>
+        <source>&amp;Join</source>
+        <translation>&amp;Beitreten</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="319"/>
+        <source>Join with this code</source>
+        <translation>Mit diesem Code beitreten</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="331"/>
+        <source>&amp;Code:</source>
+        <translation>&amp;Code:</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="332"/>
+        <source>&amp;Folder:</source>
+        <translation>&amp;Ordner:</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="333"/>
+        <source>Empty: a new folder in your home folder, named as on the other device. An existing folder is adopted: its files are kept and synced.</source>
+        <translation>Leer: ein neuer Ordner in Ihrem Persönlichen Ordner, benannt wie auf dem anderen Gerät. Ein vorhandener Ordner wird übernommen: Seine Dateien bleiben und werden synchronisiert.</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="341"/>
+        <source>Join with a code</source>
+        <translation>Mit Code beitreten</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="342"/>
+        <source>Type the code the other device shows under “Connect another device…”.</source>
+        <translation>Geben Sie den Code ein, den das andere Gerät unter „Weiteres Gerät verbinden…“ zeigt.</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="365"/>
+        <source>Type the code the other device shows.</source>
+        <translation>Geben Sie den Code ein, den das andere Gerät zeigt.</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="371"/>
+        <source>Not connected: give the folder&apos;s full path (starting with / or ~).</source>
+        <translation>Nicht verbunden: Geben Sie den vollständigen Pfad des Ordners an (beginnend mit / oder ~).</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="380"/>
+        <source>Connecting with the other device…</source>
+        <translation>Verbindung mit dem anderen Gerät…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="394"/>
+        <source>The folder %1 syncs with it now.</source>
+        <translation>Der Ordner %1 synchronisiert jetzt mit ihm.</translation>
     </message>
 </context>
 <context>
@@ -866,6 +1217,11 @@
         <location filename="../pages/remotes.py" line="166"/>
         <source>Pat&amp;h:</source>
         <translation>Pf&amp;ad:</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="170"/>
+        <source>Your own ssh key and settings are used; a key with a passphrase works once it is in your ssh agent.</source>
+        <translation>Ihr eigener ssh-Schlüssel und Ihre ssh-Einstellungen werden verwendet; ein Schlüssel mit Passphrase funktioniert, sobald er in Ihrem ssh-Agenten ist.</translation>
     </message>
     <message>
         <location filename="../pages/remotes.py" line="189"/>
@@ -1279,47 +1635,52 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../settings_dialog.py" line="40"/>
+        <location filename="../settings_dialog.py" line="41"/>
         <source>Settings – SyncAssistant</source>
         <translation>Einstellungen – SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="42"/>
+        <location filename="../settings_dialog.py" line="43"/>
         <source>Settings</source>
         <translation>Einstellungen</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="47"/>
+        <location filename="../settings_dialog.py" line="48"/>
         <source>Settings pages</source>
         <translation>Einstellungsseiten</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="58"/>
+        <location filename="../settings_dialog.py" line="60"/>
         <source>Folders</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="58"/>
+        <location filename="../settings_dialog.py" line="60"/>
         <source>Remotes</source>
         <translation>Gegenstellen</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="59"/>
+        <location filename="../settings_dialog.py" line="60"/>
+        <source>Devices</source>
+        <translation>Geräte</translation>
+    </message>
+    <message>
+        <location filename="../settings_dialog.py" line="61"/>
         <source>Bandwidth</source>
         <translation>Bandbreite</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="59"/>
+        <location filename="../settings_dialog.py" line="61"/>
         <source>Rules</source>
         <translation>Regeln</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="59"/>
+        <location filename="../settings_dialog.py" line="61"/>
         <source>General</source>
         <translation>Allgemein</translation>
     </message>
     <message>
-        <location filename="../settings_dialog.py" line="73"/>
+        <location filename="../settings_dialog.py" line="75"/>
         <source>Close settings</source>
         <translation>Einstellungen schließen</translation>
     </message>
@@ -1658,90 +2019,100 @@
 <context>
     <name>Tray</name>
     <message>
-        <location filename="../tray.py" line="35"/>
+        <location filename="../tray.py" line="37"/>
         <source>SyncAssistant menu</source>
         <translation>SyncAssistant-Menü</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="39"/>
-        <location filename="../tray.py" line="40"/>
+        <location filename="../tray.py" line="41"/>
+        <location filename="../tray.py" line="42"/>
         <source>Open folder</source>
         <translation>Ordner öffnen</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="41"/>
+        <location filename="../tray.py" line="43"/>
         <source>Open a synced folder</source>
         <translation>Einen synchronisierten Ordner öffnen</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="43"/>
-        <location filename="../tray.py" line="124"/>
+        <location filename="../tray.py" line="45"/>
+        <location filename="../tray.py" line="130"/>
         <source>Pause syncing</source>
         <translation>Synchronisierung pausieren</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="45"/>
+        <location filename="../tray.py" line="47"/>
         <source>Sync now</source>
         <translation>Jetzt synchronisieren</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="48"/>
+        <location filename="../tray.py" line="50"/>
         <source>Sync anyway for an hour</source>
         <translation>Trotzdem eine Stunde synchronisieren</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="49"/>
+        <location filename="../tray.py" line="51"/>
         <source>Sync every folder now, whatever the connection or the battery; the conditions apply again after an hour</source>
         <translation>Alle Ordner jetzt synchronisieren, unabhängig von Verbindung und Akku; nach einer Stunde gelten die Bedingungen wieder</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="54"/>
+        <location filename="../tray.py" line="56"/>
         <source>Transfers…</source>
         <translation>Übertragungen…</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="56"/>
-        <location filename="../tray.py" line="131"/>
+        <location filename="../tray.py" line="58"/>
+        <location filename="../tray.py" line="138"/>
         <source>Conflicts…</source>
         <translation>Konflikte…</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="60"/>
+        <location filename="../tray.py" line="62"/>
+        <source>Connect another device…</source>
+        <translation>Weiteres Gerät verbinden…</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="64"/>
+        <source>Join with a code…</source>
+        <translation>Mit Code beitreten…</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="66"/>
         <source>Settings…</source>
         <translation>Einstellungen…</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="63"/>
+        <location filename="../tray.py" line="69"/>
         <source>Quit</source>
         <translation>Beenden</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="85"/>
+        <location filename="../tray.py" line="91"/>
         <source>SyncAssistant: %1</source>
         <translation>SyncAssistant: %1</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="95"/>
+        <location filename="../tray.py" line="101"/>
         <source>Show what needs attention in %1</source>
         <translation>Anzeigen, was in %1 Aufmerksamkeit erfordert</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="107"/>
+        <location filename="../tray.py" line="113"/>
         <source>%1: %2</source>
         <translation>%1: %2</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="109"/>
+        <location filename="../tray.py" line="115"/>
         <source>%1 (synced %2)</source>
         <translation>%1 (synchronisiert %2)</translation>
     </message>
     <message>
-        <location filename="../tray.py" line="124"/>
+        <location filename="../tray.py" line="130"/>
         <source>Resume syncing</source>
         <translation>Synchronisierung fortsetzen</translation>
     </message>
     <message numerus="yes">
-        <location filename="../tray.py" line="131"/>
+        <location filename="../tray.py" line="138"/>
         <source>Conflicts (%n)…</source>
         <translation>
             <numerusform>Konflikte (%n)…</numerusform>
@@ -1749,9 +2120,67 @@
         </translation>
     </message>
     <message>
-        <location filename="../tray.py" line="136"/>
+        <location filename="../tray.py" line="143"/>
         <source>No folders yet: add one in Settings</source>
         <translation>Noch keine Ordner: in den Einstellungen hinzufügen</translation>
+    </message>
+</context>
+<context>
+    <name>_JobDialog</name>
+    <message>
+        <location filename="../invite_dialog.py" line="59"/>
+        <source>Working</source>
+        <translation>In Arbeit</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="64"/>
+        <source>What is happening</source>
+        <translation>Was gerade geschieht</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="65"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="66"/>
+        <source>Cancel and take back what was made</source>
+        <translation>Abbrechen und Angelegtes zurücknehmen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="69"/>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="70"/>
+        <source>Close this window</source>
+        <translation>Dieses Fenster schließen</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="99"/>
+        <source>Cancelling: taking back what was made…</source>
+        <translation>Wird abgebrochen: Angelegtes wird zurückgenommen…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="109"/>
+        <source>Cancelled. Nothing was changed.</source>
+        <translation>Abgebrochen. Nichts wurde verändert.</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="111"/>
+        <source>Not connected: %1</source>
+        <translation>Nicht verbunden: %1</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="119"/>
+        <source>Connected to %1 through the cloud storage “%2”: the two devices cannot reach each other over ssh, so they sync through it.</source>
+        <translation>Mit %1 über den Cloud-Speicher „%2“ verbunden: Die beiden Geräte erreichen einander nicht über ssh und synchronisieren deshalb darüber.</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="122"/>
+        <source>Connected to %1.</source>
+        <translation>Mit %1 verbunden.</translation>
     </message>
 </context>
 </TS>
