@@ -8,10 +8,10 @@ notes.txt arrives the way a push would, so the app's merge finds a real conflict
 files upload to both remotes under a 1.5 MB/s limit, so transfers are mid-way when shown.
 A second folder, "Photos", is paused.
 
-Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR [--only history|devices]
+Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR [--only history|cloud|devices]
 (--only history: the Recent changes window and a file's versions alone, without waiting for
-transfers; --only devices: the invite and join dialogs and the Devices page alone; the same
-demo and the same real widgets.)
+transfers; --only cloud: the cloud storage form and the Join dialog alone; --only devices: the
+invite and join dialogs and the Devices page alone; the same demo and the same real widgets.)
 """
 
 from __future__ import annotations
@@ -227,6 +227,43 @@ def main() -> int:
         widget.grab().save(str(OUT / name))
         print("saved", name, widget.size(), flush=True)
 
+    def run_cloud() -> None:
+        """The Remotes page with the cloud storage form filled in, and the Join dialog with a
+        real share string (of a folder remote on a scratch repository: the demo is unchanged)."""
+        from syncassistant.engine.network import cloud
+        from syncassistant.engine.repo import init_repo
+
+        settings = sync.show_settings("remotes")
+        settings.move(60, 40)
+        page = settings.page("remotes")
+        wait(lambda: page.table.topLevelItemCount() >= 2 and page.cloud_settings.info is not None, "the remotes")
+        page.name_edit.setText("nextcloud")
+        page.kind_cloud.setChecked(True)
+        form = page.cloud_form
+        form.set_kind("webdav")
+        form.url_edit.setText("https://cloud.example.org/remote.php/dav/files/ada/Sync")
+        form.user_edit.setText("ada")
+        form.pass_edit.setText("correct horse battery staple")
+        size = settings.size()
+        settings.resize(size.width(), 760)  # (the whole form with its Add button)
+        settings.stack.currentWidget().ensureWidgetVisible(page.add_button, 0, 8)
+        shoot(settings, "settings-cloud.png", 900)
+        settings.resize(size)
+        scratch, store = WORK / "share-demo", WORK / "share-store"
+        scratch.mkdir()
+        store.mkdir()
+        init_repo(scratch, "ada@desktop:~/Documents")
+        cloud.add_cloud_remote(scratch, "nas", cloud.check_config("directory", directory=str(store)), None)
+        join = page.show_join()
+        join.move(140, 120)
+        join.share_edit.setText(cloud.share_string(scratch, "nas"))
+        join.share_edit.setCursorPosition(0)
+        join.folder_edit.setText(str(HOME / "Documents"))
+        shoot(join, "settings-cloud-join.png", 800)
+        join.close()
+        page.kind_local.setChecked(True)
+        settings.hide()
+
     def recent_changes() -> None:
         history = sync.show_history()
         history.move(60, 40)
@@ -328,6 +365,12 @@ def main() -> int:
         sync.shutdown()
         return 0
 
+    if ONLY == {"cloud"}:
+        run_cloud()
+        desktop.close()
+        sync.shutdown()
+        return 0
+
     wait(mid_transfer, "transfers to be under way", 120)
     pause(9000)  # let the transfers window's speed figures settle over several progress reports
     wait(mid_transfer, "transfers still under way", 60)
@@ -365,6 +408,9 @@ def main() -> int:
 
     # -- recent changes and a file's versions -------------------------------------------------------
     recent_changes()
+
+    # -- cloud storage: the form and the Join dialog -------------------------------------------------
+    run_cloud()
 
     # -- settings ---------------------------------------------------------------------------------
     settings = sync.show_settings()

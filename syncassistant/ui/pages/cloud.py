@@ -46,10 +46,26 @@ class _Steps(QObject):
 
 
 def _role_names(w: QWidget) -> dict[str, str]:
-    return {"transfer": w.tr("Transfer: keeps files only until every device has them"),
-            "backup": w.tr("Backup: keeps everything, old versions too"),
-            "archive": w.tr("Archive: keeps files no device wants any more"),
-            "full": w.tr("Full sync: keeps everything, like another device")}
+    return {"transfer": w.tr("Transfer"), "backup": w.tr("Backup"), "archive": w.tr("Archive"),
+            "full": w.tr("Full sync")}
+
+
+def _role_help(w: QWidget) -> dict[str, str]:
+    return {"transfer": w.tr("Keeps each file only until every device has it, so the storage does not fill up."),
+            "backup": w.tr("Keeps everything, old versions too."),
+            "archive": w.tr("Keeps files that no device wants any more."),
+            "full": w.tr("Keeps everything, like another device.")}
+
+
+def _role_combo(w: QWidget, name: str) -> QComboBox:
+    combo = QComboBox(w)
+    combo.setAccessibleName(name)
+    combo.view().setAccessibleName(w.tr("Roles to choose from"))
+    helps = _role_help(w)
+    for role, text in _role_names(w).items():
+        combo.addItem(text, role)
+        combo.setItemData(combo.count() - 1, helps[role], Qt.ItemDataRole.ToolTipRole)
+    return combo
 
 
 def _run_with_steps(owner: QWidget, on_step: Callable[[str], None], fn: Callable[[Callable[[str], None]], Any],
@@ -113,12 +129,17 @@ class CloudStorageForm(QWidget):
         self.pass_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.pass_edit.setAccessibleName(self.tr("Cloud password"))
         self.pass_edit.setPlaceholderText(self.tr("kept in the system keyring only"))
-        self.role_combo = QComboBox(self)
-        self.role_combo.setAccessibleName(self.tr("Role of the new cloud remote"))
-        self.role_combo.view().setAccessibleName(self.tr("Roles to choose from"))
-        for role, text in _role_names(self).items():
-            self.role_combo.addItem(text, role)
+        self.role_combo = _role_combo(self, self.tr("Role of the new cloud remote"))
         self.role_combo.setCurrentIndex(self.role_combo.findData("transfer"))
+        self.role_help = note("", self)
+        role_box = QWidget(self)
+        rl = QHBoxLayout(role_box)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.role_combo)
+        rl.addWidget(self.role_help, 1)
+        self.role_combo.currentIndexChanged.connect(
+            lambda _i: self.role_help.setText(_role_help(self)[str(self.role_combo.currentData())]))
+        self.role_help.setText(_role_help(self)["transfer"])
 
         self.form = QFormLayout()
         self.form.setContentsMargins(0, 0, 0, 0)
@@ -131,7 +152,7 @@ class CloudStorageForm(QWidget):
                                      ("directory", self.tr("Fol&der:"), dir_row, self.dir_edit),
                                      ("user", self.tr("&User name:"), self.user_edit, None),
                                      ("password", self.tr("&Password:"), self.pass_edit, None),
-                                     ("role", self.tr("R&ole:"), self.role_combo, None)):
+                                     ("role", self.tr("R&ole:"), role_box, self.role_combo)):
             wrapped, self.errors[key] = field_with_error(w, self)
             if buddy is not None:
                 self.errors[key].field = buddy
@@ -328,7 +349,7 @@ class JoinCloudDialog(QDialog):
         lay.addWidget(self.status)
         lay.addStretch(1)
         lay.addWidget(self.buttons)
-        self.resize(620, 320)
+        self.resize(620, 240)
         self._share_changed()
 
     def _share_changed(self) -> None:
@@ -424,11 +445,7 @@ class CloudRemoteSettings(QWidget):
         self.key = ""
         self.name = ""
         self.info: ops.CloudInfo | None = None
-        self.role_combo = QComboBox(self)
-        self.role_combo.setAccessibleName(self.tr("Role of the selected cloud remote"))
-        self.role_combo.view().setAccessibleName(self.tr("Roles to choose from"))
-        for role, text in _role_names(self).items():
-            self.role_combo.addItem(text, role)
+        self.role_combo = _role_combo(self, self.tr("Role of the selected cloud remote"))
         self.role_button = QPushButton(self.tr("Set ro&le"), self)
         self.role_button.setAccessibleName(self.tr("Set the role of the selected cloud remote"))
         self.role_button.clicked.connect(self.apply_role)
@@ -447,9 +464,9 @@ class CloudRemoteSettings(QWidget):
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.role_label)
-        row.addWidget(self.role_combo, 1)
+        row.addWidget(self.role_combo)
         row.addWidget(self.role_button)
-        row.addSpacing(12)
+        row.addStretch(1)
         copies_label = QLabel(self.tr("Copies of each file:"), self)
         copies_label.setBuddy(self.copies)
         row.addWidget(copies_label)
@@ -506,7 +523,7 @@ class CloudRemoteSettings(QWidget):
             return
         self._job(lambda: ops.set_role(Path(key), name, role),
                   self.tr("Saved: %1 is now “%2”.").replace("%1", name)
-                  .replace("%2", self.role_combo.currentText().split(":")[0]))
+                  .replace("%2", self.role_combo.currentText()))
 
     def apply_copies(self) -> None:
         key, n = self.key, self.copies.value()
