@@ -36,8 +36,9 @@ class ConditionsBox(QGroupBox):
         self.key = ""
         self.setTitle(self.tr("When to sync"))
         self.setAccessibleName(self.tr("When to sync"))
-        self.metered = self._choices(self.tr("On a metered connection"))
-        self.battery = self._choices(self.tr("On battery"))
+        self.metered = self._choices(self.tr("On a metered connection"),
+                                     self.tr("What to do on a metered connection"))
+        self.battery = self._choices(self.tr("On battery"), self.tr("What to do on battery"))
         self.below = QSpinBox(self)
         self.below.setAccessibleName(self.tr("Only below this battery charge"))
         self.below.setRange(0, 100)
@@ -73,9 +74,10 @@ class ConditionsBox(QGroupBox):
         app.state.repoChanged.connect(self._repo_changed)
         self.set_repo("")
 
-    def _choices(self, name: str) -> QComboBox:
+    def _choices(self, name: str, choices_name: str) -> QComboBox:
         box = QComboBox(self)
         box.setAccessibleName(name)
+        box.view().setAccessibleName(choices_name)  # (its pop-up list, read out on its own)
         box.addItem(self.tr("Sync everything"), "sync")
         box.addItem(self.tr("Sync changes, hold file content"), "hold-content")
         box.addItem(self.tr("Pause syncing"), "pause")

@@ -95,7 +95,7 @@
     <message>
         <location filename="../pages/conditions.py" line="37"/>
         <location filename="../pages/conditions.py" line="38"/>
-        <location filename="../pages/conditions.py" line="92"/>
+        <location filename="../pages/conditions.py" line="94"/>
         <source>When to sync</source>
         <translation>Wann synchronisiert wird</translation>
     </message>
@@ -106,86 +106,96 @@
     </message>
     <message>
         <location filename="../pages/conditions.py" line="40"/>
+        <source>What to do on a metered connection</source>
+        <translation>Was bei getakteter Verbindung geschieht</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="41"/>
         <source>On battery</source>
         <translation>Im Akkubetrieb</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="42"/>
+        <location filename="../pages/conditions.py" line="41"/>
+        <source>What to do on battery</source>
+        <translation>Was im Akkubetrieb geschieht</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="43"/>
         <source>Only below this battery charge</source>
         <translation>Nur unter diesem Akkustand</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="47"/>
+        <location filename="../pages/conditions.py" line="48"/>
         <source>at any charge</source>
         <translation>bei jedem Ladestand</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="51"/>
+        <location filename="../pages/conditions.py" line="52"/>
         <source>What the conditions do now</source>
         <translation>Was die Bedingungen jetzt bewirken</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="54"/>
+        <location filename="../pages/conditions.py" line="55"/>
         <source>On a &amp;metered connection:</source>
         <translation>Bei &amp;getakteter Verbindung:</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="55"/>
+        <location filename="../pages/conditions.py" line="56"/>
         <source>On &amp;battery:</source>
         <translation>Im &amp;Akkubetrieb:</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="59"/>
+        <location filename="../pages/conditions.py" line="60"/>
         <source>&amp;Only below:</source>
         <translation>&amp;Nur unter:</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="65"/>
+        <location filename="../pages/conditions.py" line="66"/>
         <source>Holding file content: changes, new files and deletions still reach your other devices; the content of files waits. The tray&apos;s “Sync anyway for an hour” lifts these conditions for a while.</source>
         <translation>Dateiinhalte zurückhalten: Änderungen, neue Dateien und Löschungen erreichen Ihre anderen Geräte weiterhin; der Inhalt der Dateien wartet. „Trotzdem eine Stunde synchronisieren“ im Menü des Symbols hebt diese Bedingungen eine Weile auf.</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="79"/>
+        <location filename="../pages/conditions.py" line="81"/>
         <source>Sync everything</source>
         <translation>Alles synchronisieren</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="80"/>
+        <location filename="../pages/conditions.py" line="82"/>
         <source>Sync changes, hold file content</source>
         <translation>Änderungen synchronisieren, Dateiinhalte zurückhalten</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="81"/>
+        <location filename="../pages/conditions.py" line="83"/>
         <source>Pause syncing</source>
         <translation>Synchronisierung pausieren</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="91"/>
+        <location filename="../pages/conditions.py" line="93"/>
         <source>When %1 syncs</source>
         <translation>Wann %1 synchronisiert wird</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="104"/>
+        <location filename="../pages/conditions.py" line="106"/>
         <source>Cannot read this folder&apos;s settings: %1</source>
         <translation>Die Einstellungen dieses Ordners können nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="141"/>
+        <location filename="../pages/conditions.py" line="143"/>
         <source>Could not change it: %1</source>
         <translation>Konnte nicht geändert werden: %1</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="158"/>
+        <location filename="../pages/conditions.py" line="160"/>
         <source>Now: %1</source>
         <translation>Jetzt: %1</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="160"/>
+        <location filename="../pages/conditions.py" line="162"/>
         <source>Now: syncing anyway, as you asked</source>
         <translation>Jetzt: wie gewünscht wird trotzdem synchronisiert</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="162"/>
+        <location filename="../pages/conditions.py" line="164"/>
         <source>Now: syncing everything</source>
         <translation>Jetzt: alles wird synchronisiert</translation>
     </message>
