@@ -8,10 +8,11 @@ notes.txt arrives the way a push would, so the app's merge finds a real conflict
 files upload to both remotes under a 1.5 MB/s limit, so transfers are mid-way when shown.
 A second folder, "Photos", is paused.
 
-Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR [--only history|cloud|devices]
+Usage: DISPLAY=:N python make.py OUT_DIR WORK_DIR [--only history|cloud|devices|conditions]
 (--only history: the Recent changes window and a file's versions alone, without waiting for
 transfers; --only cloud: the cloud storage form and the Join dialog alone; --only devices: the
-invite and join dialogs and the Devices page alone; the same demo and the same real widgets.)
+invite and join dialogs and the Devices page alone; --only conditions: the Folders page's "When
+Documents syncs" box alone; the same demo and the same real widgets.)
 """
 
 from __future__ import annotations
@@ -170,6 +171,12 @@ def wallpaper(app):
 def main() -> int:
     isolate()
     docs, photos = build_demo()
+    from syncassistant.engine.devices.conditions import write_conditions
+    from syncassistant.engine.proc.git import Git
+
+    # Documents: on a metered connection changes travel and content waits; on battery below
+    # 20 % nothing syncs (no NetworkManager or UPower here: the settings show, nothing holds)
+    write_conditions(Git(docs), on_metered="hold-content", on_battery="pause", battery_below=20)
     conf = HOME / ".config" / "syncassistant"
     conf.mkdir(parents=True, exist_ok=True)
     (conf / "repos.json").write_text(json.dumps({"version": 1, "repositories": [str(docs), str(photos)]}))
@@ -282,6 +289,17 @@ def main() -> int:
         dialog.close()
         history.hide()
 
+    def run_conditions() -> None:
+        """The Folders page scrolled to Documents' "When to sync" box."""
+        settings = sync.show_settings("repositories")
+        settings.move(60, 40)
+        page = settings.page("repositories")
+        box = page.conditions
+        wait(lambda: box.key == str(docs.resolve()) and box.battery.isEnabled(), "the folder's conditions")
+        settings.stack.currentWidget().ensureWidgetVisible(box, 0, 8)
+        shoot(settings, "settings-conditions.png", 900)
+        settings.hide()
+
     def run_devices() -> None:
         """"Connect another device…" showing a code, "Join with a code…" filled in, and the
         Devices page after the real pairing those two make: the join runs in this same app into
@@ -355,6 +373,12 @@ def main() -> int:
 
     if ONLY == {"devices"}:
         run_devices()
+        desktop.close()
+        sync.shutdown()
+        return 0
+
+    if ONLY == {"conditions"}:
+        run_conditions()
         desktop.close()
         sync.shutdown()
         return 0
@@ -438,6 +462,7 @@ def main() -> int:
                     w.tree.setCurrentItem(root.child(i))
         shoot(settings, f"settings-{file}.png", 900)
     settings.hide()
+    run_conditions()
     run_devices()  # (last: the pairing adds a folder and a remote to the demo)
     desktop.close()
     sync.shutdown()

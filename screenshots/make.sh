@@ -2,7 +2,7 @@
 # Screenshots of the tray app under Xvfb with a real tray host (trayer), on demo repositories
 # with real content, a real conflict and real transfers (throttled so they are mid-way).
 # Needs: xvfb trayer imagemagick x11-utils (see ../../shared/recipes/tray_xvfb.sh).
-# Usage: screenshots/make.sh [OUT_DIR [--only history|cloud|devices]]   (default: the screenshots/ folder itself;
+# Usage: screenshots/make.sh [OUT_DIR [--only history|cloud|devices|conditions]]   (default: the screenshots/ folder itself;
 #        --only history: only the Recent changes shots, without waiting for transfers)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
