@@ -37,9 +37,8 @@ GERMAN_FINISHED_AT_LEAST = 1.0
 
 ENGLISH_MENU = ["Open folder", "Pause syncing", "Sync now", "Transfers…", "Conflicts…", "Recent changes…",
                 "Connect another device…", "Join with a code…", "Settings…", "Quit"]
-# ("Recent changes…" waits for its German in the .ts: Qt shows the English source meanwhile)
 GERMAN_MENU = ["Ordner öffnen", "Synchronisierung pausieren", "Jetzt synchronisieren", "Übertragungen…",
-               "Konflikte…", "Recent changes…", "Weiteres Gerät verbinden…", "Mit Code beitreten…",
+               "Konflikte…", "Letzte Änderungen…", "Weiteres Gerät verbinden…", "Mit Code beitreten…",
                "Einstellungen…", "Beenden"]
 
 

@@ -348,6 +348,11 @@
         <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
     </message>
     <message>
+        <location filename="../conflicts_window.py" line="256"/>
+        <source>this device (%1)</source>
+        <translation>dieses Gerät (%1)</translation>
+    </message>
+    <message>
         <location filename="../conflicts_window.py" line="257"/>
         <source>this device</source>
         <translation>diesem Gerät</translation>
@@ -665,6 +670,160 @@
     </message>
 </context>
 <context>
+    <name>HistoryWindow</name>
+    <message>
+        <location filename="../history_window.py" line="62"/>
+        <source>Recent changes – SyncAssistant</source>
+        <translation>Letzte Änderungen – SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="63"/>
+        <source>Recent changes</source>
+        <translation>Letzte Änderungen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="67"/>
+        <location filename="../history_window.py" line="90"/>
+        <source>Folder</source>
+        <translation>Ordner</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="69"/>
+        <location filename="../history_window.py" line="89"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="71"/>
+        <source>File name contains…</source>
+        <translation>Dateiname enthält…</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="72"/>
+        <source>File name filter</source>
+        <translation>Filter nach Dateiname</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="78"/>
+        <source>Folder:</source>
+        <translation>Ordner:</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="80"/>
+        <source>Device:</source>
+        <translation>Gerät:</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="85"/>
+        <source>Changes, newest first</source>
+        <translation>Änderungen, neueste zuerst</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="89"/>
+        <source>When</source>
+        <translation>Wann</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="89"/>
+        <source>Change</source>
+        <translation>Änderung</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="89"/>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="90"/>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="99"/>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="101"/>
+        <source>&amp;Show in folder</source>
+        <translation>Im Ordner &amp;zeigen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="102"/>
+        <source>Show the file in its folder</source>
+        <translation>Die Datei in ihrem Ordner zeigen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="104"/>
+        <source>&amp;Restore…</source>
+        <translation>&amp;Wiederherstellen…</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="105"/>
+        <source>The file&apos;s versions, to restore one</source>
+        <translation>Die Versionen der Datei, um eine wiederherzustellen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="147"/>
+        <location filename="../history_window.py" line="222"/>
+        <source>Reading the history…</source>
+        <translation>Verlauf wird gelesen…</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="170"/>
+        <source>All folders</source>
+        <translation>Alle Ordner</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="182"/>
+        <source>All devices</source>
+        <translation>Alle Geräte</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="190"/>
+        <source>added</source>
+        <translation>hinzugefügt</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="190"/>
+        <source>changed</source>
+        <translation>geändert</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="190"/>
+        <source>moved</source>
+        <translation>verschoben</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="191"/>
+        <source>deleted</source>
+        <translation>gelöscht</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="207"/>
+        <source>%1 (from %2)</source>
+        <translation>%1 (von %2)</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="213"/>
+        <source>git author: %1</source>
+        <translation>git-Autor: %1</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="224"/>
+        <source>Could not read the history of %1</source>
+        <translation>Der Verlauf von %1 konnte nicht gelesen werden</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../history_window.py" line="226"/>
+        <source>%n change(s)</source>
+        <translation>
+            <numerusform>%n Änderung</numerusform>
+            <numerusform>%n Änderungen</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>InviteDialog</name>
     <message>
         <location filename="../invite_dialog.py" line="134"/>
@@ -892,6 +1051,11 @@
         <location filename="../notifications.py" line="60"/>
         <source>%1 was changed on two devices. Both versions are kept; open Conflicts… to choose.</source>
         <translation>%1 wurde auf zwei Geräten geändert. Beide Versionen bleiben erhalten; öffnen Sie „Konflikte…“, um zu wählen.</translation>
+    </message>
+    <message>
+        <location filename="../notifications.py" line="57"/>
+        <source>%1 was changed on %2 and on %3. Both versions are kept; open Conflicts… to choose.</source>
+        <translation>%1 wurde auf %2 und auf %3 geändert. Beide Versionen bleiben erhalten; öffnen Sie „Konflikte…“, um zu wählen.</translation>
     </message>
     <message>
         <location filename="../notifications.py" line="66"/>
@@ -1524,6 +1688,142 @@
     </message>
 </context>
 <context>
+    <name>RestoreDialog</name>
+    <message>
+        <location filename="../history_window.py" line="268"/>
+        <source>Versions of %1</source>
+        <translation>Versionen von %1</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="269"/>
+        <source>Versions of a file</source>
+        <translation>Versionen einer Datei</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="277"/>
+        <source>Versions, newest first</source>
+        <translation>Versionen, neueste zuerst</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="280"/>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="280"/>
+        <source>When</source>
+        <translation>Wann</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="280"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="280"/>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="281"/>
+        <source>Content</source>
+        <translation>Inhalt</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="289"/>
+        <source>Result</source>
+        <translation>Ergebnis</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="290"/>
+        <source>&amp;Restore</source>
+        <translation>&amp;Wiederherstellen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="291"/>
+        <source>Restore this version at the file&apos;s name</source>
+        <translation>Diese Version unter dem Namen der Datei wiederherstellen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="292"/>
+        <source>The file gets this version back; the version it has now stays in the history.</source>
+        <translation>Die Datei erhält diese Version zurück; die jetzige Version bleibt im Verlauf.</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="295"/>
+        <source>Restore as &amp;copy</source>
+        <translation>Als &amp;Kopie wiederherstellen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="296"/>
+        <source>Restore this version beside the file, under a new name</source>
+        <translation>Diese Version neben der Datei unter einem neuen Namen wiederherstellen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="298"/>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="314"/>
+        <source>Looking for the versions and where their content is…</source>
+        <translation>Versionen und ihr Inhalt werden gesucht…</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="321"/>
+        <source>on this device</source>
+        <translation>auf diesem Gerät</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="323"/>
+        <source>on %1</source>
+        <translation>auf %1</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="325"/>
+        <source>on no device known here</source>
+        <translation>auf keinem hier bekannten Gerät</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="329"/>
+        <source>Could not read the versions: %1</source>
+        <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="339"/>
+        <source>The file was deleted after this version.</source>
+        <translation>Die Datei wurde nach dieser Version gelöscht.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../history_window.py" line="348"/>
+        <source>%n version(s)</source>
+        <translation>
+            <numerusform>%n Version</numerusform>
+            <numerusform>%n Versionen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="349"/>
+        <source>No version of this file is in the history.</source>
+        <translation>Keine Version dieser Datei ist im Verlauf.</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="370"/>
+        <source>Restoring version %1…</source>
+        <translation>Version %1 wird wiederhergestellt…</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="384"/>
+        <source>Not restored: %1</source>
+        <translation>Nicht wiederhergestellt: %1</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="386"/>
+        <source>Restored as %1. The change is syncing to your other devices.</source>
+        <translation>Als %1 wiederhergestellt. Die Änderung wird mit Ihren anderen Geräten abgeglichen.</translation>
+    </message>
+</context>
+<context>
     <name>RulesPage</name>
     <message>
         <location filename="../pages/rules.py" line="72"/>
@@ -2075,6 +2375,11 @@
         <location filename="../tray.py" line="138"/>
         <source>Conflicts…</source>
         <translation>Konflikte…</translation>
+    </message>
+    <message>
+        <location filename="../tray.py" line="60"/>
+        <source>Recent changes…</source>
+        <translation>Letzte Änderungen…</translation>
     </message>
     <message>
         <location filename="../tray.py" line="62"/>
