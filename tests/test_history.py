@@ -341,3 +341,22 @@ def test_the_policy_drops_exactly_the_old_versions_past_it_that_have_numcopies_o
     git(a, "config", "syncassistant.keepVersions", "soon")
     rc, _, err = run_cli(capsys, "versions", str(a))
     assert rc == 1 and "not a number of days" in err
+
+
+def test_restore_in_a_plain_git_annex_clone_of_locked_files(plain_clones, capsys):
+    a, b = plain_clones(2)
+    key = os.readlink(a / "locked.txt").rsplit("/", 1)[-1]
+    annex(a, "copy", "-q", "--to", "b", "locked.txt")
+    git(a, "rm", "-q", "locked.txt")
+    git(a, "commit", "-q", "-m", "remove the locked file")
+    annex(a, "drop", "--force", "--key", key)  # (set-up) B has the only copy
+    rc, out, err = run_cli(capsys, "restore", str(a), "locked.txt")
+    assert rc == 0, err
+    # added back the way this clone adds files: locked, a symlink into the annex
+    assert (a / "locked.txt").is_symlink() and (a / "locked.txt").read_text() == "a locked file from git annex add\n"
+    assert git(a, "status", "--porcelain").strip() == ""
+    assert history.changes(a, "locked.txt")[0].kind == "added"
+    annex(b, "sync", "-q", "--no-content", timeout=300)
+    annex(a, "sync", "-q", "--no-content", timeout=300)
+    annex(b, "sync", "-q", "--no-content", timeout=300)
+    assert (b / "locked.txt").is_symlink() and (b / "locked.txt").read_text() == "a locked file from git annex add\n"
