@@ -1,5 +1,5 @@
 """`syncassistant conditions`: when a folder holds its content or pauses (metered network,
-battery), set in its git config (engine/devices/conditions.py), and "sync anyway for an hour".
+battery, a network other than the named ones), set in its git config (engine/devices/conditions.py), and "sync anyway for an hour".
 
 A running daemon is told at once (control request "conditions") and answers once it has
 applied them, so what this prints is what the daemon does now.
@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     s.add_argument("--battery", choices=ACTIONS, help="on battery")
     s.add_argument("--battery-below", type=int, metavar="N",
                    help="battery conditions only below N %% charge (0 = whenever on battery)")
+    s.add_argument("--networks", metavar="NAMES",
+                   help="sync fully only on these network connections (comma-separated names, like "
+                        "'Home, Office'; a Wi-Fi network's name unless renamed); '' = any network")
+    s.add_argument("--other-networks", choices=("hold-content", "pause"),
+                   help="what to do on any other network (default hold-content)")
     s.add_argument("--override-hour", action="store_true",
                    help="sync anyway for an hour, every folder of the running daemon; then the "
                         "conditions apply again")
@@ -43,9 +48,11 @@ def cmd_conditions(args: argparse.Namespace) -> int:
     top = open_repo(args.path)
     git = Git(top)
     try:
-        if args.metered or args.battery or args.battery_below is not None:
+        if (args.metered or args.battery or args.battery_below is not None or args.networks is not None
+                or args.other_networks):
             write_conditions(git, on_metered=args.metered, on_battery=args.battery,
-                             battery_below=args.battery_below)
+                             battery_below=args.battery_below, only_networks=args.networks,
+                             on_other_networks=args.other_networks)
     except BadCondition as e:
         print(f"syncassistant: {e}", file=sys.stderr)
         return 1
@@ -80,6 +87,10 @@ def print_conditions(top: str, cond: Conditions, reply: dict[str, Any] | None,
     print(f"{top}:")
     print(f"  on a metered connection: {cond.on_metered}")
     print(f"  on battery: {battery}")
+    if cond.only_networks:
+        print(f"  only on networks: {', '.join(cond.only_networks)} (elsewhere: {cond.on_other_networks})")
+    else:
+        print("  on any network")
     for problem in cond.problems:
         print(f"  problem: {problem}")
     if reply is None or status is None:
@@ -87,7 +98,8 @@ def print_conditions(top: str, cond: Conditions, reply: dict[str, Any] | None,
         return
     pct = reply.get("percentage")
     where = (f"metered: {'yes' if reply.get('metered') else 'no'}, on battery: "
-             f"{'yes' if reply.get('on_battery') else 'no'}" + (f", {pct:.0f} %" if pct is not None else ""))
+             f"{'yes' if reply.get('on_battery') else 'no'}" + (f", {pct:.0f} %" if pct is not None else "")
+             + (f", network: {reply['network']}" if reply.get("network") else ""))
     watching = reply.get("watching") or {}
     for what, label in (("network", "NetworkManager"), ("power", "UPower")):
         if watching.get(what) == "none":

@@ -525,31 +525,53 @@ class NotificationRecorder(StandinService):
 
 
 class NetworkManagerStandin(StandinService):
-    """org.freedesktop.NetworkManager's State/Connectivity/Metered (types as in NM's introspection).
+    """org.freedesktop.NetworkManager's State/Connectivity/Metered/PrimaryConnection (types as in
+    NM's introspection), and the primary connection's Connection.Active object (Id, Type, Uuid).
 
-    Command ``set`` with any of State, Connectivity, Metered and ``signals`` = "both" (default,
-    what NM does), "props" (only Properties.PropertiesChanged) or "state" (only StateChanged).
+    Command ``set`` with any of State, Connectivity, Metered, Connection (a Wi-Fi connection's
+    name: a new active connection object becomes the primary one; null: none) and ``signals`` =
+    "both" (default, what NM does), "props" (only Properties.PropertiesChanged) or "state"
+    (only StateChanged).
     """
 
     bus_name = "org.freedesktop.NetworkManager"
     PATH = "/org/freedesktop/NetworkManager"
     IFACE = "org.freedesktop.NetworkManager"
 
-    def __init__(self, address: str, initial: dict[str, int]) -> None:
+    IF_ACTIVE = "org.freedesktop.NetworkManager.Connection.Active"
+
+    def __init__(self, address: str, initial: dict[str, Any]) -> None:
         super().__init__(address)
+        connection = initial.pop("Connection", None)
         self.values = {"State": 20, "Connectivity": 1, "Metered": 0, **initial}
+        self.active: dict[str, str] = {}  # active connection path -> its Id
+        self.primary = "/"
+        if connection:
+            self.primary = self._activate(connection)
+
+    def _activate(self, name: str) -> str:
+        path = f"{self.PATH}/ActiveConnection/{len(self.active) + 1}"
+        self.active[path] = name
+        return path
 
     def _props(self) -> dict[str, tuple[str, Any]]:
         return {
             "State": ("u", self.values["State"]),
             "Connectivity": ("u", self.values["Connectivity"]),
             "Metered": ("u", self.values["Metered"]),
+            "PrimaryConnection": ("o", self.primary),
+            "ActiveConnections": ("ao", list(self.active) if self.primary != "/" else []),
             "NetworkingEnabled": ("b", True),
             "ConnectivityCheckEnabled": ("b", True),
             "Version": ("s", "1.42.4-standin"),
         }
 
     def properties(self, path: str) -> dict[str, dict[str, tuple[str, Any]]] | None:
+        if path in self.active:
+            name = self.active[path]
+            return {self.IF_ACTIVE: {"Id": ("s", name), "Type": ("s", "802-11-wireless"),
+                                     "Uuid": ("s", f"00000000-0000-4000-8000-{int(path.rsplit('/', 1)[1]):012d}"),
+                                     "State": ("u", 2), "Default": ("b", True), "Vpn": ("b", False)}}
         return {self.IFACE: self._props()} if path == self.PATH else None
 
     def call(self, path: str, iface: str | None, member: str, body: tuple[Any, ...]) -> Reply:
@@ -567,8 +589,12 @@ class NetworkManagerStandin(StandinService):
         changed = {k: int(cmd[k]) for k in ("State", "Connectivity", "Metered")
                    if k in cmd and int(cmd[k]) != self.values[k]}
         self.values.update(changed)
-        if changed and mode in ("both", "props"):
-            self.properties_changed(self.PATH, self.IFACE, {k: ("u", v) for k, v in changed.items()})
+        props = {k: ("u", v) for k, v in changed.items()}
+        if "Connection" in cmd:  # NM activates a new connection object for each connection made
+            self.primary = self._activate(cmd["Connection"]) if cmd["Connection"] else "/"
+            props["PrimaryConnection"] = ("o", self.primary)
+        if props and mode in ("both", "props"):
+            self.properties_changed(self.PATH, self.IFACE, props)
         if "State" in changed and mode in ("both", "state"):
             self.signal(self.PATH, self.IFACE, "StateChanged", "u", (changed["State"],))
         return {"changed": changed}

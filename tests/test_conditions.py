@@ -80,6 +80,13 @@ def test_what_the_conditions_decide():
     always = Conditions(on_battery="hold-content")
     assert decide(always, Situation(on_battery=True, percentage=99), net).text() == "Holding content: on battery (99 %)"
     assert decide(always, Situation(on_battery=True), net).text() == "Holding content: on battery"
+    home = Conditions(only_networks=("Home", "Office"))
+    assert decide(home, Situation(network="Home"), net).action == "sync"
+    assert decide(home, Situation(network=None), net).action == "sync"  # not connected: nothing to hold
+    v = decide(home, Situation(network="Café"), net)
+    assert (v.action, v.holds, v.text()) == ("hold-content", {"network": net}, "Holding content: on another network (Café)")
+    assert decide(Conditions(only_networks=("Home",), on_other_networks="pause"), Situation(network="Café"),
+                  net).action == "pause"
     over = decide(always, Situation(on_battery=True), net, override_until=time.time() + 60)
     assert over.action == "sync" and not over.holds and over.reasons  # overridden, not gone
     assert decide(always, Situation(on_battery=True), net, override_until=time.time() - 1).action == "hold-content"
@@ -97,6 +104,12 @@ def test_writing_refuses_bad_values_and_replaces_the_old_key(make_repo):
     c = write_conditions(g, on_metered="pause", on_battery="hold-content", battery_below=20)
     assert c == Conditions("pause", "hold-content", 20)
     assert g.config_get("syncassistant.pause-on-metered") is None
+    with pytest.raises(BadCondition, match="not one of hold-content, pause"):
+        write_conditions(g, on_other_networks="sync")
+    c = write_conditions(g, only_networks=" Home ,Office,, Home", on_other_networks="pause")
+    assert (c.only_networks, c.on_other_networks) == (("Home", "Office"), "pause")
+    assert g.config_get("syncassistant.onlyOnNetworks") == "Home, Office"
+    assert write_conditions(g, only_networks="").only_networks == ()
 
 
 # ---- on real clones ---------------------------------------------------------------------------
@@ -174,6 +187,26 @@ def test_metered_holds_content_over_the_network_while_commits_go_on(one_way, dae
     nm.command("set", Metered=METERED_NO)
     wait_for(lambda: content_at(b, "metered.txt"), 90, "the held content after the connection is unmetered")
     assert conditions(da)["action"] == "sync" and da.status()["held"]["holds"] == {}
+
+
+def test_only_on_named_networks_elsewhere_content_waits(one_way, daemons, monitors, ssh_env, system_bus,
+                                                         service_factory, capsys):
+    nm = service_factory("networkmanager", system_bus, "--initial", json.dumps({**NM_ONLINE, "Connection": "Café"}))
+    a, b, _db = one_way(lambda b: f"ssh://127.0.0.1:{ssh_env['port']}{b}")
+    write_conditions(Git(a), only_networks="Home, Office")
+    da = daemons(a)
+    monitors(da, watch_power=False)
+    wait_for(lambda: conditions(da).get("action") == "hold-content", 10, "the hold on another network")
+    assert conditions(da)["text"] == "Holding content: on another network (Café)"
+    assert da.status()["held"]["holds"] == {"network": ["b"]}
+    commit_arrives_but_content_is_held(a, b, da, "cafe.txt")
+
+    nm.command("set", Connection="Home")
+    wait_for(lambda: content_at(b, "cafe.txt"), 90, "the held content at home")
+    assert conditions(da)["action"] == "sync" and da.status()["held"]["holds"] == {}
+    assert cli.main(["conditions", str(a)]) == 0
+    out = capsys.readouterr().out
+    assert "only on networks: Home, Office (elsewhere: hold-content)" in out and "network: Home" in out
 
 
 def test_battery_below_the_threshold_holds_and_mains_releases(one_way, daemons, monitors, system_bus,

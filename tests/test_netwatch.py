@@ -128,3 +128,23 @@ def test_stop_is_prompt_while_idle(system_bus, service_factory):
     t0 = time.monotonic()
     assert watcher.stop(timeout=2.0)
     assert time.monotonic() - t0 < 1.0  # woken through its eventfd, not a polling interval
+
+
+def test_the_primary_connection_by_name(system_bus, service_factory):
+    nm = service_factory("networkmanager", system_bus, "--initial", json.dumps(
+        {"State": CONNECTED_GLOBAL, "Connectivity": CONN_FULL, "Connection": "Home"}))
+    events = Events()
+    watcher = make_watcher(events, on_connection_changed=events.callback("connection"))
+    watcher.start()
+    try:
+        assert events.expect("connection") == ("connection", "Home")  # read with GetAll at start
+        assert watcher.connection == "Home"
+        nm.command("set", Connection="Café Wi-Fi")  # a new active connection object, one signal
+        assert events.expect("connection") == ("connection", "Café Wi-Fi")
+        nm.command("set", Connection=None, State=DISCONNECTED)
+        assert events.expect("connection") == ("connection", None)
+        assert watcher.connection is None
+        nm.command("set", Connection="Home", State=CONNECTED_GLOBAL)
+        assert events.expect("connection") == ("connection", "Home")
+    finally:
+        assert watcher.stop()

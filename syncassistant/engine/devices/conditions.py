@@ -6,7 +6,10 @@ This module owns three things:
   :func:`write_conditions`): ``syncassistant.onMetered`` and ``syncassistant.onBattery``, each
   ``sync`` (the default), ``hold-content`` (commits, merges and pushes go on; content transfers
   wait) or ``pause`` (the daemon's pause: nothing syncs); ``syncassistant.batteryBelow`` = N
-  (battery conditions apply only below N %; 0 = whenever on battery). The older
+  (battery conditions apply only below N %; 0 = whenever on battery);
+  ``syncassistant.onlyOnNetworks`` = names of network connections, comma-separated (NetworkManager's
+  connection name: a Wi-Fi network's name unless renamed), and ``syncassistant.onOtherNetworks``
+  (``hold-content``, the default, or ``pause``) for any other connection. The older
   ``syncassistant.pause-on-metered=true`` still means ``onMetered=hold-content``. A bad value
   is not fatal: that condition falls back to ``sync`` and the reason goes to the status as a
   warning (a typo must not stop a folder from syncing, nor hold it for ever);
@@ -16,7 +19,7 @@ This module owns three things:
   override ("sync anyway for an hour") with its expiry time, which the monitor's worker waits
   for (no timer thread, no polling).
 
-On a metered network only transfers that cross the network are held (a USB drive or a folder
+On a metered network or another network than the named ones, only transfers that cross the network are held (a USB drive or a folder
 on this machine costs nothing); on battery every transfer is (each one keeps the disk and CPU
 busy).
 """
@@ -27,7 +30,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..proc.git import Git
@@ -42,6 +45,8 @@ ACTIONS: tuple[Action, ...] = ("sync", "hold-content", "pause")
 KEY_METERED = "syncassistant.onMetered"
 KEY_BATTERY = "syncassistant.onBattery"
 KEY_BELOW = "syncassistant.batteryBelow"
+KEY_NETWORKS = "syncassistant.onlyOnNetworks"
+KEY_OTHER_NETWORKS = "syncassistant.onOtherNetworks"
 KEY_LEGACY_METERED = "syncassistant.pause-on-metered"
 OVERRIDE_SECONDS = 3600.0  # "sync anyway for an hour"
 PAUSE_REASON = "conditions"  # the daemon's pause reason while a condition pauses it
@@ -60,11 +65,14 @@ class Conditions:
     on_metered: Action = "sync"
     on_battery: Action = "sync"
     battery_below: int = 0  # %; 0: whenever on battery
+    only_networks: tuple[str, ...] = ()  # connection names; (): any network
+    on_other_networks: Action = "hold-content"  # connected to a network not named above
     problems: tuple[str, ...] = ()  # bad values met while reading, each a sentence
 
     def as_dict(self) -> dict[str, Any]:
         return {"on_metered": self.on_metered, "on_battery": self.on_battery,
-                "battery_below": self.battery_below, "problems": list(self.problems)}
+                "battery_below": self.battery_below, "only_networks": list(self.only_networks),
+                "on_other_networks": self.on_other_networks, "problems": list(self.problems)}
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class Situation:
     metered: bool = False
     on_battery: bool = False
     percentage: float | None = None  # None: unknown (no UPower, or no battery)
+    network: str | None = None  # the primary connection's name (None: none, or no NetworkManager)
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,8 @@ class Verdict:
 def reason_text(reason: dict[str, Any]) -> str:
     if reason.get("kind") == "metered":
         return "metered connection"
+    if reason.get("kind") == "network":
+        return f"on another network ({reason.get('name')})"
     pct = reason.get("percentage")
     return f"on battery ({pct:.0f} %)" if pct is not None else "on battery"
 
@@ -128,6 +139,18 @@ def _percent(raw: str, key: str = KEY_BELOW) -> int:
     return value
 
 
+def parse_networks(raw: str) -> tuple[str, ...]:
+    """"Home, Office" -> ("Home", "Office") (a name cannot hold a comma)."""
+    return tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+
+
+def _other_action(raw: str, key: str) -> Action:
+    action = _action(raw, key)
+    if action == "sync":  # (it would make the list of networks mean nothing)
+        raise BadCondition(f"{key} = {raw!r} is not one of hold-content, pause")
+    return action
+
+
 def parse_conditions(config: dict[str, str]) -> Conditions:
     """Conditions from git config entries (keys as `git config --get-regexp` gives them: lower case)."""
     cfg = {k.lower(): v for k, v in config.items()}
@@ -140,7 +163,7 @@ def parse_conditions(config: dict[str, str]) -> Conditions:
         try:
             return parse(raw, key)
         except BadCondition as e:
-            problems.append(f"{e}; syncing as if it were not set")
+            problems.append(f"{e}; that condition is not applied")
             return None
 
     legacy = (cfg.get(KEY_LEGACY_METERED.lower()) or "").strip().lower()
@@ -152,7 +175,11 @@ def parse_conditions(config: dict[str, str]) -> Conditions:
     below = get(KEY_BELOW, _percent, 0)
     if below is None:  # a bad threshold: the battery condition is not applied at all
         on_battery, below = "sync", 0
-    return Conditions(on_metered or "sync", on_battery or "sync", below, tuple(problems))
+    networks = parse_networks(cfg.get(KEY_NETWORKS.lower(), ""))
+    other = get(KEY_OTHER_NETWORKS, _other_action, "hold-content")
+    if other is None:  # a bad action: the network condition is not applied at all
+        networks, other = (), "hold-content"
+    return Conditions(on_metered or "sync", on_battery or "sync", below, networks, other, tuple(problems))
 
 
 def read_conditions(git: Git) -> Conditions:
@@ -161,13 +188,22 @@ def read_conditions(git: Git) -> Conditions:
 
 
 def write_conditions(git: Git, *, on_metered: str | None = None, on_battery: str | None = None,
-                     battery_below: int | str | None = None) -> Conditions:
+                     battery_below: int | str | None = None, only_networks: str | Sequence[str] | None = None,
+                     on_other_networks: str | None = None) -> Conditions:
     """Check, then set the given conditions in git config; returns them as read back.
 
     BadCondition (nothing written) for a value that is not allowed. Setting ``on_metered``
-    removes the older ``pause-on-metered`` key, which would otherwise still say something.
+    removes the older ``pause-on-metered`` key, which would otherwise still say something;
+    ``only_networks`` empty removes the list (any network will do).
     """
     values: list[tuple[str, str]] = []
+    names: tuple[str, ...] | None = None
+    if only_networks is not None:
+        names = parse_networks(only_networks if isinstance(only_networks, str) else ",".join(only_networks))
+        if any("," in n for n in ([] if isinstance(only_networks, str) else only_networks)):
+            raise BadCondition(f"{KEY_NETWORKS}: a network name cannot hold a comma")
+    if on_other_networks is not None:
+        values.append((KEY_OTHER_NETWORKS, _other_action(on_other_networks, KEY_OTHER_NETWORKS)))
     if on_metered is not None:
         values.append((KEY_METERED, _action(on_metered, KEY_METERED)))
     if on_battery is not None:
@@ -176,6 +212,11 @@ def write_conditions(git: Git, *, on_metered: str | None = None, on_battery: str
         values.append((KEY_BELOW, str(_percent(str(battery_below)))))
     for key, value in values:
         git.config_set(key, value)
+    if names is not None:
+        if names:
+            git.config_set(KEY_NETWORKS, ", ".join(names))
+        else:
+            git.config_unset(KEY_NETWORKS)
     if on_metered is not None:
         git.config_unset(KEY_LEGACY_METERED)
     return read_conditions(git)
@@ -198,6 +239,10 @@ def decide(cond: Conditions, where: Situation, network_remotes: frozenset[str],
         if below == 0 or pct is None or pct < below:
             reason = {"kind": "battery", "percentage": pct, "below": below}
             wanted.append((cond.on_battery, reason, "battery", None))
+    # connected, and not to a named network (not connected: nothing crosses the network anyway)
+    if cond.only_networks and where.network is not None and where.network not in cond.only_networks:
+        wanted.append((cond.on_other_networks, {"kind": "network", "name": where.network}, "network",
+                       network_remotes))
     if not wanted:
         return Verdict()
     if override_until is not None and override_until > (time.time() if now is None else now):
@@ -238,14 +283,19 @@ class ConditionsKeeper:
 
     def set_metered(self, metered: bool) -> bool:
         with self._lock:
-            old, self._where = self._where, Situation(metered, self._where.on_battery, self._where.percentage)
+            old, self._where = self._where, replace(self._where, metered=metered)
+            return old != self._where
+
+    def set_network(self, name: str | None) -> bool:
+        with self._lock:
+            old, self._where = self._where, replace(self._where, network=name)
             return old != self._where
 
     def set_power(self, on_battery: bool, percentage: float | None) -> bool:
         """Record the power; True when that may change a verdict (a charging battery's
         percentage cannot: battery conditions hold only on battery)."""
         with self._lock:
-            old, self._where = self._where, Situation(self._where.metered, on_battery, percentage)
+            old, self._where = self._where, replace(self._where, on_battery=on_battery, percentage=percentage)
             return old.on_battery != on_battery or (on_battery and old.percentage != percentage)
 
     def override(self, seconds: float | None = None) -> float:
@@ -283,8 +333,9 @@ class ConditionsKeeper:
         cond = read_conditions(Git(daemon.root))
         with self._lock:
             where, until = self._where, self._override_until
-        network = frozenset()
-        if where.metered and cond.on_metered != "sync":
+        network: frozenset[str] = frozenset()
+        if (where.metered and cond.on_metered != "sync") or cond.only_networks:
+            # only what crosses the network: a USB drive or a folder here costs nothing
             network = frozenset(n for n, r in daemon.remotes().items() if r.local_path(daemon.root) is None)
         return cond, decide(cond, where, network, until)
 

@@ -23,7 +23,8 @@ This module owns (no Qt):
     user-drive location (the mount filter) that does not exist are marked offline.
   - *the network comes back*: every daemon retries its failed remotes and transfers at once, and
     ``on_online()`` is called (the Assistant's ssh change watchers reconnect without waiting).
-  - *run conditions* (:mod:`.conditions`): the connection becomes metered, or the machine goes
+  - *run conditions* (:mod:`.conditions`): the connection becomes metered or is not one of the
+    folder's named networks, or the machine goes
     on battery (a :class:`~.power.PowerWatcher` follows UPower) or below a charge: each
     repository holds its content transfers or pauses as its git config asks, until the
     condition ends or :meth:`DeviceMonitor.override_conditions` lifts them for a while (the
@@ -154,7 +155,8 @@ class DeviceMonitor:
                                    use_udisks=use_udisks, bus=system_bus)
         self.network: NetworkWatcher | None = (
             NetworkWatcher(self._on_online, self._on_offline, on_metered_changed=self._on_metered,
-                           report_initial=False, bus=system_bus) if watch_network else None)
+                           on_connection_changed=self._on_connection, report_initial=False,
+                           bus=system_bus) if watch_network else None)
         self.power: PowerWatcher | None = PowerWatcher(self._on_power, bus=system_bus) if watch_power else None
         self.conditions = ConditionsKeeper(override_duration)
         self._cond = threading.Condition()
@@ -187,6 +189,7 @@ class DeviceMonitor:
         if self.network is not None:
             self.network.start()
             self.conditions.set_metered(self.network.metered)  # (only changes are reported)
+            self.conditions.set_network(self.network.connection)
         if self.power is not None:
             self.power.start()  # (its first state is reported: the callback records it)
         self._submit(self._apply_conditions, None)
@@ -331,6 +334,10 @@ class DeviceMonitor:
         if self.conditions.set_metered(metered):
             self._submit(self._apply_conditions, None)
 
+    def _on_connection(self, name: str | None) -> None:
+        if self.conditions.set_network(name):
+            self._submit(self._apply_conditions, None)
+
     def _on_power(self, on_battery: bool, percentage: int | None) -> None:
         if self.conditions.set_power(on_battery, percentage):
             self._submit(self._apply_conditions, None)
@@ -365,7 +372,7 @@ class DeviceMonitor:
             until = self.conditions.override_until
         where = self.conditions.situation
         return {"override_until": until, "metered": where.metered, "on_battery": where.on_battery,
-                "percentage": where.percentage,
+                "percentage": where.percentage, "network": where.network,
                 "watching": {"network": self.network.mode if self.network else None,
                              "power": self.power.mode if self.power else None}}
 

@@ -2,9 +2,12 @@
 
 This module owns :class:`NetworkWatcher`: a worker thread ("syncassistant-net") that follows
 ``org.freedesktop.NetworkManager`` on the system bus (``$DBUS_SYSTEM_BUS_ADDRESS`` is honoured):
-the ``State``, ``Connectivity`` and ``Metered`` properties, read with ``GetAll`` when NM appears
-and then followed through ``org.freedesktop.DBus.Properties.PropertiesChanged`` and NM's own
-``StateChanged`` signal.  It calls ``on_online()`` / ``on_offline()`` on transitions.
+the ``State``, ``Connectivity``, ``Metered`` and ``PrimaryConnection`` properties, read with
+``GetAll`` when NM appears and then followed through
+``org.freedesktop.DBus.Properties.PropertiesChanged`` and NM's own ``StateChanged`` signal.  It
+calls ``on_online()`` / ``on_offline()`` on transitions, and ``on_connection_changed(name)`` when
+the primary connection changes: its ``Id`` (the connection's name, a Wi-Fi network's SSID unless
+renamed), read once from its ``org.freedesktop.NetworkManager.Connection.Active`` object.
 
 Without NetworkManager the watcher is inactive (``mode == "none"``) and logs so; it never polls.
 With a system bus it subscribes to ``NameOwnerChanged`` and becomes active if NM appears later;
@@ -33,6 +36,7 @@ NM_BUS_NAME = "org.freedesktop.NetworkManager"
 NM_PATH = "/org/freedesktop/NetworkManager"
 NM_INTERFACE = "org.freedesktop.NetworkManager"
 IF_PROPERTIES = "org.freedesktop.DBus.Properties"
+IF_ACTIVE_CONNECTION = "org.freedesktop.NetworkManager.Connection.Active"
 _DBUS_NAME = "org.freedesktop.DBus"
 
 NM_STATE_CONNECTED_GLOBAL = 70  # NMState
@@ -69,6 +73,7 @@ class NetworkWatcher:
         on_offline: Callable[[], None],
         *,
         on_metered_changed: Callable[[bool], None] | None = None,
+        on_connection_changed: Callable[[str | None], None] | None = None,
         report_initial: bool = True,
         bus: str = "SYSTEM",
         call_timeout: float = 10.0,
@@ -76,6 +81,7 @@ class NetworkWatcher:
         self._on_online = on_online
         self._on_offline = on_offline
         self._on_metered_changed = on_metered_changed
+        self._on_connection_changed = on_connection_changed
         self._report_initial = report_initial
         self._bus = bus
         self._call_timeout = call_timeout
@@ -87,6 +93,8 @@ class NetworkWatcher:
         self._metered_raw: int | None = None
         self._reported_online: bool | None = None  # last value given to a callback
         self._reported_metered: bool | None = None
+        self._connection: str | None = None  # the primary connection's Id
+        self._primary_path: str | None = None  # watcher thread only
         self._nm_owner: str | None = None  # watcher thread only
 
         self._thread = WatcherThread(self._run, self.thread_name, log, "network watcher")
@@ -114,6 +122,12 @@ class NetworkWatcher:
             return is_metered(self._metered_raw)
 
     @property
+    def connection(self) -> str | None:
+        """The primary connection's name (NM's connection Id), None when there is none."""
+        with self._lock:
+            return self._connection
+
+    @property
     def state(self) -> int | None:
         """NM's raw NMState, None while unknown."""
         with self._lock:
@@ -137,6 +151,7 @@ class NetworkWatcher:
             self._mode = None
             self._state = self._connectivity = self._metered_raw = None
             self._reported_online = self._reported_metered = None
+            self._connection = self._primary_path = None
         if not self._thread.start(timeout):
             log.warning("network watcher did not read NetworkManager's state within %.1f s", timeout)
 
@@ -216,8 +231,33 @@ class NetworkWatcher:
         with self._lock:
             self._mode = "networkmanager"
         self._update({k: v[1] for k, v in values.items()})
-        log.info("following NetworkManager: state %s, connectivity %s, metered %s",
-                 self.state, self.connectivity, self.metered)
+        self._follow_primary(conn, values.get("PrimaryConnection", ("o", "/"))[1])
+        log.info("following NetworkManager: state %s, connectivity %s, metered %s, connection %r",
+                 self.state, self.connectivity, self.metered, self.connection)
+
+    def _follow_primary(self, conn: DBusConnection, path: str | None) -> None:
+        """The primary connection is (now) the active connection at ``path`` ("/": none)."""
+        if path == self._primary_path:
+            return
+        self._primary_path = path
+        name = None
+        if path and path != "/":
+            props = DBusAddress(path, bus_name=NM_BUS_NAME, interface=IF_PROPERTIES)
+            try:
+                reply = conn.send_and_get_reply(
+                    new_method_call(props, "Get", "ss", (IF_ACTIVE_CONNECTION, "Id")), timeout=self._call_timeout)
+                name = str(unwrap_msg(reply)[0][1])
+            except DBusErrorResponse as e:  # gone again already: the next change says what is now
+                log.info("cannot read the name of NetworkManager's connection %s: %s", path, e)
+        with self._lock:
+            changed = name != self._connection
+            self._connection = name
+        if changed and self._on_connection_changed is not None:
+            log.info("primary network connection: %r", name)
+            try:
+                self._on_connection_changed(name)
+            except Exception:
+                log.exception("connection callback failed")
 
     def _signal(self, conn: DBusConnection, msg: Message) -> None:
         hdr = msg.header.fields
@@ -239,6 +279,7 @@ class NetworkWatcher:
                     self._mode = "none"
                     self._state = self._connectivity = self._metered_raw = None
                 log.info("NetworkManager left the system bus; network watching is inactive")
+                self._follow_primary(conn, None)
             return
         if sender != self._nm_owner or hdr.get(HeaderFields.path) != NM_PATH:
             return
@@ -246,10 +287,14 @@ class NetworkWatcher:
             changed_iface, changed, _invalidated = msg.body
             if changed_iface == NM_INTERFACE:
                 self._update({k: v[1] for k, v in changed.items()})
+                if "PrimaryConnection" in changed:
+                    self._follow_primary(conn, changed["PrimaryConnection"][1])
         elif iface == NM_INTERFACE and member == "StateChanged":
             self._update({"State": msg.body[0]})
         elif iface == NM_INTERFACE and member == "PropertiesChanged":  # legacy a{sv} form
             self._update({k: v[1] for k, v in msg.body[0].items()})
+            if "PrimaryConnection" in msg.body[0]:
+                self._follow_primary(conn, msg.body[0]["PrimaryConnection"][1])
 
     def _update(self, values: dict[str, Any]) -> None:
         """Take new property values; call back on an online/offline or metered transition."""
