@@ -311,3 +311,24 @@ def test_parse_rate(text, rate):
 def test_parse_rate_refuses(text):
     with pytest.raises(BadRate):
         parse_rate(text)
+
+
+def test_automatic_upload_limit_is_turned_on_from_the_bandwidth_page(qtbot, settings):
+    from syncassistant.engine.transfers.autolimit import SETTING, DelayController
+
+    app, dlg, a, b = settings
+    page = dlg.show_page("bandwidth")
+    daemon = app.handles[str(a.resolve())].worker.daemon
+    qtbot.waitUntil(page.auto.isEnabled, timeout=TIMEOUT_MS)
+    assert not page.auto.isChecked() and daemon.transfers.limits_dict()["auto_upload"] is False
+    page.auto.click()  # (the middle of a stretched check box is not on its text)
+    qtbot.waitUntil(lambda: daemon.transfers.limits_dict()["auto_upload"] is True, timeout=TIMEOUT_MS)
+    assert git(a, "config", SETTING).strip() == "true"  # kept for the next start
+    assert app.saved_limits()["auto"] is True
+    # what the limit learnt of a link is shown (the controller's state, as after an upload)
+    daemon.transfers.autolimit._controllers["b"] = DelayController(uplink=1_800_000)
+    daemon.set_limit()  # (any change of limits reaches the app)
+    qtbot.waitUntil(lambda: "1.8 MB/s" in page.uplink.text(), timeout=TIMEOUT_MS)
+    page.auto.click()  # (the middle of a stretched check box is not on its text)
+    qtbot.waitUntil(lambda: daemon.transfers.limits_dict()["auto_upload"] is False, timeout=TIMEOUT_MS)
+    assert git(a, "config", SETTING).strip() == "false"

@@ -299,6 +299,15 @@ class SyncApp(QObject):
             if view.has_transfers and handle is not None:
                 handle.submit(lambda d: d.set_limit(upload=upload, download=download))
 
+    def set_auto_limit(self, on: bool) -> None:
+        """The automatic upload limit (engine/transfers/autolimit.py) for all folders, now and
+        for folders opened later."""
+        self.config.set("limits", {**self.saved_limits(), "auto": bool(on)})
+        for view in self.state.ordered():
+            handle = self.handles.get(view.key)
+            if view.has_transfers and handle is not None:
+                handle.submit(lambda d: d.set_auto_limit(bool(on)))
+
     def set_remote_limit(self, key: str, remote: str, upload: int | None = None,
                          download: int | None = None) -> None:
         """Change one remote's limit in one folder now, and remember it."""
@@ -324,9 +333,13 @@ class SyncApp(QObject):
         up, down = lim.get("upload"), lim.get("download")
         remotes = dict((lim.get("remotes") or {}).get(key) or {})
 
+        auto = lim.get("auto")
+
         def apply(d: Any) -> None:
             if up is not None or down is not None:
                 d.set_limit(upload=up, download=down)
+            if auto is not None and bool(auto) != d.limits().get("auto_upload"):
+                d.set_auto_limit(bool(auto))
             for name, entry in remotes.items():
                 d.set_limit(upload=entry.get("upload"), download=entry.get("download"), remote=name)
 

@@ -777,7 +777,7 @@ class TransferManager:
                                   and batch.bwlimit != self.limits.process_limit(t.direction, t.remote,
                                                                                   batch.bwlimit))
             self._cond.notify_all()
-        self.ctx.emit("limits", **self.limits.as_dict())
+        self.ctx.emit("limits", **self.limits_dict())
 
     def limits_dict(self) -> dict:
         return {**self.limits.as_dict(), "auto_upload": self._auto_on, "auto_status": self.autolimit.status()}
@@ -799,7 +799,7 @@ class TransferManager:
             for remote in remotes:
                 if self._is_ssh(remote):
                     self.autolimit.touch(remote)
-        self.ctx.emit("limits", **self.limits.as_dict())
+        self.ctx.emit("limits", **self.limits_dict())
 
     def _is_ssh(self, remote: str) -> bool:
         try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QGridLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
+from ..units import format_rate
 from ..widgets import RateField, add_row, heading, note
 
 
@@ -25,6 +27,18 @@ class BandwidthPage(QWidget):
         form = QFormLayout(box)
         add_row(form, self.tr("&Upload:"), self.upload, self.upload.edit)
         add_row(form, self.tr("&Download:"), self.download, self.download.edit)
+        # clicked, not toggled: only the person's choice goes to the engine, not a reload's
+        self.auto = QCheckBox(self.tr("&Automatic upload limit for servers (ssh)"), box)
+        self.auto.setAccessibleName(self.tr("Automatic upload limit"))
+        self.auto.clicked.connect(self.app.set_auto_limit)
+        form.addRow(self.auto)
+        form.addRow(note(self.tr("Uploads then slow down as soon as they start to delay other traffic on "
+                                 "your network (video calls, web pages), and use the whole connection when "
+                                 "nothing else does. A limit typed above still applies."), box))
+        self.uplink = QLabel("", box)
+        self.uplink.setAccessibleName(self.tr("Estimated upload speed"))
+        self.uplink.setWordWrap(True)
+        form.addRow(self.uplink)
 
         self.per_remote = QGroupBox(self.tr("Per remote"), self)
         self.per_remote.setAccessibleName(self.tr("Limits per remote"))
@@ -54,12 +68,15 @@ class BandwidthPage(QWidget):
         self.unavailable.setVisible(not views)
         self.unavailable.setText(self.tr("No folder is running the transfer engine right now, so limits "
                                          "cannot be changed here yet."))
-        for w in (self.upload, self.download, self.per_remote):
+        for w in (self.upload, self.download, self.per_remote, self.auto):
             w.setEnabled(bool(views))
         saved = self.app.saved_limits()
         current = next((v.limits for v in views if v.limits), None) or saved
         self.upload.set_value(current.get("upload") or 0)
         self.download.set_value(current.get("download") or 0)
+        with QSignalBlocker(self.auto):
+            self.auto.setChecked(bool(current.get("auto_upload", saved.get("auto"))))
+        self.uplink.setText(self._uplink_text(views) if self.auto.isChecked() else "")
         shape = [(v.key, r["name"]) for v in views for r in (v.status or {}).get("remotes") or []]
         if shape != self._shape:
             self._rebuild(shape)
@@ -67,6 +84,20 @@ class BandwidthPage(QWidget):
             view = self.state.views.get(key)
             remotes = ((view.limits or {}).get("remotes") or {}) if view else {}
             field.set_value((remotes.get(remote) or {}).get(direction) or 0)
+
+    def _uplink_text(self, views: list[Any]) -> str:
+        """What the automatic limit learnt of each server's link, e.g. "server: about 1.8 MB/s"."""
+        many = len(views) > 1
+        parts = []
+        for v in views:
+            for remote, st in sorted(((v.limits or {}).get("auto_status") or {}).items()):
+                if not st.get("uplink"):
+                    continue
+                title = f"{v.name} → {remote}" if many else remote
+                parts.append(self.tr("%1: about %2").replace("%1", title).replace("%2", format_rate(st["uplink"])))
+        if not parts:
+            return self.tr("The upload speed of each connection is measured during the first large upload.")
+        return self.tr("Measured upload speed: %1").replace("%1", "; ".join(parts))
 
     def _rebuild(self, shape: list[tuple[str, str]]) -> None:
         self._shape = shape
