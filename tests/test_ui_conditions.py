@@ -109,6 +109,13 @@ def test_the_folders_page_sets_the_conditions_and_the_engine_applies_them(qtbot,
     qtbot.waitUntil(lambda: app.state.summary.state == "idle", timeout=TIMEOUT_MS)
     assert read_conditions(Git(a)).battery_below == 50
 
+    assert not box.elsewhere.isEnabled()
+    box.networks.setText("Home,  Office")
+    box.networks.editingFinished.emit()
+    qtbot.waitUntil(lambda: read_conditions(Git(a)).only_networks == ("Home", "Office"), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: box.elsewhere.isEnabled() and box.networks.text() == "Home, Office", timeout=TIMEOUT_MS)
+    assert box.conditions().on_other_networks == "hold-content"
+
 
 def test_summaries_of_folders_held_by_conditions(qapp):
     from syncassistant.ui import i18n
@@ -118,6 +125,9 @@ def test_summaries_of_folders_held_by_conditions(qapp):
     idle = {"state": "running", "idle": True, "remotes": [{"name": "b", "last_sync": 1.0}], "conflicts": [],
             "errors": {}, "paused_by": []}
     hold = {"action": "hold-content", "reasons": [{"kind": "metered"}], "override_until": None}
+    assert repo_summary(RepoView("/x/Music", status={**idle, "conditions": {
+        "action": "pause", "reasons": [{"kind": "network", "name": "Café"}]}}, running=True)).text == \
+        "Paused: on another network (Café)"
     docs = RepoView("/x/Docs", status={**idle, "conditions": hold}, running=True)
     photos = RepoView("/x/Photos", status={**idle, "conditions": hold}, running=True)
     assert repo_summary(docs) == Summary("paused", "Holding content: metered connection")

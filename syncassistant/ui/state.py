@@ -125,6 +125,8 @@ def conditions_text(report: dict[str, Any]) -> str:
     for reason in report.get("reasons") or []:
         if reason.get("kind") == "metered":
             parts.append(tr("Summary", "metered connection"))
+        elif reason.get("kind") == "network":
+            parts.append(tr("Summary", "on another network (%1)").replace("%1", str(reason.get("name"))))
         elif reason.get("percentage") is not None:
             parts.append(tr("Summary", "on battery (%1 %)").replace("%1", f"{reason['percentage']:.0f}"))
         else:

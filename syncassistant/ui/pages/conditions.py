@@ -1,5 +1,5 @@
 """The "When to sync" box of the Folders page: one folder's run conditions (metered connection,
-battery and a charge threshold), kept in that folder's git config (engine/devices/conditions.py).
+battery and a charge threshold, the networks it syncs fully on), kept in that folder's git config (engine/devices/conditions.py).
 
 A change is written at once (off the GUI thread) and the engine is told to apply it; the line at
 the bottom says what the conditions do right now, from the folder's status.
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -34,6 +35,7 @@ class ConditionsBox(QGroupBox):
         super().__init__(parent)
         self.app = app
         self.key = ""
+        self._shown: Conditions | None = None  # what the widgets were last filled with
         self.setTitle(self.tr("When to sync"))
         self.setAccessibleName(self.tr("When to sync"))
         self.metered = self._choices(self.tr("On a metered connection"),
@@ -46,6 +48,16 @@ class ConditionsBox(QGroupBox):
         self.below.setSuffix(" %")
         self.below.setMinimumWidth(140)
         self.below.setSpecialValueText(self.tr("at any charge"))  # 0: whenever on battery
+        self.networks = QLineEdit(self)
+        self.networks.setAccessibleName(self.tr("Networks this folder syncs fully on"))
+        self.networks.setPlaceholderText(self.tr("any network; or names, like Home, Office"))
+        self.networks.setToolTip(self.tr("Network connection names, separated by commas (a Wi-Fi "
+                                         "network's name, unless you renamed the connection)"))
+        self.elsewhere = QComboBox(self)
+        self.elsewhere.setAccessibleName(self.tr("On other networks"))
+        self.elsewhere.view().setAccessibleName(self.tr("What to do on other networks"))
+        self.elsewhere.addItem(self.tr("Sync changes, hold file content"), "hold-content")
+        self.elsewhere.addItem(self.tr("Pause syncing"), "pause")
         self.error = ErrorLabel(self.battery, self)
         self.now = QLabel(self)
         self.now.setWordWrap(True)
@@ -60,6 +72,8 @@ class ConditionsBox(QGroupBox):
         below_label = QLabel(self.tr("&Only below:"), self)
         below_label.setBuddy(self.below)  # (a row of a layout gets no buddy by itself)
         form.addRow(below_label, below_row)
+        form.addRow(self.tr("Only on net&works:"), self.networks)
+        form.addRow(self.tr("On &other networks:"), self.elsewhere)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(self.error)
@@ -71,6 +85,8 @@ class ConditionsBox(QGroupBox):
         self.metered.activated.connect(lambda _i: self._write(on_metered=self.metered.currentData()))
         self.battery.activated.connect(lambda _i: self._write(on_battery=self.battery.currentData()))
         self.below.editingFinished.connect(self._below_finished)
+        self.networks.editingFinished.connect(self._networks_finished)
+        self.elsewhere.activated.connect(lambda _i: self._write(on_other_networks=self.elsewhere.currentData()))
         app.state.repoChanged.connect(self._repo_changed)
         self.set_repo("")
 
@@ -92,7 +108,7 @@ class ConditionsBox(QGroupBox):
         view = self.app.state.views.get(key)
         self.setTitle(self.tr("When %1 syncs").replace("%1", view.name) if view is not None
                       else self.tr("When to sync"))
-        for w in (self.metered, self.battery, self.below):
+        for w in (self.metered, self.battery, self.below, self.networks, self.elsewhere):
             w.setEnabled(False)
         self.error.clear_error()
         self._show_now()
@@ -108,7 +124,9 @@ class ConditionsBox(QGroupBox):
         self._show(cond)
 
     def _show(self, cond: Conditions) -> None:
-        for box, value in ((self.metered, cond.on_metered), (self.battery, cond.on_battery)):
+        self._shown = cond
+        for box, value in ((self.metered, cond.on_metered), (self.battery, cond.on_battery),
+                           (self.elsewhere, cond.on_other_networks)):
             box.blockSignals(True)
             box.setCurrentIndex(max(0, box.findData(value)))
             box.blockSignals(False)
@@ -117,6 +135,9 @@ class ConditionsBox(QGroupBox):
         self.below.setValue(cond.battery_below)
         self.below.blockSignals(False)
         self.below.setEnabled(cond.on_battery != "sync")
+        self.networks.setText(", ".join(cond.only_networks))
+        self.networks.setEnabled(True)
+        self.elsewhere.setEnabled(bool(cond.only_networks))
         if cond.problems:  # a value set by hand that means nothing: it syncs, and says so here
             self.error.show_error("\n".join(cond.problems))
         else:
@@ -124,11 +145,19 @@ class ConditionsBox(QGroupBox):
 
     def conditions(self) -> Conditions:
         """What the widgets show."""
-        return Conditions(self.metered.currentData(), self.battery.currentData(), self.below.value())
+        return Conditions(self.metered.currentData(), self.battery.currentData(), self.below.value(),
+                          tuple(n.strip() for n in self.networks.text().split(",") if n.strip()),
+                          self.elsewhere.currentData())
 
     # -- changes ------------------------------------------------------------------------------------
+    # (editingFinished also comes when the field merely loses focus: write changes only)
     def _below_finished(self) -> None:
-        self._write(battery_below=self.below.value())
+        if self._shown is not None and self.below.value() != self._shown.battery_below:
+            self._write(battery_below=self.below.value())
+
+    def _networks_finished(self) -> None:
+        if self._shown is not None and self.conditions().only_networks != self._shown.only_networks:
+            self._write(only_networks=self.networks.text())
 
     def _write(self, **values: Any) -> None:
         key = self.key

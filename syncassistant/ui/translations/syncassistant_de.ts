@@ -93,109 +93,146 @@
 <context>
     <name>ConditionsBox</name>
     <message>
-        <location filename="../pages/conditions.py" line="37"/>
-        <location filename="../pages/conditions.py" line="38"/>
-        <location filename="../pages/conditions.py" line="94"/>
+        <location filename="../pages/conditions.py" line="39"/>
+        <location filename="../pages/conditions.py" line="40"/>
+        <location filename="../pages/conditions.py" line="110"/>
         <source>When to sync</source>
         <translation>Wann synchronisiert wird</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="39"/>
+        <location filename="../pages/conditions.py" line="41"/>
         <source>On a metered connection</source>
         <translation>Bei getakteter Verbindung</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="40"/>
+        <location filename="../pages/conditions.py" line="42"/>
         <source>What to do on a metered connection</source>
         <translation>Was bei getakteter Verbindung geschieht</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="41"/>
+        <location filename="../pages/conditions.py" line="43"/>
         <source>On battery</source>
         <translation>Im Akkubetrieb</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="41"/>
+        <location filename="../pages/conditions.py" line="43"/>
         <source>What to do on battery</source>
         <translation>Was im Akkubetrieb geschieht</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="43"/>
+        <location filename="../pages/conditions.py" line="45"/>
         <source>Only below this battery charge</source>
         <translation>Nur unter diesem Akkustand</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="48"/>
+        <location filename="../pages/conditions.py" line="50"/>
         <source>at any charge</source>
         <translation>bei jedem Ladestand</translation>
     </message>
     <message>
         <location filename="../pages/conditions.py" line="52"/>
+        <source>Networks this folder syncs fully on</source>
+        <translation>Netzwerke, in denen dieser Ordner vollständig synchronisiert</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="53"/>
+        <source>any network; or names, like Home, Office</source>
+        <translation>jedes Netzwerk; oder Namen, etwa Zuhause, Büro</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="54"/>
+        <source>Network connection names, separated by commas (a Wi-Fi network&apos;s name, unless you renamed the connection)</source>
+        <translation>Namen von Netzwerkverbindungen, durch Kommas getrennt (der Name eines WLANs, sofern Sie die Verbindung nicht umbenannt haben)</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="57"/>
+        <source>On other networks</source>
+        <translation>In anderen Netzwerken</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="58"/>
+        <source>What to do on other networks</source>
+        <translation>Was in anderen Netzwerken geschieht</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="64"/>
         <source>What the conditions do now</source>
         <translation>Was die Bedingungen jetzt bewirken</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="55"/>
+        <location filename="../pages/conditions.py" line="67"/>
         <source>On a &amp;metered connection:</source>
         <translation>Bei &amp;getakteter Verbindung:</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="56"/>
+        <location filename="../pages/conditions.py" line="68"/>
         <source>On &amp;battery:</source>
         <translation>Im &amp;Akkubetrieb:</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="60"/>
+        <location filename="../pages/conditions.py" line="72"/>
         <source>&amp;Only below:</source>
         <translation>&amp;Nur unter:</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="66"/>
+        <location filename="../pages/conditions.py" line="75"/>
+        <source>Only on net&amp;works:</source>
+        <translation>Nur in &amp;Netzwerken:</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="76"/>
+        <source>On &amp;other networks:</source>
+        <translation>In &amp;anderen Netzwerken:</translation>
+    </message>
+    <message>
+        <location filename="../pages/conditions.py" line="80"/>
         <source>Holding file content: changes, new files and deletions still reach your other devices; the content of files waits. The tray&apos;s “Sync anyway for an hour” lifts these conditions for a while.</source>
         <translation>Dateiinhalte zurückhalten: Änderungen, neue Dateien und Löschungen erreichen Ihre anderen Geräte weiterhin; der Inhalt der Dateien wartet. „Trotzdem eine Stunde synchronisieren“ im Menü des Symbols hebt diese Bedingungen eine Weile auf.</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="81"/>
+        <location filename="../pages/conditions.py" line="97"/>
         <source>Sync everything</source>
         <translation>Alles synchronisieren</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="82"/>
+        <location filename="../pages/conditions.py" line="59"/>
+        <location filename="../pages/conditions.py" line="98"/>
         <source>Sync changes, hold file content</source>
         <translation>Änderungen synchronisieren, Dateiinhalte zurückhalten</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="83"/>
+        <location filename="../pages/conditions.py" line="60"/>
+        <location filename="../pages/conditions.py" line="99"/>
         <source>Pause syncing</source>
         <translation>Synchronisierung pausieren</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="93"/>
+        <location filename="../pages/conditions.py" line="109"/>
         <source>When %1 syncs</source>
         <translation>Wann %1 synchronisiert wird</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="106"/>
+        <location filename="../pages/conditions.py" line="122"/>
         <source>Cannot read this folder&apos;s settings: %1</source>
         <translation>Die Einstellungen dieses Ordners können nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="143"/>
+        <location filename="../pages/conditions.py" line="172"/>
         <source>Could not change it: %1</source>
         <translation>Konnte nicht geändert werden: %1</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="160"/>
+        <location filename="../pages/conditions.py" line="189"/>
         <source>Now: %1</source>
         <translation>Jetzt: %1</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="162"/>
+        <location filename="../pages/conditions.py" line="191"/>
         <source>Now: syncing anyway, as you asked</source>
         <translation>Jetzt: wie gewünscht wird trotzdem synchronisiert</translation>
     </message>
     <message>
-        <location filename="../pages/conditions.py" line="164"/>
+        <location filename="../pages/conditions.py" line="193"/>
         <source>Now: syncing everything</source>
         <translation>Jetzt: alles wird synchronisiert</translation>
     </message>
@@ -2022,42 +2059,47 @@
     </message>
     <message>
         <location filename="../state.py" line="129"/>
+        <source>on another network (%1)</source>
+        <translation>in einem anderen Netzwerk (%1)</translation>
+    </message>
+    <message>
+        <location filename="../state.py" line="131"/>
         <source>on battery (%1 %)</source>
         <translation>im Akkubetrieb (%1 %)</translation>
     </message>
     <message>
-        <location filename="../state.py" line="131"/>
+        <location filename="../state.py" line="133"/>
         <source>on battery</source>
         <translation>im Akkubetrieb</translation>
     </message>
     <message>
-        <location filename="../state.py" line="134"/>
+        <location filename="../state.py" line="136"/>
         <source>Paused: %1</source>
         <translation>Pausiert: %1</translation>
     </message>
     <message>
-        <location filename="../state.py" line="135"/>
+        <location filename="../state.py" line="137"/>
         <source>Holding content: %1</source>
         <translation>Inhalte zurückgehalten: %1</translation>
     </message>
     <message>
-        <location filename="../state.py" line="142"/>
+        <location filename="../state.py" line="144"/>
         <source>Not syncing: %1</source>
         <translation>Keine Synchronisierung: %1</translation>
     </message>
     <message>
-        <location filename="../state.py" line="144"/>
+        <location filename="../state.py" line="146"/>
         <source>Starting…</source>
         <translation>Wird gestartet…</translation>
     </message>
     <message>
-        <location filename="../state.py" line="148"/>
+        <location filename="../state.py" line="150"/>
         <source>Problem while syncing (%1): %2</source>
         <translation>Problem beim Synchronisieren (%1): %2</translation>
     </message>
     <message numerus="yes">
-        <location filename="../state.py" line="151"/>
-        <location filename="../state.py" line="180"/>
+        <location filename="../state.py" line="153"/>
+        <location filename="../state.py" line="182"/>
         <source>%n conflict(s) to resolve</source>
         <translation>
             <numerusform>%n ungelöster Konflikt</numerusform>
@@ -2065,42 +2107,42 @@
         </translation>
     </message>
     <message>
-        <location filename="../state.py" line="153"/>
+        <location filename="../state.py" line="155"/>
         <source>Paused</source>
         <translation>Pausiert</translation>
     </message>
     <message>
-        <location filename="../state.py" line="163"/>
+        <location filename="../state.py" line="165"/>
         <source>Can&apos;t reach %1</source>
         <translation>%1 nicht erreichbar</translation>
     </message>
     <message>
-        <location filename="../state.py" line="165"/>
+        <location filename="../state.py" line="167"/>
         <source>Up to date (no other devices yet)</source>
         <translation>Aktuell (noch keine anderen Geräte)</translation>
     </message>
     <message>
-        <location filename="../state.py" line="166"/>
+        <location filename="../state.py" line="168"/>
         <source>Up to date</source>
         <translation>Aktuell</translation>
     </message>
     <message>
-        <location filename="../state.py" line="172"/>
+        <location filename="../state.py" line="174"/>
         <source>No folders set up yet</source>
         <translation>Noch keine Ordner eingerichtet</translation>
     </message>
     <message>
-        <location filename="../state.py" line="182"/>
+        <location filename="../state.py" line="184"/>
         <source>Syncing is paused</source>
         <translation>Synchronisierung ist pausiert</translation>
     </message>
     <message>
-        <location filename="../state.py" line="187"/>
+        <location filename="../state.py" line="189"/>
         <source>Everything is up to date</source>
         <translation>Alles ist aktuell</translation>
     </message>
     <message>
-        <location filename="../state.py" line="338"/>
+        <location filename="../state.py" line="340"/>
         <source>never</source>
         <translation>nie</translation>
     </message>
