@@ -174,9 +174,11 @@ def main() -> int:
     from syncassistant.engine.devices.conditions import write_conditions
     from syncassistant.engine.proc.git import Git
 
-    # Documents: on a metered connection changes travel and content waits; on battery below
-    # 20 % nothing syncs (no NetworkManager or UPower here: the settings show, nothing holds)
-    write_conditions(Git(docs), on_metered="hold-content", on_battery="pause", battery_below=20)
+    # Documents: on a metered connection or away from home changes travel and content waits; on
+    # battery below 20 % nothing syncs (no NetworkManager or UPower here: the settings show,
+    # nothing holds)
+    write_conditions(Git(docs), on_metered="hold-content", on_battery="pause", battery_below=20,
+                     only_networks="Home")
     conf = HOME / ".config" / "syncassistant"
     conf.mkdir(parents=True, exist_ok=True)
     (conf / "repos.json").write_text(json.dumps({"version": 1, "repositories": [str(docs), str(photos)]}))
