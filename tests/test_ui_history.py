@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from conftest import git, link
@@ -116,6 +117,16 @@ def test_recent_changes_lists_a_change_and_restores_a_file_through_its_buttons(q
     qtbot.waitUntil(lambda: dialog.list.topLevelItemCount() == 2, timeout=TIMEOUT_MS)
     assert [dialog.list.topLevelItem(i).text(2) for i in range(2)] == ["laptop", "laptop"]
     assert dialog.list.topLevelItem(0).text(4) == "on this device"
+    # the chosen version's content is here: a preview of it
+    qtbot.waitUntil(lambda: dialog.preview.currentWidget() is dialog.text
+                    and dialog.text.toPlainText() == "draft two, then deleted\n", timeout=TIMEOUT_MS)
+    # what old versions cost here: the first draft at least (the second may still be used by a
+    # remote-tracking branch not yet moved past the deletion: git annex unused looks at every ref)
+    def cost_shown() -> None:  # an assertion, so that a time-out says what was shown
+        m = re.match(r"Old versions kept on this device: (\d+) \(", win.cost.text())
+        assert m and int(m.group(1)) >= 1, win.cost.text()
+    qtbot.waitUntil(cost_shown, timeout=TIMEOUT_MS)
+    assert "Every version is kept" in win.cost.text()
     # the older draft, as a copy beside it
     dialog.list.setCurrentItem(dialog.list.topLevelItem(1))
     qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)

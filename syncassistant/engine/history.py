@@ -257,3 +257,27 @@ def _short(description: str) -> str:
     """git-annex's whereis shows `description [remote]` or `here (description)`-like forms:
     keep the description."""
     return description.strip()
+
+
+def content_here(root: str | Path, v: Version, limit: int = 256 * 1024) -> bytes | None:
+    """The first `limit` bytes of a version's content if it is on this device (for a preview;
+    nothing is fetched), else None."""
+    from .proc.annex import Annex
+
+    c = v.change
+    git = Git(root)
+    if c.key:
+        res = Annex(root).run("contentlocation", c.key, check=False)
+        loc = res.stdout.strip()
+        if res.returncode != 0 or not loc:
+            return None
+        p = Path(loc) if os.path.isabs(loc) else Path(root) / loc
+        try:
+            with open(p, "rb") as f:
+                return f.read(limit)
+        except OSError:
+            return None
+    if c.mode == "120000" or not c.blob or (c.size or 0) > limit:  # (not read whole for a peek)
+        return None
+    res = git.run("cat-file", "blob", c.blob, check=False, timeout=60)
+    return res.stdout.encode("utf-8", "surrogateescape")[:limit] if res.returncode == 0 else None

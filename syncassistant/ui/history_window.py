@@ -7,7 +7,10 @@ on the GUI thread, and read again shortly after a commit or merge of that folder
 made, on which device, its size and whether its content is on this device or where git-annex
 last saw it; "Restore" puts the chosen version back at the file's name (the current version
 stays in the history), "Restore as copy" beside it (engine/restore.py: content fetched from
-whichever device has it, written atomically, committed and synced like any change).
+whichever device has it, written atomically, committed and synced like any change); a version
+whose content is here is previewed (text or image). Below the list: what old versions cost on
+this device (engine/keep_versions.py; `git annex unused` walks the whole tree, so it is read
+when the window opens and on Refresh, not after every commit).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import os
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFontDatabase, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,13 +30,16 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTextEdit,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from ..engine import history
+from ..engine import history, keep_versions
 from ..engine.restore import copy_name, restore
 from .desktop import open_folder
 from .state import AppState
@@ -41,6 +47,8 @@ from .units import format_size
 from .workers import run_in_background
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # (repo key, Change)
+PREVIEW_BYTES = 16 * 1024 * 1024  # read for a preview: a photo whole; a larger file is no image we show
+TEXT_BYTES = 256 * 1024  # of a text, this much is shown
 LIMIT = 300  # commits read per folder
 RELOAD_AFTER_MS = 700  # a burst of commits reads the history once
 
@@ -73,6 +81,7 @@ class HistoryWindow(QWidget):
         self.name.setClearButtonEnabled(True)
         for combo in (self.folder, self.device):
             combo.currentIndexChanged.connect(lambda _i: self.fill())
+        self.folder.currentIndexChanged.connect(lambda _i: self.show_cost())
         self.name.textChanged.connect(lambda _t: self.fill())
         filters = QHBoxLayout()
         filters.addWidget(QLabel(self.tr("Folder:"), self))
@@ -98,6 +107,10 @@ class HistoryWindow(QWidget):
         self.status = QLabel(self)
         self.status.setAccessibleName(self.tr("Status"))
         self.status.setWordWrap(True)
+        self.cost = QLabel(self)
+        self.cost.setAccessibleName(self.tr("Old versions on this device"))
+        self.cost.setWordWrap(True)
+        self.costs: dict[str, tuple[int, int, int | None] | str] = {}  # key -> (count, bytes, days) | error
         self.show_button = QPushButton(self.tr("&Show in folder"), self)
         self.show_button.setAccessibleName(self.tr("Show the file in its folder"))
         self.show_button.clicked.connect(self.show_selected)
@@ -113,9 +126,10 @@ class HistoryWindow(QWidget):
         lay.addLayout(filters)
         lay.addWidget(self.list, 1)
         lay.addLayout(actions)
+        lay.addWidget(self.cost)
 
         QShortcut(QKeySequence.StandardKey.Close, self, self.close)
-        QShortcut(QKeySequence.StandardKey.Refresh, self, self.reload)
+        QShortcut(QKeySequence.StandardKey.Refresh, self, self.refresh_all)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(RELOAD_AFTER_MS)
@@ -124,12 +138,41 @@ class HistoryWindow(QWidget):
         app.bridge.committed.connect(lambda *_: self._soon())
         app.bridge.merged.connect(lambda *_: self._soon())
         self._update_buttons()
-        self.reload()
+        self.refresh_all()
 
     # -- reading -------------------------------------------------------------------------------
     def _soon(self) -> None:
         if self.isVisible():
             self._timer.start()
+
+    def refresh_all(self) -> None:
+        """The history and what old versions cost."""
+        self.reload()
+        self.cost.setText(self.tr("Looking at old versions on this device…"))
+        for key in [v.key for v in self.state.ordered()]:
+            def job(k: str = key) -> tuple[int, int, int | None]:
+                return (*keep_versions.cost(keep_versions.old_versions(k)), keep_versions.policy_days(k))
+            run_in_background(job, lambda res, err, k=key: self._cost_loaded(k, res, err), self)
+
+    def _cost_loaded(self, key: str, res: tuple[int, int, int | None] | None, error: str | None) -> None:
+        self.costs[key] = res if res is not None else str(error)
+        self.show_cost()
+
+    def show_cost(self) -> None:
+        folder = self.folder.currentData() or ""
+        parts = [c for k, c in self.costs.items() if not folder or k == folder]
+        ok = [c for c in parts if isinstance(c, tuple)]
+        count, size = sum(c[0] for c in ok), sum(c[1] for c in ok)
+        text = self.tr("Old versions kept on this device: %n (%1).", "", count).replace("%1", format_size(size))
+        days = {c[2] for c in ok}
+        if days == {None}:
+            text += " " + self.tr("Every version is kept (syncassistant versions PATH --keep-days N sets a limit).")
+        elif len(days) == 1:
+            text += " " + self.tr("Kept for %n day(s), then dropped here where other copies exist "
+                                  "(syncassistant versions PATH --apply).", "", next(iter(days)) or 0)
+        if len(ok) < len(parts):
+            text += " " + self.tr("(Some folders could not be looked at.)")
+        self.cost.setText(text)
 
     def reload(self) -> None:
         """Read every folder's recent history again (on the thread pool)."""
@@ -267,7 +310,7 @@ class RestoreDialog(QDialog):
         self.busy = False
         self.setWindowTitle(self.tr("Versions of %1").replace("%1", os.path.basename(path)))
         self.setAccessibleName(self.tr("Versions of a file"))
-        self.resize(720, 360)
+        self.resize(720, 520)
         self.title = QLabel(path, self)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = self.title.font()
@@ -283,7 +326,22 @@ class RestoreDialog(QDialog):
         for col in range(4):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.list.currentItemChanged.connect(lambda *_: self._chosen_changed())
+        self.text = QTextEdit(self)
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName(self.tr("Preview of the version"))
+        self.text.setLineWrapMode(QTextEdit.LineWrapMode.NoWrap)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.image = QLabel(self)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setAccessibleName(self.tr("Preview of the version"))
+        self.note = QLabel(self)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note.setWordWrap(True)
+        self.preview = QStackedWidget(self)
+        for w in (self.note, self.text, self.image):
+            self.preview.addWidget(w)
+        self._preview_token = 0
         self.result = QLabel(self)
         self.result.setWordWrap(True)
         self.result.setAccessibleName(self.tr("Result"))
@@ -303,8 +361,12 @@ class RestoreDialog(QDialog):
         buttons.addWidget(self.copy_button)
         buttons.addWidget(self.restore_button)
         lay = QVBoxLayout(self)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.list)
+        split.addWidget(self.preview)
+        split.setSizes([150, 200])
         lay.addWidget(self.title)
-        lay.addWidget(self.list, 1)
+        lay.addWidget(split, 1)
         lay.addWidget(self.result)
         lay.addLayout(buttons)
         self._update_buttons()
@@ -355,6 +417,46 @@ class RestoreDialog(QDialog):
             return None
         i = self.list.indexOfTopLevelItem(item)
         return self.versions[i] if 0 <= i < len(self.versions) else None
+
+    def _chosen_changed(self) -> None:
+        self._update_buttons()
+        v = self.chosen()
+        self._preview_token += 1
+        token = self._preview_token
+        if v is None:
+            self._show_note("")
+            return
+        if not v.here:
+            self._show_note(self.tr("No preview: the content of this version is not on this device."))
+            return
+        key = self.key
+        run_in_background(lambda: history.content_here(key, v, PREVIEW_BYTES),
+                          lambda data, err: self._preview_ready(token, data, err), self)
+
+    def _show_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.preview.setCurrentWidget(self.note)
+
+    def _preview_ready(self, token: int, data: bytes | None, error: str | None) -> None:
+        if token != self._preview_token:
+            return  # another version was chosen meanwhile
+        if error or data is None:
+            self._show_note(self.tr("No preview: the content of this version is not on this device."))
+            return
+        image = QImage.fromData(data) if len(data) < PREVIEW_BYTES else QImage()
+        if not image.isNull():
+            pix = QPixmap.fromImage(image)
+            box = self.preview.size()
+            if pix.width() > box.width() or pix.height() > box.height():
+                pix = pix.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            self.image.setPixmap(pix)
+            self.preview.setCurrentWidget(self.image)
+            return
+        if b"\0" in data[:8192]:
+            self._show_note(self.tr("No preview for this kind of file."))
+            return
+        self.text.setPlainText(data[:TEXT_BYTES].decode("utf-8", errors="replace"))
+        self.preview.setCurrentWidget(self.text)
 
     def _update_buttons(self) -> None:
         ok = self.chosen() is not None and not self.busy
