@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import sshd_server
 from conftest import git
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
@@ -131,7 +132,7 @@ def test_invite_and_join_from_two_apps_sync_both_ways_then_disconnect(qtbot, syn
     assert not auth_lines(sb)
 
 
-def test_a_wrong_code_in_the_join_dialog_says_so_and_leaves_nothing(qtbot, sync_app, mailbox, two_sshd,
+def test_a_wrong_code_or_a_server_down_in_the_join_dialog_says_so_and_leaves_nothing(qtbot, sync_app, mailbox, two_sshd,
                                                                       tmp_path):
     sa, sb = two_sshd
     a = init_repo(tmp_path / "A", "A")
@@ -164,6 +165,16 @@ def test_a_wrong_code_in_the_join_dialog_says_so_and_leaves_nothing(qtbot, sync_
     assert git(a, "remote").split() == [] and inv.list_devices(a) == []
     assert pairing_dirs() == [] and not auth_lines(sa) and not auth_lines(sb)
     assert app_b.state.ordered() == [] and app_b.config.repositories == []
+
+    # the invitation server down: said plainly, and still nothing made
+    app_b.config.set("invite", {**invite_settings(mailbox, sb, "beta"),
+                                "mailbox": f"ws://127.0.0.1:{sshd_server.free_port()}/v1"})
+    join.code_edit.setText(code)
+    qtbot.mouseClick(join.join_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: join.outcome != "", timeout=TIMEOUT_MS)
+    assert join.outcome == "failed" and "cannot reach the invitation server" in join.status.text(), \
+        join.status.text()
+    assert not b.exists() and pairing_dirs() == [] and app_b.config.repositories == []
 
 
 def test_cancel_takes_back_the_invitation_and_the_cloud_choice_shows(qtbot, sync_app, mailbox, tmp_path,
