@@ -4,88 +4,88 @@
 <context>
     <name>BandwidthPage</name>
     <message>
-        <location filename="../pages/bandwidth.py" line="17"/>
-        <location filename="../pages/bandwidth.py" line="37"/>
+        <location filename="../pages/bandwidth.py" line="19"/>
+        <location filename="../pages/bandwidth.py" line="51"/>
         <source>Bandwidth</source>
         <translation>Bandbreite</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="19"/>
+        <location filename="../pages/bandwidth.py" line="21"/>
         <source>All folders</source>
         <translation>Alle Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="20"/>
+        <location filename="../pages/bandwidth.py" line="22"/>
         <source>Limits for all folders</source>
         <translation>Begrenzungen für alle Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="21"/>
+        <location filename="../pages/bandwidth.py" line="23"/>
         <source>Upload limit for all folders</source>
         <translation>Upload-Begrenzung für alle Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="22"/>
+        <location filename="../pages/bandwidth.py" line="24"/>
         <source>Download limit for all folders</source>
         <translation>Download-Begrenzung für alle Ordner</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="26"/>
+        <location filename="../pages/bandwidth.py" line="28"/>
         <source>&amp;Upload:</source>
         <translation>&amp;Hochladen:</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="27"/>
+        <location filename="../pages/bandwidth.py" line="29"/>
         <source>&amp;Download:</source>
         <translation>He&amp;runterladen:</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="29"/>
+        <location filename="../pages/bandwidth.py" line="43"/>
         <source>Per remote</source>
         <translation>Pro Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="30"/>
+        <location filename="../pages/bandwidth.py" line="44"/>
         <source>Limits per remote</source>
         <translation>Begrenzungen pro Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="38"/>
+        <location filename="../pages/bandwidth.py" line="52"/>
         <source>Limit how fast file content moves, for example on a slow or metered connection. Type a speed like 500 KB/s or 2 MB/s; leave empty for no limit. A remote&apos;s own limit applies on top of the one for all folders.</source>
         <translation>Begrenzen Sie, wie schnell Dateiinhalte übertragen werden, zum Beispiel bei einer langsamen oder getakteten Verbindung. Geben Sie eine Geschwindigkeit wie 500 KB/s oder 2 MB/s ein; leer lassen für keine Begrenzung. Die eigene Begrenzung einer Gegenstelle gilt zusätzlich zu der für alle Ordner.</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="55"/>
+        <location filename="../pages/bandwidth.py" line="69"/>
         <source>No folder is running the transfer engine right now, so limits cannot be changed here yet.</source>
         <translation>Gerade läuft für keinen Ordner die Übertragungs-Engine, daher können Begrenzungen hier noch nicht geändert werden.</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="79"/>
+        <location filename="../pages/bandwidth.py" line="110"/>
         <source>No remotes yet: add one on the Remotes page.</source>
         <translation>Noch keine Gegenstellen: Fügen Sie eine auf der Seite „Gegenstellen“ hinzu.</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="82"/>
+        <location filename="../pages/bandwidth.py" line="113"/>
         <source>Remote</source>
         <translation>Gegenstelle</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="82"/>
+        <location filename="../pages/bandwidth.py" line="113"/>
         <source>Upload</source>
         <translation>Hochladen</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="82"/>
+        <location filename="../pages/bandwidth.py" line="113"/>
         <source>Download</source>
         <translation>Herunterladen</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="91"/>
+        <location filename="../pages/bandwidth.py" line="122"/>
         <source>Upload limit for %1</source>
         <translation>Upload-Begrenzung für %1</translation>
     </message>
     <message>
-        <location filename="../pages/bandwidth.py" line="92"/>
+        <location filename="../pages/bandwidth.py" line="123"/>
         <source>Download limit for %1</source>
         <translation>Download-Begrenzung für %1</translation>
     </message>
@@ -709,150 +709,186 @@
 <context>
     <name>HistoryWindow</name>
     <message>
-        <location filename="../history_window.py" line="62"/>
+        <location filename="../history_window.py" line="70"/>
         <source>Recent changes – SyncAssistant</source>
         <translation>Letzte Änderungen – SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="63"/>
+        <location filename="../history_window.py" line="71"/>
         <source>Recent changes</source>
         <translation>Letzte Änderungen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="67"/>
-        <location filename="../history_window.py" line="90"/>
+        <location filename="../history_window.py" line="75"/>
+        <location filename="../history_window.py" line="99"/>
         <source>Folder</source>
         <translation>Ordner</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="69"/>
-        <location filename="../history_window.py" line="89"/>
+        <location filename="../history_window.py" line="77"/>
+        <location filename="../history_window.py" line="98"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="71"/>
+        <location filename="../history_window.py" line="79"/>
         <source>File name contains…</source>
         <translation>Dateiname enthält…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="72"/>
+        <location filename="../history_window.py" line="80"/>
         <source>File name filter</source>
         <translation>Filter nach Dateiname</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="78"/>
+        <location filename="../history_window.py" line="87"/>
         <source>Folder:</source>
         <translation>Ordner:</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="80"/>
+        <location filename="../history_window.py" line="89"/>
         <source>Device:</source>
         <translation>Gerät:</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="85"/>
+        <location filename="../history_window.py" line="94"/>
         <source>Changes, newest first</source>
         <translation>Änderungen, neueste zuerst</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="89"/>
+        <location filename="../history_window.py" line="98"/>
         <source>When</source>
         <translation>Wann</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="89"/>
+        <location filename="../history_window.py" line="98"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="89"/>
+        <location filename="../history_window.py" line="98"/>
         <source>File</source>
         <translation>Datei</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="90"/>
+        <location filename="../history_window.py" line="99"/>
         <source>Size</source>
         <translation>Größe</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="99"/>
+        <location filename="../history_window.py" line="108"/>
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="101"/>
+        <location filename="../history_window.py" line="111"/>
+        <source>Old versions on this device</source>
+        <translation>Alte Versionen auf diesem Gerät</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="114"/>
         <source>&amp;Show in folder</source>
         <translation>Im Ordner &amp;zeigen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="102"/>
+        <location filename="../history_window.py" line="115"/>
         <source>Show the file in its folder</source>
         <translation>Die Datei in ihrem Ordner zeigen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="104"/>
+        <location filename="../history_window.py" line="117"/>
         <source>&amp;Restore…</source>
         <translation>&amp;Wiederherstellen…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="105"/>
+        <location filename="../history_window.py" line="118"/>
         <source>The file&apos;s versions, to restore one</source>
         <translation>Die Versionen der Datei, um eine wiederherzustellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="147"/>
-        <location filename="../history_window.py" line="222"/>
+        <location filename="../history_window.py" line="151"/>
+        <source>Looking at old versions on this device…</source>
+        <translation>Alte Versionen auf diesem Gerät werden gesucht…</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../history_window.py" line="166"/>
+        <source>Old versions kept on this device: %n (%1).</source>
+        <translation>
+            <numerusform>Alte Versionen auf diesem Gerät: %n (%1).</numerusform>
+            <numerusform>Alte Versionen auf diesem Gerät: %n (%1).</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="169"/>
+        <source>Every version is kept (syncassistant versions PATH --keep-days N sets a limit).</source>
+        <translation>Jede Version wird behalten (syncassistant versions PFAD --keep-days N setzt eine Grenze).</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../history_window.py" line="171"/>
+        <source>Kept for %n day(s), then dropped here where other copies exist (syncassistant versions PATH --apply).</source>
+        <translation>
+            <numerusform>%n Tag behalten, dann hier entfernt, wo es andere Kopien gibt (syncassistant versions PFAD --apply).</numerusform>
+            <numerusform>%n Tage behalten, dann hier entfernt, wo es andere Kopien gibt (syncassistant versions PFAD --apply).</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="174"/>
+        <source>(Some folders could not be looked at.)</source>
+        <translation>(Einige Ordner konnten nicht untersucht werden.)</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="190"/>
+        <location filename="../history_window.py" line="265"/>
         <source>Reading the history…</source>
         <translation>Verlauf wird gelesen…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="170"/>
+        <location filename="../history_window.py" line="213"/>
         <source>All folders</source>
         <translation>Alle Ordner</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="182"/>
+        <location filename="../history_window.py" line="225"/>
         <source>All devices</source>
         <translation>Alle Geräte</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="190"/>
+        <location filename="../history_window.py" line="233"/>
         <source>added</source>
         <translation>hinzugefügt</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="190"/>
+        <location filename="../history_window.py" line="233"/>
         <source>changed</source>
         <translation>geändert</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="190"/>
+        <location filename="../history_window.py" line="233"/>
         <source>moved</source>
         <translation>verschoben</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="191"/>
+        <location filename="../history_window.py" line="234"/>
         <source>deleted</source>
         <translation>gelöscht</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="207"/>
+        <location filename="../history_window.py" line="250"/>
         <source>%1 (from %2)</source>
         <translation>%1 (von %2)</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="213"/>
+        <location filename="../history_window.py" line="256"/>
         <source>git author: %1</source>
         <translation>git-Autor: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="224"/>
+        <location filename="../history_window.py" line="267"/>
         <source>Could not read the history of %1</source>
         <translation>Der Verlauf von %1 konnte nicht gelesen werden</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="226"/>
+        <location filename="../history_window.py" line="269"/>
         <source>%n change(s)</source>
         <translation>
             <numerusform>%n Änderung</numerusform>
@@ -1727,112 +1763,118 @@
 <context>
     <name>RestoreDialog</name>
     <message>
-        <location filename="../history_window.py" line="268"/>
+        <location filename="../history_window.py" line="311"/>
         <source>Versions of %1</source>
         <translation>Versionen von %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="269"/>
+        <location filename="../history_window.py" line="312"/>
         <source>Versions of a file</source>
         <translation>Versionen einer Datei</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="277"/>
+        <location filename="../history_window.py" line="320"/>
         <source>Versions, newest first</source>
         <translation>Versionen, neueste zuerst</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="280"/>
+        <location filename="../history_window.py" line="323"/>
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="280"/>
+        <location filename="../history_window.py" line="323"/>
         <source>When</source>
         <translation>Wann</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="280"/>
+        <location filename="../history_window.py" line="323"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="280"/>
+        <location filename="../history_window.py" line="323"/>
         <source>Size</source>
         <translation>Größe</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="281"/>
+        <location filename="../history_window.py" line="324"/>
         <source>Content</source>
         <translation>Inhalt</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="289"/>
+        <location filename="../history_window.py" line="332"/>
+        <location filename="../history_window.py" line="337"/>
+        <source>Preview of the version</source>
+        <translation>Vorschau der Version</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="347"/>
         <source>Result</source>
         <translation>Ergebnis</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="290"/>
+        <location filename="../history_window.py" line="348"/>
         <source>&amp;Restore</source>
         <translation>&amp;Wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="291"/>
+        <location filename="../history_window.py" line="349"/>
         <source>Restore this version at the file&apos;s name</source>
         <translation>Diese Version unter dem Namen der Datei wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="292"/>
+        <location filename="../history_window.py" line="350"/>
         <source>The file gets this version back; the version it has now stays in the history.</source>
         <translation>Die Datei erhält diese Version zurück; die jetzige Version bleibt im Verlauf.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="295"/>
+        <location filename="../history_window.py" line="353"/>
         <source>Restore as &amp;copy</source>
         <translation>Als &amp;Kopie wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="296"/>
+        <location filename="../history_window.py" line="354"/>
         <source>Restore this version beside the file, under a new name</source>
         <translation>Diese Version neben der Datei unter einem neuen Namen wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="298"/>
+        <location filename="../history_window.py" line="356"/>
         <source>Close</source>
         <translation>Schließen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="314"/>
+        <location filename="../history_window.py" line="376"/>
         <source>Looking for the versions and where their content is…</source>
         <translation>Versionen und ihr Inhalt werden gesucht…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="321"/>
+        <location filename="../history_window.py" line="383"/>
         <source>on this device</source>
         <translation>auf diesem Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="323"/>
+        <location filename="../history_window.py" line="385"/>
         <source>on %1</source>
         <translation>auf %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="325"/>
+        <location filename="../history_window.py" line="387"/>
         <source>on no device known here</source>
         <translation>auf keinem hier bekannten Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="329"/>
+        <location filename="../history_window.py" line="391"/>
         <source>Could not read the versions: %1</source>
         <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="339"/>
+        <location filename="../history_window.py" line="401"/>
         <source>The file was deleted after this version.</source>
         <translation>Die Datei wurde nach dieser Version gelöscht.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="348"/>
+        <location filename="../history_window.py" line="410"/>
         <source>%n version(s)</source>
         <translation>
             <numerusform>%n Version</numerusform>
@@ -1840,22 +1882,33 @@
         </translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="349"/>
+        <location filename="../history_window.py" line="411"/>
         <source>No version of this file is in the history.</source>
         <translation>Keine Version dieser Datei ist im Verlauf.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="370"/>
+        <location filename="../history_window.py" line="430"/>
+        <location filename="../history_window.py" line="444"/>
+        <source>No preview: the content of this version is not on this device.</source>
+        <translation>Keine Vorschau: Der Inhalt dieser Version ist nicht auf diesem Gerät.</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="456"/>
+        <source>No preview for this kind of file.</source>
+        <translation>Keine Vorschau für diese Art Datei.</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="472"/>
         <source>Restoring version %1…</source>
         <translation>Version %1 wird wiederhergestellt…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="384"/>
+        <location filename="../history_window.py" line="486"/>
         <source>Not restored: %1</source>
         <translation>Nicht wiederhergestellt: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="386"/>
+        <location filename="../history_window.py" line="488"/>
         <source>Restored as %1. The change is syncing to your other devices.</source>
         <translation>Als %1 wiederhergestellt. Die Änderung wird mit Ihren anderen Geräten abgeglichen.</translation>
     </message>
