@@ -753,7 +753,13 @@ def _join_cloud(folder: Path, my_name: str, peer: Peer, pipe: WormholePipe, undo
         raise InviteError(message) from None
     undo.add(f"remove the clone at {folder}", lambda: _empty_or_remove(folder, existed))
     pipe.send({"type": "cloud-joined", "uuid": Git(top).config_get("annex.uuid") or "", "name": my_name})
-    _expect(pipe.recv(STEP_WAIT, "the other device stopped answering"), "cloud-recorded")
+    try:
+        _expect(pipe.recv(STEP_WAIT, "the other device stopped answering"), "cloud-recorded")
+    except PeerAborted as e:
+        raise InviteError(f"the other device stopped: {e}") from None
+    except InviteError as e:  # (cancelled, or no answer: the inviter records nothing either)
+        _abort(pipe, str(e))
+        raise
     device = Device(pairing=peer.pairing, name=peer.name, uuid=peer.uuid, remote=None, url=None, key_dir=None,
                     authorized_keys=None, cloud=peer.cloud_name, folder=str(top))
     _save(top, [d for d in _load(top) if d.pairing != peer.pairing] + [device])
