@@ -128,6 +128,9 @@ def test_invite_and_join_from_two_apps_sync_both_ways_then_disconnect(qtbot, syn
     assert not auth_lines(sa)  # B's key can no longer reach A
     assert (a / "from-b.txt").is_file() and (b / "from-a.txt").is_file()  # no file deleted
     assert inv.list_devices(a) == []
+    # the page's own "Connect another device…" opens the invitation for its folder
+    qtbot.mouseClick(page.invite_button, Qt.MouseButton.LeftButton)
+    assert app_a.windows["invite"].isVisible() and app_a.windows["invite"].repo.key() == repo_key(str(a))
     inv.disconnect(b, "alpha")  # (the sshd serve the module's next tests)
     assert not auth_lines(sb)
 

@@ -379,11 +379,14 @@ class SyncApp(QObject):
             win.show_page(page)  # type: ignore[attr-defined]
         return win
 
-    def show_invite(self) -> QWidget:
-        """"Connect another device…": a one-time code for one of our folders."""
+    def show_invite(self, key: str | None = None) -> QWidget:
+        """"Connect another device…": a one-time code for one of our folders (`key`, if given)."""
         from .invite_dialog import InviteDialog
 
-        return self._show("invite", lambda: InviteDialog(self))
+        win = self._show("invite", lambda: InviteDialog(self))
+        if key:
+            win.choose(key)  # type: ignore[attr-defined]
+        return win
 
     def show_join(self) -> QWidget:
         """"Join with a code…": connect a folder here to the device that shows the code."""

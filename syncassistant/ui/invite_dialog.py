@@ -239,6 +239,11 @@ class InviteDialog(_JobDialog):
             self.share_cloud.setText(self.tr("If the devices cannot reach each other, connect them through "
                                              "the cloud storage “%1”").replace("%1", bridge.name))
 
+    def choose(self, key: str) -> None:
+        """Offer the folder `key` (unless an invitation is under way)."""
+        if not self.running():
+            self.repo.choose(key)
+
     # -- the invitation -------------------------------------------------------------------------------
     @Slot()
     def start(self) -> None:

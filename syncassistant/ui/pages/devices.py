@@ -62,7 +62,7 @@ class DevicesPage(QWidget):
 
         self.invite_button = QPushButton(self.tr("&Connect another device…"), self)
         self.invite_button.setAccessibleName(self.tr("Connect another device with a code"))
-        self.invite_button.clicked.connect(lambda: self.app.show_invite())
+        self.invite_button.clicked.connect(lambda: self.app.show_invite(self.repo.key() or None))
         self.disconnect_button = QPushButton(self.tr("&Disconnect…"), self)
         self.disconnect_button.setAccessibleName(self.tr("Disconnect the selected device"))
         self.disconnect_button.clicked.connect(self.disconnect_selected)
