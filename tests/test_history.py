@@ -243,6 +243,7 @@ def test_bad_input_gets_a_clear_error_and_loses_nothing(make_repo, tmp_path, cap
         (["a.txt", "--as", "../out.txt"], "not inside the folder"),
         (["a.txt", "--as", "link/x.txt"], "leads outside"),
         (["a.txt", "--as", "b.txt"], "a file of that name exists"),
+        (["a.txt", "--as", "b.txt/inside.txt"], "cannot write there"),
         (["a.txt", "--at", "next tuesday-ish"], "not a time"),
         (["a.txt", "--at", "1999-01-01"], "did not exist yet"),
         (["a.txt", "--version", "9"], "there is no version 9"),
@@ -360,3 +361,18 @@ def test_restore_in_a_plain_git_annex_clone_of_locked_files(plain_clones, capsys
     annex(a, "sync", "-q", "--no-content", timeout=300)
     annex(b, "sync", "-q", "--no-content", timeout=300)
     assert (b / "locked.txt").is_symlink() and (b / "locked.txt").read_text() == "a locked file from git annex add\n"
+
+
+def test_restore_of_files_with_odd_names(make_repo):
+    a = make_repo("A")
+    names = ["new\nline ü.txt", "ä" * 90 + ".txt", "-rf --no-preserve-root", "dir with space/$(x) `y` ;z"]
+    for n in names:
+        commit_file(a, n, f"content of {n!r}\n", "add")
+    for n in names:
+        git(a, "rm", "-q", "--", n)
+    git(a, "commit", "-q", "-m", "remove them all")
+    for n in names:
+        done = restore(a, n)
+        assert done.path == n and (a / n).read_text() == f"content of {n!r}\n"
+    assert git(a, "status", "--porcelain").strip() == ""
+    assert {c.path for c in history.changes(a, limit=len(names))} == set(names)

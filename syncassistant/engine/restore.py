@@ -159,10 +159,14 @@ def restore(root: str | Path, name: str, *, at: str | None = None, version: int 
             raise RestoreError(f"{rel}: is already this version ({_describe(chosen)})")
         replace = True
     seen = identity(full) if replace else None
-
-    tmp = _temp_beside(full)
+    # the content first: if it can be had nowhere, nothing at all is created (no folder either)
+    src = _content(top, annex, chosen.change.key, chosen) if chosen.change.key else None
     try:
-        _write_version(top, git, annex, chosen, tmp)
+        tmp = _temp_beside(full)
+    except OSError as e:
+        raise RestoreError(f"{target}: cannot write there: {e.strerror or e}") from None
+    try:
+        _write_version(git, chosen, src, tmp)
         if replace:
             exchange(tmp, full)
             if not same_file(identity(tmp), seen):  # written meanwhile: give it back untouched
@@ -174,6 +178,8 @@ def restore(root: str | Path, name: str, *, at: str | None = None, version: int 
             except FileExistsError:
                 raise RestoreError(f"{target}: a file of that name appeared meanwhile; "
                                    f"nothing was replaced") from None
+    except OSError as e:  # a full disk, a folder made read-only: nothing was replaced
+        raise RestoreError(f"{target}: cannot write there: {e.strerror or e}") from None
     finally:
         try:
             os.unlink(tmp)  # the written copy, or after an exchange the version it replaced
@@ -200,7 +206,7 @@ def _is_version(git: Git, rel: str, c: Change) -> bool:
 
 def _temp_beside(full: Path) -> Path:
     full.parent.mkdir(parents=True, exist_ok=True)
-    base = full.name[:150]
+    base = os.fsdecode(os.fsencode(full.name)[:120])  # (bytes: a name may have at most 255)
     for i in range(100):
         tmp = full.parent / f".{base}.restore-{os.getpid()}-{i}{TMP_SUFFIX}"
         if not os.path.lexists(tmp):
@@ -208,11 +214,11 @@ def _temp_beside(full: Path) -> Path:
     raise RestoreError(f"{full.parent}: no free temporary name")
 
 
-def _write_version(top: Path, git: Git, annex: Annex, v: Version, tmp: Path) -> None:
-    """The version's bytes into `tmp` (a new file), content fetched first if need be."""
+def _write_version(git: Git, v: Version, src: Path | None, tmp: Path) -> None:
+    """The version's bytes into `tmp` (a new file): from the annex object `src` for an annexed
+    version, else from git."""
     c = v.change
-    if c.key:
-        src = _content(top, annex, c.key, v)
+    if src is not None:
         with open(src, "rb") as f, open(tmp, "xb") as out:
             shutil.copyfileobj(f, out, 1 << 20)
             out.flush()
