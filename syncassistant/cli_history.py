@@ -54,7 +54,8 @@ def cmd_log(args: argparse.Namespace) -> int:
             return 0
         for v in found:
             c = v.change
-            where = ("here" if v.here else "") + (", " if v.here and v.where else "") + ", ".join(v.where)
+            where = ", ".join((["here"] if v.here else []) +
+                              [w + (" (not reachable now)" if w in v.away else "") for w in v.where])
             print(f"{v.number:>3}  {_when(c.time)}  {c.device_label:<20} {c.kind:<8} {_size(c.size):>10}  "
                   f"content: {where or 'nowhere known'}" + ("  (deleted after)" if v.deleted_after else ""))
         return 0

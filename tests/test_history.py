@@ -200,7 +200,7 @@ def test_a_version_from_two_edits_ago_whose_content_is_only_on_a_third_clone(mak
     assert (a / "docs/plan.txt").read_text() == "plan, first draft\n"
 
 
-def test_restore_of_content_nowhere_reachable_says_where_it_was(make_repo, tmp_path):
+def test_restore_of_content_nowhere_reachable_says_where_it_was(make_repo, tmp_path, capsys):
     a = make_repo("A")
     b = make_repo("B", clone_of=a)
     git(a, "remote", "add", "b", str(b))
@@ -214,8 +214,14 @@ def test_restore_of_content_nowhere_reachable_says_where_it_was(make_repo, tmp_p
     git(a, "commit", "-q", "-m", "gone")
     annex(a, "drop", "--force", "--key", key1)
     annex(a, "drop", "--force", "--key", lost)
+    found = history.with_whereabouts(a, history.versions(a, "photo.jpg"))
+    assert found[1].where == ["b"] and found[1].away == [] and not found[1].here
     shutil.move(b, tmp_path / "B-unplugged")  # B's drive is away
     head = git(a, "rev-parse", "HEAD")
+    found = history.with_whereabouts(a, history.versions(a, "photo.jpg"))
+    assert found[1].where == ["b"] and found[1].away == ["b"]
+    rc, out, _ = run_cli(capsys, "log", str(a), "photo.jpg")
+    assert rc == 0 and "content: b (not reachable now)" in out
 
     with pytest.raises(RestoreError) as e:
         restore(a, "photo.jpg", version=2)

@@ -61,11 +61,12 @@ class Version:
     change: Change
     deleted_after: bool = False  # the next change of this path deleted it
     where: list[str] = field(default_factory=list)  # device names holding its content (last known)
+    away: list[str] = field(default_factory=list)  # ... of those, remotes on a path that is not there now
     here: bool = False  # its content is on this device
 
     def to_json(self) -> dict[str, Any]:
         return {"number": self.number, **self.change.to_json(), "deleted_after": self.deleted_after,
-                "where": self.where, "here": self.here}
+                "where": self.where, "away": self.away, "here": self.here}
 
 
 def key_of(mode: str, data: bytes) -> str | None:
@@ -240,9 +241,23 @@ def whereabouts(root: str | Path, keys: list[str]) -> dict[str, tuple[bool, list
     return out
 
 
+def away_now(root: str | Path) -> set[str]:
+    """UUIDs of this clone's remotes on a local path that do not hold their repository now (a
+    drive not plugged in, a folder moved): their content cannot be fetched at the moment. A
+    network remote is not tried here (that takes a connection): it counts as reachable."""
+    from .devices.mounts import read_git_config
+    from .network.remotepaths import local_remotes, remote_path_problem
+
+    git = Git(root)
+    cfg = read_git_config(git.git_dir / "config")
+    return {uuid for path, uuid in local_remotes(Path(root), cfg).values()
+            if uuid and remote_path_problem(path, uuid) is not None}
+
+
 def with_whereabouts(root: str | Path, found: list[Version]) -> list[Version]:
-    """Fill in each version's `here` and `where` (files kept in git are always here)."""
+    """Fill in each version's `here`, `where` and `away` (files kept in git are always here)."""
     where = whereabouts(root, [v.change.key for v in found if v.change.key])
+    gone = away_now(root) if where else set()
     for v in found:
         if not v.change.key:
             v.here = True
@@ -250,6 +265,7 @@ def with_whereabouts(root: str | Path, found: list[Version]) -> list[Version]:
         here, others = where.get(v.change.key, (False, []))
         v.here = here
         v.where = [_short(d) or u[:8] for u, d in others]
+        v.away = [_short(d) or u[:8] for u, d in others if u in gone]
     return found
 
 

@@ -381,8 +381,10 @@ class RestoreDialog(QDialog):
     def where_text(self, v: history.Version) -> str:
         if v.here:
             return self.tr("on this device")
+        if v.where and len(v.away) == len(v.where):
+            return self.tr("on %1, not reachable now").replace("%1", ", ".join(v.where))
         if v.where:
-            return self.tr("on %1").replace("%1", ", ".join(v.where))
+            return self.tr("on %1").replace("%1", ", ".join(w for w in v.where if w not in v.away))
         # (what this device's git-annex knows: a device not synced with lately may have it)
         return self.tr("on no device known here")
 
