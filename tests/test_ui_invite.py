@@ -74,6 +74,10 @@ def test_invite_and_join_from_two_apps_sync_both_ways_then_disconnect(qtbot, syn
     app_b = sync_app()  # the other device's tray, with no folder yet
     app_b.config.set("invite", invite_settings(mailbox, sb, "beta"))
     b = tmp_path / "B"
+    # Settings open before the pairing: its Devices page reads the devices again when shown
+    settings = app_a.show_settings("devices")
+    qtbot.waitUntil(lambda: settings.page("devices").empty.isVisibleTo(settings), timeout=TIMEOUT_MS)
+    settings.hide()
 
     invite, code = get_code(qtbot, app_a)
     # the code is what a person copies

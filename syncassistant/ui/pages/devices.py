@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -90,6 +91,12 @@ class DevicesPage(QWidget):
         self.reload()
 
     # -- listing ------------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        # devices come and go by invitations made elsewhere (the tray's dialogs, the CLI):
+        # read them again whenever the page comes into view
+        super().showEvent(event)
+        self.reload()
+
     def reload(self) -> None:
         key = self.repo.key()
         if not key:
