@@ -989,32 +989,32 @@
         <translation>Wenn die Geräte einander nicht erreichen, über den Cloud-Speicher „%1“ verbinden</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="257"/>
+        <location filename="../invite_dialog.py" line="262"/>
         <source>Asking the invitation server for a code…</source>
         <translation>Der Einladungsserver wird nach einem Code gefragt…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="265"/>
+        <location filename="../invite_dialog.py" line="270"/>
         <source>or in a terminal there: %1</source>
         <translation>oder dort in einem Terminal: %1</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="267"/>
+        <location filename="../invite_dialog.py" line="272"/>
         <source>Waiting for the other device to join…</source>
         <translation>Warten, bis das andere Gerät beitritt…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="273"/>
+        <location filename="../invite_dialog.py" line="278"/>
         <source>Code copied. Waiting for the other device to join…</source>
         <translation>Code kopiert. Warten, bis das andere Gerät beitritt…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="274"/>
+        <location filename="../invite_dialog.py" line="279"/>
         <source>Code copied.</source>
         <translation>Code kopiert.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="293"/>
+        <location filename="../invite_dialog.py" line="298"/>
         <source>&amp;Get a new code</source>
         <translation>Neuen Code &amp;holen</translation>
     </message>
@@ -1022,93 +1022,93 @@
 <context>
     <name>JoinDialog</name>
     <message>
-        <location filename="../invite_dialog.py" line="301"/>
+        <location filename="../invite_dialog.py" line="306"/>
         <source>Join with a code – SyncAssistant</source>
         <translation>Mit Code beitreten – SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="306"/>
+        <location filename="../invite_dialog.py" line="311"/>
         <source>One-time code</source>
         <translation>Einmal-Code</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="307"/>
+        <location filename="../invite_dialog.py" line="312"/>
         <source>e.g. 7-guitarist-revenge</source>
         <translation>z. B. 7-guitarist-revenge</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="313"/>
+        <location filename="../invite_dialog.py" line="318"/>
         <source>Folder on this device</source>
         <translation>Ordner auf diesem Gerät</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="314"/>
+        <location filename="../invite_dialog.py" line="319"/>
         <source>~/ and the folder&apos;s name on the other device</source>
         <translation>~/ und der Name des Ordners auf dem anderen Gerät</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="315"/>
+        <location filename="../invite_dialog.py" line="320"/>
         <source>Bro&amp;wse…</source>
         <translation>Durchsu&amp;chen…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="316"/>
-        <location filename="../invite_dialog.py" line="353"/>
+        <location filename="../invite_dialog.py" line="321"/>
+        <location filename="../invite_dialog.py" line="358"/>
         <source>Choose the folder on this device</source>
         <translation>Den Ordner auf diesem Gerät wählen</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="318"/>
+        <location filename="../invite_dialog.py" line="323"/>
         <source>&amp;Join</source>
         <translation>&amp;Beitreten</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="319"/>
+        <location filename="../invite_dialog.py" line="324"/>
         <source>Join with this code</source>
         <translation>Mit diesem Code beitreten</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="331"/>
+        <location filename="../invite_dialog.py" line="336"/>
         <source>&amp;Code:</source>
         <translation>&amp;Code:</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="332"/>
+        <location filename="../invite_dialog.py" line="337"/>
         <source>&amp;Folder:</source>
         <translation>&amp;Ordner:</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="333"/>
+        <location filename="../invite_dialog.py" line="338"/>
         <source>Empty: a new folder in your home folder, named as on the other device. An existing folder is adopted: its files are kept and synced.</source>
         <translation>Leer: ein neuer Ordner in Ihrem Persönlichen Ordner, benannt wie auf dem anderen Gerät. Ein vorhandener Ordner wird übernommen: Seine Dateien bleiben und werden synchronisiert.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="341"/>
+        <location filename="../invite_dialog.py" line="346"/>
         <source>Join with a code</source>
         <translation>Mit Code beitreten</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="342"/>
+        <location filename="../invite_dialog.py" line="347"/>
         <source>Type the code the other device shows under “Connect another device…”.</source>
         <translation>Geben Sie den Code ein, den das andere Gerät unter „Weiteres Gerät verbinden…“ zeigt.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="365"/>
+        <location filename="../invite_dialog.py" line="370"/>
         <source>Type the code the other device shows.</source>
         <translation>Geben Sie den Code ein, den das andere Gerät zeigt.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="371"/>
+        <location filename="../invite_dialog.py" line="376"/>
         <source>Not connected: give the folder&apos;s full path (starting with / or ~).</source>
         <translation>Nicht verbunden: Geben Sie den vollständigen Pfad des Ordners an (beginnend mit / oder ~).</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="380"/>
+        <location filename="../invite_dialog.py" line="385"/>
         <source>Connecting with the other device…</source>
         <translation>Verbindung mit dem anderen Gerät…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="394"/>
+        <location filename="../invite_dialog.py" line="399"/>
         <source>The folder %1 syncs with it now.</source>
         <translation>Der Ordner %1 synchronisiert jetzt mit ihm.</translation>
     </message>
@@ -1855,26 +1855,31 @@
     </message>
     <message>
         <location filename="../history_window.py" line="385"/>
+        <source>on %1, not reachable now</source>
+        <translation>auf %1, gerade nicht erreichbar</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="387"/>
         <source>on %1</source>
         <translation>auf %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="387"/>
+        <location filename="../history_window.py" line="389"/>
         <source>on no device known here</source>
         <translation>auf keinem hier bekannten Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="391"/>
+        <location filename="../history_window.py" line="393"/>
         <source>Could not read the versions: %1</source>
         <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="401"/>
+        <location filename="../history_window.py" line="403"/>
         <source>The file was deleted after this version.</source>
         <translation>Die Datei wurde nach dieser Version gelöscht.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="410"/>
+        <location filename="../history_window.py" line="412"/>
         <source>%n version(s)</source>
         <translation>
             <numerusform>%n Version</numerusform>
@@ -1882,33 +1887,33 @@
         </translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="411"/>
+        <location filename="../history_window.py" line="413"/>
         <source>No version of this file is in the history.</source>
         <translation>Keine Version dieser Datei ist im Verlauf.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="430"/>
-        <location filename="../history_window.py" line="444"/>
+        <location filename="../history_window.py" line="432"/>
+        <location filename="../history_window.py" line="446"/>
         <source>No preview: the content of this version is not on this device.</source>
         <translation>Keine Vorschau: Der Inhalt dieser Version ist nicht auf diesem Gerät.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="456"/>
+        <location filename="../history_window.py" line="458"/>
         <source>No preview for this kind of file.</source>
         <translation>Keine Vorschau für diese Art Datei.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="472"/>
+        <location filename="../history_window.py" line="474"/>
         <source>Restoring version %1…</source>
         <translation>Version %1 wird wiederhergestellt…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="486"/>
+        <location filename="../history_window.py" line="488"/>
         <source>Not restored: %1</source>
         <translation>Nicht wiederhergestellt: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="488"/>
+        <location filename="../history_window.py" line="490"/>
         <source>Restored as %1. The change is syncing to your other devices.</source>
         <translation>Als %1 wiederhergestellt. Die Änderung wird mit Ihren anderen Geräten abgeglichen.</translation>
     </message>
