@@ -141,3 +141,13 @@ def test_summaries_of_folders_held_by_conditions(qapp):
     assert photos.paused and repo_summary(photos) == Summary("paused", "Paused")
     docs.status = {**idle, "conditions": {**hold, "action": "sync", "override_until": 2e9}}
     assert repo_summary(docs).state == "idle" and docs.conditions_overridden
+
+
+def test_the_general_page_leads_to_the_folders_conditions(qtbot, a_to_b, sync_app):
+    a, _b = a_to_b
+    app = sync_app(a)
+    dlg = app.show_settings("general")
+    dlg.page("general").conditions_button.click()
+    assert dlg.stack.currentIndex() == dlg.PAGES.index("repositories")
+    box = dlg.page("repositories").conditions
+    qtbot.waitUntil(lambda: box.key == str(a.resolve()) and box.metered.isEnabled(), timeout=TIMEOUT_MS)

@@ -1,4 +1,5 @@
-"""Settings page "General": start at login, notifications, where secrets are kept."""
+"""Settings page "General": start at login, notifications, where secrets are kept, and the way to
+each folder's run conditions (they are per folder, so they live on the Folders page)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,17 @@ class GeneralPage(QWidget):
         lay.addSpacing(8)
         lay.addWidget(self.notify)
         lay.addLayout(test_row)
+        lay.addSpacing(8)
+        lay.addWidget(heading(self.tr("Metered connections, battery and networks"), self))
+        lay.addWidget(note(self.tr("Each folder can hold its file content or pause on a metered connection, "
+                                   "on battery or away from the networks you name."), self))
+        self.conditions_button = QPushButton(self.tr("Choose &when each folder syncs…"), self)
+        self.conditions_button.setAccessibleName(self.tr("Choose when each folder syncs"))
+        self.conditions_button.clicked.connect(lambda: app.show_settings("repositories"))
+        conditions_row = QHBoxLayout()
+        conditions_row.addWidget(self.conditions_button)
+        conditions_row.addStretch(1)
+        lay.addLayout(conditions_row)
         lay.addSpacing(8)
         lay.addWidget(heading(self.tr("Privacy"), self))
         lay.addWidget(self.secrets)

@@ -483,133 +483,133 @@
 <context>
     <name>DevicesPage</name>
     <message>
-        <location filename="../pages/devices.py" line="41"/>
-        <location filename="../pages/devices.py" line="79"/>
+        <location filename="../pages/devices.py" line="42"/>
+        <location filename="../pages/devices.py" line="80"/>
         <source>Devices</source>
         <translation>Geräte</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="46"/>
+        <location filename="../pages/devices.py" line="47"/>
         <source>&amp;Folder:</source>
         <translation>&amp;Ordner:</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="49"/>
+        <location filename="../pages/devices.py" line="50"/>
         <source>Devices connected to this folder</source>
         <translation>Mit diesem Ordner verbundene Geräte</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="51"/>
+        <location filename="../pages/devices.py" line="52"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="51"/>
+        <location filename="../pages/devices.py" line="52"/>
         <source>Connected</source>
         <translation>Verbunden</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="51"/>
+        <location filename="../pages/devices.py" line="52"/>
         <source>Since</source>
         <translation>Seit</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="52"/>
+        <location filename="../pages/devices.py" line="53"/>
         <source>Last seen</source>
         <translation>Zuletzt gesehen</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="59"/>
+        <location filename="../pages/devices.py" line="60"/>
         <source>No device is connected to this folder by a code yet: choose “Connect another device…” in the SyncAssistant menu.</source>
         <translation>Noch kein Gerät ist mit einem Code mit diesem Ordner verbunden: Wählen Sie „Weiteres Gerät verbinden…“ im SyncAssistant-Menü.</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="63"/>
+        <location filename="../pages/devices.py" line="64"/>
         <source>&amp;Connect another device…</source>
         <translation>Weiteres Gerät &amp;verbinden…</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="64"/>
+        <location filename="../pages/devices.py" line="65"/>
         <source>Connect another device with a code</source>
         <translation>Weiteres Gerät mit einem Code verbinden</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="66"/>
+        <location filename="../pages/devices.py" line="67"/>
         <source>&amp;Disconnect…</source>
         <translation>&amp;Trennen…</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="67"/>
+        <location filename="../pages/devices.py" line="68"/>
         <source>Disconnect the selected device</source>
         <translation>Das gewählte Gerät trennen</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="76"/>
+        <location filename="../pages/devices.py" line="77"/>
         <source>Result of the change</source>
         <translation>Ergebnis der Änderung</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="80"/>
+        <location filename="../pages/devices.py" line="81"/>
         <source>Devices connected with a one-time code. Each may only sync this folder (its key runs git-annex on this folder and nothing else). Disconnecting one stops syncing with it; no file is deleted, here or there.</source>
         <translation>Mit einem Einmal-Code verbundene Geräte. Jedes darf nur diesen Ordner synchronisieren (sein Schlüssel führt git-annex in diesem Ordner aus und sonst nichts). Wer eines trennt, beendet die Synchronisierung mit ihm; keine Datei wird gelöscht, weder hier noch dort.</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="105"/>
+        <location filename="../pages/devices.py" line="112"/>
         <source>Cannot read the devices: %1</source>
         <translation>Die Geräte lassen sich nicht lesen: %1</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="111"/>
+        <location filename="../pages/devices.py" line="118"/>
         <source>through the cloud storage “%1”</source>
         <translation>über den Cloud-Speicher „%1“</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="113"/>
+        <location filename="../pages/devices.py" line="120"/>
         <source>over ssh, both ways</source>
         <translation>über ssh, in beide Richtungen</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="115"/>
+        <location filename="../pages/devices.py" line="122"/>
         <source>over ssh: this device reaches it</source>
         <translation>über ssh: dieses Gerät erreicht es</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="117"/>
+        <location filename="../pages/devices.py" line="124"/>
         <source>over ssh: it reaches this device</source>
         <translation>über ssh: es erreicht dieses Gerät</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="118"/>
+        <location filename="../pages/devices.py" line="125"/>
         <source>not connected</source>
         <translation>nicht verbunden</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="147"/>
+        <location filename="../pages/devices.py" line="154"/>
         <source>not known</source>
         <translation>unbekannt</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="162"/>
+        <location filename="../pages/devices.py" line="169"/>
         <source>Stop syncing this folder with %1? Its key can no longer reach this device, and no file is deleted, here or there.</source>
         <translation>Diesen Ordner nicht mehr mit %1 synchronisieren? Sein Schlüssel erreicht dieses Gerät dann nicht mehr, und keine Datei wird gelöscht, weder hier noch dort.</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="165"/>
+        <location filename="../pages/devices.py" line="172"/>
         <source>Forget %1? The two sync through the cloud storage “%2”, which stays (other devices may sync through it too): remove it on the Remotes page to stop that.</source>
         <translation>%1 vergessen? Die beiden synchronisieren über den Cloud-Speicher „%2“, der bleibt (auch andere Geräte können darüber synchronisieren): Entfernen Sie ihn auf der Seite „Gegenstellen“, um das zu beenden.</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="168"/>
+        <location filename="../pages/devices.py" line="175"/>
         <source>Disconnect %1?</source>
         <translation>%1 trennen?</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="175"/>
+        <location filename="../pages/devices.py" line="182"/>
         <source>Not disconnected: %1</source>
         <translation>Nicht getrennt: %1</translation>
     </message>
     <message>
-        <location filename="../pages/devices.py" line="177"/>
+        <location filename="../pages/devices.py" line="184"/>
         <source>Disconnected %1. No file was deleted.</source>
         <translation>%1 getrennt. Keine Datei wurde gelöscht.</translation>
     </message>
@@ -630,78 +630,98 @@
 <context>
     <name>GeneralPage</name>
     <message>
-        <location filename="../pages/general.py" line="41"/>
-        <location filename="../pages/general.py" line="73"/>
+        <location filename="../pages/general.py" line="42"/>
+        <location filename="../pages/general.py" line="74"/>
         <source>General</source>
         <translation>Allgemein</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="43"/>
+        <location filename="../pages/general.py" line="44"/>
         <source>&amp;Start SyncAssistant when I log in</source>
         <translation>SyncAssistant beim &amp;Anmelden starten</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="44"/>
+        <location filename="../pages/general.py" line="45"/>
         <source>Start at login</source>
         <translation>Beim Anmelden starten</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="49"/>
+        <location filename="../pages/general.py" line="50"/>
         <source>Show &amp;notifications about conflicts and problems</source>
         <translation>&amp;Benachrichtigungen zu Konflikten und Problemen anzeigen</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="50"/>
+        <location filename="../pages/general.py" line="51"/>
         <source>Notifications</source>
         <translation>Benachrichtigungen</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="53"/>
+        <location filename="../pages/general.py" line="54"/>
         <source>Send a &amp;test notification</source>
         <translation>&amp;Test-Benachrichtigung senden</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="54"/>
+        <location filename="../pages/general.py" line="55"/>
         <source>Send a test notification</source>
         <translation>Eine Test-Benachrichtigung senden</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="62"/>
+        <location filename="../pages/general.py" line="63"/>
         <source>Where passwords are kept</source>
         <translation>Wo Passwörter aufbewahrt werden</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="65"/>
+        <location filename="../pages/general.py" line="66"/>
         <source>Passphrases and tokens are kept only in the system keyring (%1), never in a settings file.</source>
         <translation>Passphrasen und Tokens werden nur im Schlüsselbund des Systems (%1) aufbewahrt, nie in einer Einstellungsdatei.</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="68"/>
+        <location filename="../pages/general.py" line="69"/>
         <source>No system keyring is available (%1), so passphrases and tokens cannot be saved: you will be asked for them when needed. They are never written to a settings file.</source>
         <translation>Es ist kein Schlüsselbund des Systems verfügbar (%1), daher können Passphrasen und Tokens nicht gespeichert werden: Sie werden bei Bedarf danach gefragt. Sie werden nie in eine Einstellungsdatei geschrieben.</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="75"/>
+        <location filename="../pages/general.py" line="76"/>
         <source>Adds %1, so your desktop starts SyncAssistant in the tray.</source>
         <translation>Legt %1 an, damit Ihr Desktop SyncAssistant im Infobereich startet.</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="82"/>
+        <location filename="../pages/general.py" line="83"/>
+        <source>Metered connections, battery and networks</source>
+        <translation>Getaktete Verbindungen, Akku und Netzwerke</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="84"/>
+        <source>Each folder can hold its file content or pause on a metered connection, on battery or away from the networks you name.</source>
+        <translation>Jeder Ordner kann bei getakteter Verbindung, im Akkubetrieb oder außerhalb der von Ihnen genannten Netzwerke seine Dateiinhalte zurückhalten oder pausieren.</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="86"/>
+        <source>Choose &amp;when each folder syncs…</source>
+        <translation>Festlegen, &amp;wann jeder Ordner synchronisiert…</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="87"/>
+        <source>Choose when each folder syncs</source>
+        <translation>Festlegen, wann jeder Ordner synchronisiert</translation>
+    </message>
+    <message>
+        <location filename="../pages/general.py" line="94"/>
         <source>Privacy</source>
         <translation>Datenschutz</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="90"/>
+        <location filename="../pages/general.py" line="102"/>
         <source>Could not change it: %1</source>
         <translation>Konnte nicht geändert werden: %1</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="98"/>
+        <location filename="../pages/general.py" line="110"/>
         <source>SyncAssistant</source>
         <translation>SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../pages/general.py" line="99"/>
+        <location filename="../pages/general.py" line="111"/>
         <source>Notifications work. You will hear from us about conflicts and problems that need you.</source>
         <translation>Benachrichtigungen funktionieren. Sie werden über Konflikte und Probleme informiert, die Ihr Eingreifen brauchen.</translation>
     </message>
