@@ -224,14 +224,18 @@ def test_battery_below_the_threshold_holds_and_mains_releases(one_way, daemons, 
     wait_for(lambda: content_at(b, "above.txt"), 60, "content on battery above the threshold")
     assert conditions(da)["action"] == "sync"
 
+    t0 = time.monotonic()
     upower.command("set", Percentage=23)
     wait_for(lambda: conditions(da).get("action") == "hold-content", 10, "the hold below 30 %")
+    print(f"23 % -> hold applied in {(time.monotonic() - t0) * 1000:.0f} ms")
     assert conditions(da)["text"] == "Holding content: on battery (23 %)"
     assert da.status()["held"]["holds"] == {"battery": None}
     commit_arrives_but_content_is_held(a, b, da, "low.txt")
 
+    t0 = time.monotonic()
     upower.command("set", OnBattery=False)
     wait_for(lambda: content_at(b, "low.txt"), 60, "the held content on mains power")
+    print(f"mains power -> held content at the other clone in {(time.monotonic() - t0) * 1000:.0f} ms")
     assert conditions(da)["action"] == "sync"
     # idle with both watchers' stand-ins on the bus: nothing wakes by itself
     wait_for(lambda: da.is_idle() and db.is_idle(), 60, lambda: f"idle: {da.busy_reasons()} {db.busy_reasons()}")
