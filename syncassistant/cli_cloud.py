@@ -86,6 +86,21 @@ def _run(args: argparse.Namespace) -> int:
         top = cloud.join(args.string, args.path, credentials=creds, description=args.name)
         print(f"{top}: joined through cloud remote {share.name}; start syncing with: syncassistant daemon {top}")
         return 0
+    if args.cloud_command == "role":
+        top = open_repo(args.path)
+        if not Git(top).config_get(f"remote.{args.name}.annex-uuid"):
+            raise CloudCLIError(f"{args.name} is not a git-annex remote of {top}")
+        if args.role:
+            cloud.set_role(top, args.name, args.role)
+            _wake_daemon(top)  # (its scanner reads the new preferred content)
+        print(f"{args.name}\t{cloud.get_role(top, args.name) or '-'}")
+        return 0
+    if args.cloud_command == "numcopies":
+        top = open_repo(args.path)
+        if args.n is not None:
+            cloud.set_numcopies(top, args.n)
+        print(cloud.get_numcopies(top))
+        return 0
     top = open_repo(args.path)
     for r in cloud.list_cloud_remotes(top):
         print(f"{r.name}\t{r.kind}\t{r.role or '-'}\t{r.where}\t"
@@ -127,5 +142,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     j.add_argument("--name", help="a description of this device's copy")
     c = sub.add_parser("list", help="list the cloud remotes")
     c.add_argument("path", metavar="PATH")
+    r = sub.add_parser("role", help="show or set a remote's role")
+    r.add_argument("path", metavar="PATH")
+    r.add_argument("name", metavar="NAME")
+    r.add_argument("role", metavar="ROLE", nargs="?", choices=list(cloud.ROLES),
+                   help="transfer, backup, archive or full (none: show it)")
+    n = sub.add_parser("numcopies", help="show or set how many copies of each file git-annex keeps")
+    n.add_argument("path", metavar="PATH")
+    n.add_argument("n", metavar="N", nargs="?", type=int, help="1 or more (none: show it)")
     s.set_defaults(func=cmd_cloud)
     return s

@@ -367,3 +367,25 @@ def test_progress_of_an_encrypted_remote_never_passes_100_percent(daemons, make_
     assert code == 0, err
     percents = [int(w[:-1]) for w in out.split() if w.endswith("%") and w[:-1].isdigit()]
     assert all(p <= 100 for p in percents), out
+
+
+def test_role_and_numcopies_from_the_cli(make_repo, tmp_path, capsys):
+    store = tmp_path / "store"
+    store.mkdir()
+    a = make_repo("A")
+    code, _, err = run_cli(capsys, "cloud", "add", str(a), "cloud", "--type", "directory", "--directory", str(store))
+    assert code == 0, err
+    code, out, _ = run_cli(capsys, "cloud", "role", str(a), "cloud")
+    assert code == 0 and out.split() == ["cloud", "transfer"]
+    code, out, _ = run_cli(capsys, "cloud", "role", str(a), "cloud", "backup")
+    assert code == 0 and out.split() == ["cloud", "backup"]
+    assert git(a, "annex", "group", "cloud").split() == ["backup"]
+    with pytest.raises(SystemExit):
+        run_cli(capsys, "cloud", "role", str(a), "cloud", "everything")
+    code, _, err = run_cli(capsys, "cloud", "role", str(a), "nope", "backup")
+    assert code == 1 and "not a git-annex remote" in err
+    code, out, _ = run_cli(capsys, "cloud", "numcopies", str(a), "2")
+    assert code == 0 and out.strip() == "2" and git(a, "annex", "numcopies").strip() == "2"
+    code, _, err = run_cli(capsys, "cloud", "numcopies", str(a), "0")
+    assert code == 1 and "numcopies is 1 or more" in err
+    assert git(a, "annex", "numcopies").strip() == "2"
