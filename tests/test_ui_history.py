@@ -10,9 +10,10 @@ from PySide6.QtCore import Qt
 from test_ui_app import TIMEOUT_MS
 from test_ui_conflicts import show, variants
 
-from syncassistant.engine import provenance
+from syncassistant.engine import history, provenance
 from syncassistant.engine.proc.git import Git
 from syncassistant.ui import history_window
+from syncassistant.ui.workers import wait_background
 
 pytest_plugins = ("test_ui_app",)  # the UI fixtures: sync_app
 
@@ -65,6 +66,11 @@ def test_the_conflicts_window_names_both_devices(qtbot, daemons, sync_app, make_
     assert "laptop" in win.explain.text()
     came = {win.infos[i].side: win.variants.topLevelItem(i).text(1) for i in range(2)}
     assert came == {"ours": "this device (USB drive BACKUP)", "theirs": "laptop"}
+    # the log shows what the merge did: each version kept under its own name, by this device
+    made = [c for c in history.changes(b) if c.merged]
+    assert {c.path for c in made if c.kind == "added"} == set(rec["variants"])
+    assert {c.path for c in made if c.kind == "deleted"} == {"notes.txt"}
+    assert {c.device for c in made} == {"USB drive BACKUP"}
     # the merge that made the conflict names both devices
     trailers = provenance.parse_trailers(git(b, "log", "-1", "--merges", "--format=%B"))
     assert trailers["Device"] == "USB drive BACKUP" and trailers["Merged-Device"] == "laptop"
@@ -151,3 +157,4 @@ def test_recent_changes_lists_a_change_and_restores_a_file_through_its_buttons(q
     win.device.setCurrentIndex(0)
     qtbot.waitUntil(lambda: any(r[3] == "report.txt" and r[2] == "added" and r[1] == "USB drive BACKUP"
                                 for r in rows()), timeout=TIMEOUT_MS)
+    assert wait_background(TIMEOUT_MS)  # no history read outlives the test (and its app)

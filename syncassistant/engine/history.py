@@ -2,8 +2,10 @@
 the Recent changes window.
 
 One `git log --no-merges --raw -M -z` of the branch, limited to N commits, gives every change
-with its commit; merges are left out (they only join what devices did: the changes themselves
-are listed from the side they were made on). Two `git cat-file` batches then read the small
+with its commit, listed from the side it was made on. A merge mostly only joins what devices
+did; what it changed itself (a conflict kept as `name.variant-XXXX`, the name it left, two text
+edits merged) is what differs from every parent: a second `git log --merges -c --raw`, whose
+entries are marked `merged`. Two `git cat-file` batches then read the small
 blobs (git-annex pointer files and symlink targets) for the keys, whose `-sSIZE` field gives
 the size without touching the content; a file kept in git has its blob's size. The device is
 the commit's trailer (provenance.py), else "git-annex in NAME" of `git annex sync`, else
@@ -45,6 +47,7 @@ class Change:
     key: str | None = None  # ... its git-annex key, None for a file kept in git
     size: int | None = None
     summary: str = ""  # the first line of the commit message
+    merged: bool = False  # made by a merge (a conflict's variant, the name it left, a text merge)
 
     @property
     def device_label(self) -> str:
@@ -142,6 +145,19 @@ def changes(root: str | Path, path: str | None = None, limit: int = DEFAULT_LIMI
     out = git.run(*args, env=LITERAL, timeout=600).stdout
     names = descriptions(git)
     found = _parse(out, names)
+    # what merges changed themselves: --no-renames, so a conflict shows as its variants added and
+    # the name it left deleted (with renames git pairs a variant with the other side's file)
+    args = ["log", "--merges", "-c", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-color",
+            "--format=%x1e%H%x1f%at%x1f%an <%ae>%x1f%B%x1f", f"-n{max(1, int(limit))}", rev, "--"]
+    if path:
+        args.append(path)
+    merged = _parse(git.run(*args, env=LITERAL, timeout=600).stdout, names)
+    if merged:
+        if len({c.commit for c in found}) >= limit and found:  # don't reach further back than the rest
+            merged = [c for c in merged if c.time >= found[-1].time]
+        # newest first; within one second a merge goes before the commits it joins (stable sort:
+        # each commit's own order stays)
+        found = sorted(found + merged, key=lambda c: (-c.time, not c.merged))
     facts = blob_facts(git, {c.blob for c in found})
     for c in found:
         size, data = facts.get(c.blob, (None, None))
@@ -173,6 +189,21 @@ def _parse(out: str, names: dict[str, str]) -> list[Change]:
                 head = (fields[0], int(fields[1]), device, said, fields[2], summary)
             continue
         if not tok.startswith(":") or head is None:
+            continue
+        parents = len(tok) - len(tok.lstrip(":"))
+        if parents > 1:  # a merge's combined entry: modes and shas of each parent, then the result
+            meta = tok[parents:].split()
+            if len(meta) < 2 * parents + 3 or i >= len(tokens):
+                continue
+            status, path_ = meta[-1], tokens[i]
+            i += 1
+            kind = "added" if set(status) == {"A"} else "deleted" if set(status) == {"D"} else "changed"
+            deleted = kind == "deleted"
+            sha, commit_time, device, said, author, summary = head
+            result.append(Change(
+                commit=sha, time=commit_time, device=device.name if said else "", device_uuid=device.uuid,
+                author=author, kind=kind, path=path_, mode=meta[0] if deleted else meta[parents],
+                blob=meta[parents + 1] if deleted else meta[2 * parents + 1], summary=summary, merged=True))
             continue
         meta = tok[1:].split()
         if len(meta) < 5:

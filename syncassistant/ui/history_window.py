@@ -249,11 +249,16 @@ class HistoryWindow(QWidget):
         for key, c in self.visible_changes():
             name = (self.tr("%1 (from %2)").replace("%1", c.path).replace("%2", c.old_path)
                     if c.old_path else c.path)
-            item = QTreeWidgetItem(self.list, [_when(c.time), c.device_label, self.kind_text(c.kind), name,
+            kind = (self.tr("%1 by a merge").replace("%1", self.kind_text(c.kind)) if c.merged
+                    else self.kind_text(c.kind))
+            item = QTreeWidgetItem(self.list, [_when(c.time), c.device_label, kind, name,
                                                format_size(c.size) if c.size is not None else "",
                                                os.path.basename(key)])
             item.setData(0, ROW_ROLE, (key, c))
             item.setToolTip(1, self.tr("git author: %1").replace("%1", c.author))
+            if c.merged:
+                item.setToolTip(2, self.tr("Made when two devices' changes were joined: a conflict keeps "
+                                           "each version under its own name."))
             item.setToolTip(3, os.path.join(key, c.path))
             if keep and keep[0] == key and keep[1].commit == c.commit and keep[1].path == c.path:
                 chosen = item
