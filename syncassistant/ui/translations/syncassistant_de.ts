@@ -858,7 +858,7 @@
     </message>
     <message>
         <location filename="../history_window.py" line="190"/>
-        <location filename="../history_window.py" line="265"/>
+        <location filename="../history_window.py" line="270"/>
         <source>Reading the history…</source>
         <translation>Verlauf wird gelesen…</translation>
     </message>
@@ -898,17 +898,27 @@
         <translation>%1 (von %2)</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="256"/>
+        <location filename="../history_window.py" line="252"/>
+        <source>%1 by a merge</source>
+        <translation>%1 beim Zusammenführen</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="258"/>
         <source>git author: %1</source>
         <translation>git-Autor: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="267"/>
+        <location filename="../history_window.py" line="260"/>
+        <source>Made when two devices&apos; changes were joined: a conflict keeps each version under its own name.</source>
+        <translation>Entstanden, als die Änderungen zweier Geräte zusammengeführt wurden: Bei einem Konflikt behält jede Version einen eigenen Namen.</translation>
+    </message>
+    <message>
+        <location filename="../history_window.py" line="272"/>
         <source>Could not read the history of %1</source>
         <translation>Der Verlauf von %1 konnte nicht gelesen werden</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="269"/>
+        <location filename="../history_window.py" line="274"/>
         <source>%n change(s)</source>
         <translation>
             <numerusform>%n Änderung</numerusform>
@@ -1783,123 +1793,123 @@
 <context>
     <name>RestoreDialog</name>
     <message>
-        <location filename="../history_window.py" line="311"/>
+        <location filename="../history_window.py" line="316"/>
         <source>Versions of %1</source>
         <translation>Versionen von %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="312"/>
+        <location filename="../history_window.py" line="317"/>
         <source>Versions of a file</source>
         <translation>Versionen einer Datei</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="320"/>
+        <location filename="../history_window.py" line="325"/>
         <source>Versions, newest first</source>
         <translation>Versionen, neueste zuerst</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="323"/>
+        <location filename="../history_window.py" line="328"/>
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="323"/>
+        <location filename="../history_window.py" line="328"/>
         <source>When</source>
         <translation>Wann</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="323"/>
+        <location filename="../history_window.py" line="328"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="323"/>
+        <location filename="../history_window.py" line="328"/>
         <source>Size</source>
         <translation>Größe</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="324"/>
+        <location filename="../history_window.py" line="329"/>
         <source>Content</source>
         <translation>Inhalt</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="332"/>
         <location filename="../history_window.py" line="337"/>
+        <location filename="../history_window.py" line="342"/>
         <source>Preview of the version</source>
         <translation>Vorschau der Version</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="347"/>
+        <location filename="../history_window.py" line="352"/>
         <source>Result</source>
         <translation>Ergebnis</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="348"/>
+        <location filename="../history_window.py" line="353"/>
         <source>&amp;Restore</source>
         <translation>&amp;Wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="349"/>
+        <location filename="../history_window.py" line="354"/>
         <source>Restore this version at the file&apos;s name</source>
         <translation>Diese Version unter dem Namen der Datei wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="350"/>
+        <location filename="../history_window.py" line="355"/>
         <source>The file gets this version back; the version it has now stays in the history.</source>
         <translation>Die Datei erhält diese Version zurück; die jetzige Version bleibt im Verlauf.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="353"/>
+        <location filename="../history_window.py" line="358"/>
         <source>Restore as &amp;copy</source>
         <translation>Als &amp;Kopie wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="354"/>
+        <location filename="../history_window.py" line="359"/>
         <source>Restore this version beside the file, under a new name</source>
         <translation>Diese Version neben der Datei unter einem neuen Namen wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="356"/>
+        <location filename="../history_window.py" line="361"/>
         <source>Close</source>
         <translation>Schließen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="376"/>
+        <location filename="../history_window.py" line="381"/>
         <source>Looking for the versions and where their content is…</source>
         <translation>Versionen und ihr Inhalt werden gesucht…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="383"/>
+        <location filename="../history_window.py" line="388"/>
         <source>on this device</source>
         <translation>auf diesem Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="385"/>
+        <location filename="../history_window.py" line="390"/>
         <source>on %1, not reachable now</source>
         <translation>auf %1, gerade nicht erreichbar</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="387"/>
+        <location filename="../history_window.py" line="392"/>
         <source>on %1</source>
         <translation>auf %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="389"/>
+        <location filename="../history_window.py" line="394"/>
         <source>on no device known here</source>
         <translation>auf keinem hier bekannten Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="393"/>
+        <location filename="../history_window.py" line="398"/>
         <source>Could not read the versions: %1</source>
         <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="403"/>
+        <location filename="../history_window.py" line="408"/>
         <source>The file was deleted after this version.</source>
         <translation>Die Datei wurde nach dieser Version gelöscht.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="412"/>
+        <location filename="../history_window.py" line="417"/>
         <source>%n version(s)</source>
         <translation>
             <numerusform>%n Version</numerusform>
@@ -1907,33 +1917,33 @@
         </translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="413"/>
+        <location filename="../history_window.py" line="418"/>
         <source>No version of this file is in the history.</source>
         <translation>Keine Version dieser Datei ist im Verlauf.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="432"/>
-        <location filename="../history_window.py" line="446"/>
+        <location filename="../history_window.py" line="437"/>
+        <location filename="../history_window.py" line="451"/>
         <source>No preview: the content of this version is not on this device.</source>
         <translation>Keine Vorschau: Der Inhalt dieser Version ist nicht auf diesem Gerät.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="458"/>
+        <location filename="../history_window.py" line="463"/>
         <source>No preview for this kind of file.</source>
         <translation>Keine Vorschau für diese Art Datei.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="474"/>
+        <location filename="../history_window.py" line="479"/>
         <source>Restoring version %1…</source>
         <translation>Version %1 wird wiederhergestellt…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="488"/>
+        <location filename="../history_window.py" line="493"/>
         <source>Not restored: %1</source>
         <translation>Nicht wiederhergestellt: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="490"/>
+        <location filename="../history_window.py" line="495"/>
         <source>Restored as %1. The change is syncing to your other devices.</source>
         <translation>Als %1 wiederhergestellt. Die Änderung wird mit Ihren anderen Geräten abgeglichen.</translation>
     </message>
