@@ -480,9 +480,16 @@ def test_ssh_that_fails_both_ways_falls_back_to_the_cloud(tmp_path: Path, mailbo
     unread = tmp_path / "unread_authorized_keys"
     real = access(sa)
     ssh_a = inv.SshAccess(real.user, real.hosts, real.port, real.host_keys, authorized_keys=unread)
-    dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, ssh_a, no_server())
+    steps_a: list[tuple[str, str]] = []
+    steps_b: list[tuple[str, str]] = []
+    dev_a, dev_b, _ = pair(a, tmp_path / "B", mailbox, tmp_path, ssh_a, no_server(),
+                           invite_kw={"on_step": lambda *s: steps_a.append(s)},
+                           join_kw={"on_step": lambda *s: steps_b.append(s)})
     assert isinstance(dev_a, inv.Device) and isinstance(dev_b, inv.Device), (dev_a, dev_b)
     assert dev_a.cloud == dev_b.cloud == "cloud" and dev_a.remote is None and dev_b.remote is None
+    # what each side said while it worked: B tried ssh to A (A has no remote: B runs no sshd)
+    assert steps_b == [("peer", "alpha"), ("ssh", "alpha"), ("cloud", "cloud")]
+    assert steps_a == [("peer", "beta"), ("cloud", "cloud")]
     assert pairing_dirs(tmp_path) == [] and authkeys.MARKER_PREFIX not in unread.read_text()
     assert git(tmp_path / "B", "remote").split() == ["cloud"] and git(a, "remote").split() == ["cloud"]
 

@@ -31,7 +31,7 @@ pytest_plugins = ("test_ui_app",)  # the UI fixtures: sync_app, linked_pair
 
 TRANSLATIONS = Path(str(resources.files("syncassistant.ui") / "translations"))
 GERMAN_TS = TRANSLATIONS / "syncassistant_de.ts"
-# the share of strings in syncassistant_de.ts translated when it was last updated (416 of 416);
+# the share of strings in syncassistant_de.ts translated when it was last updated (503 of 503);
 # lower it only on purpose (new English strings waiting for a translator)
 GERMAN_FINISHED_AT_LEAST = 1.0
 

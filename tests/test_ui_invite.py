@@ -20,6 +20,7 @@ from test_ui_app import TIMEOUT_MS
 from syncassistant.engine.network import cloud
 from syncassistant.engine.network import invite as inv
 from syncassistant.engine.repo import init_repo
+from syncassistant.ui.invite_dialog import JoinDialog
 from syncassistant.ui.state import repo_key
 
 pytest_plugins = ("test_ui_app", "test_invite")  # sync_app; mailbox, two_sshd
@@ -86,12 +87,17 @@ def test_invite_and_join_from_two_apps_sync_both_ways_then_disconnect(qtbot, syn
     assert QGuiApplication.clipboard().text() == code
 
     join = open_join(app_b)
+    steps: list[tuple[str, str]] = []
+    stepped = JoinDialog._stepped
+    monkeypatch.setattr(JoinDialog, "_stepped", lambda self, kind, detail: (
+        steps.append((kind, detail)), stepped(self, kind, detail)))
     join.code_edit.setText(code)
     join.folder_edit.setText(str(b))
     qtbot.mouseClick(join.join_button, Qt.MouseButton.LeftButton)
     assert join.cancel_button.isVisible() and not join.join_button.isEnabled()
     qtbot.waitUntil(lambda: join.outcome != "", timeout=TIMEOUT_MS * 2)
     assert join.outcome == "connected", join.status.text()
+    assert steps == [("peer", "alpha"), ("ssh", "alpha")]  # what the dialog said while it worked
     print(f"Join clicked to connected: {join.took:.2f} s")
     assert "Connected to alpha." in join.status.text() and "syncs with it now" in join.status.text()
     qtbot.waitUntil(lambda: invite.outcome != "", timeout=TIMEOUT_MS)

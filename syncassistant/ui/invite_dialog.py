@@ -74,6 +74,7 @@ class _JobDialog(QDialog):
         job = InviteJob(InviteSettings.from_config(self.app.config), self)
         job.succeeded.connect(self._succeeded)
         job.failed.connect(self._failed)
+        job.stepped.connect(self._stepped)
         self.job = job
         return job
 
@@ -100,6 +101,22 @@ class _JobDialog(QDialog):
 
     def _succeeded(self, device: inv.Device) -> None:
         raise NotImplementedError  # (each dialog says what connected means for it)
+
+    @Slot(str, str)
+    def _stepped(self, kind: str, detail: str) -> None:
+        """The engine's progress, said for a person."""
+        if not self.running() or self.cancel_event_set():
+            return
+        if kind == "peer":
+            self._say(self.tr("%1 answered: connecting…").replace("%1", detail))
+        elif kind == "ssh":
+            self._say(self.tr("Trying ssh between this device and %1…").replace("%1", detail))
+        elif kind == "cloud":
+            self._say(self.tr("No ssh path between the devices: connecting through the cloud storage “%1”…")
+                      .replace("%1", detail))
+
+    def cancel_event_set(self) -> bool:
+        return self.job is not None and self.job.cancel_event.is_set()
 
     @Slot(str, bool)
     def _failed(self, message: str, cancelled: bool) -> None:
@@ -270,6 +287,12 @@ class InviteDialog(_JobDialog):
         self.command_label.setText(self.tr("or in a terminal there: %1").replace("%1", f"syncassistant join {code}"))
         self.code_box.show()
         self._say(self.tr("Waiting for the other device to join…"))
+
+    @Slot(str, str)
+    def _stepped(self, kind: str, detail: str) -> None:
+        super()._stepped(kind, detail)
+        if kind == "peer":
+            self.code_box.hide()  # (the code is spent: someone holds it now)
 
     @Slot()
     def copy_code(self) -> None:

@@ -82,6 +82,7 @@ class InviteJob(QObject):
     """One invite or join on its own thread; results come as signals in the GUI thread."""
 
     codeReady = Signal(str)  # the one-time code to show (invite only)
+    stepped = Signal(str, str)  # the engine's step ("peer", "ssh", "cloud") and its detail (a name)
     succeeded = Signal(object)  # the connected engine Device (its .folder: our folder)
     failed = Signal(str, bool)  # the engine's message for a person, True if it was cancelled
 
@@ -98,7 +99,7 @@ class InviteJob(QObject):
         def run() -> inv.Device:
             return inv.invite(folder, ssh=s.local_ssh(), on_code=self.codeReady.emit, mailbox=s.mailbox,
                               name=s.device_name, cancel=self.cancel_event, share_cloud=share_cloud,
-                              share_cloud_credentials=share_cloud_credentials)
+                              share_cloud_credentials=share_cloud_credentials, on_step=self.stepped.emit)
 
         self._start(run)
 
@@ -107,7 +108,7 @@ class InviteJob(QObject):
 
         def run() -> inv.Device:
             return inv.join(code, folder or None, ssh=s.local_ssh(), mailbox=s.mailbox, name=s.device_name,
-                            cancel=self.cancel_event)
+                            cancel=self.cancel_event, on_step=self.stepped.emit)
 
         self._start(run)
 

@@ -82,6 +82,15 @@ CODE = re.compile(r"^[0-9]{1,4}(-[a-z]{2,16}){1,8}$")
 DEVICE_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 
 
+#: progress for a person: ("peer", its name) once the other device's offer is in, ("ssh", its
+#: name) while ssh is tried, ("cloud", the cloud remote) when they connect through it instead
+Step = Callable[[str, str], None]
+
+
+def _no_step(kind: str, detail: str) -> None:
+    pass
+
+
 class InviteError(RuntimeError):
     """An invitation or join failed; the message says why in one line, for a person."""
 
@@ -512,6 +521,7 @@ class _Me:
     cloud: str | None = None  # the share string we offer (the inviter with a cloud remote)
     cloud_name: str | None = None
     cloud_credentials: cloud.Credentials | None = None  # the joiner's, for a share without them
+    on_step: Step = _no_step
 
     def offer(self) -> dict[str, Any]:
         offer = {"type": "offer", "version": VERSION, "app": "syncassistant", "pairing": self.pairing,
@@ -558,13 +568,14 @@ def invite(path: str | Path, *, ssh: SshAccess | None, on_code: Callable[[str], 
            mailbox: str = PUBLIC_MAILBOX, name: str | None = None, data_dir: Path | None = None,
            wait: float = INVITE_WAIT, cancel: threading.Event | None = None,
            cloud_remote: str | None = None, share_cloud: bool = True,
-           share_cloud_credentials: bool = False) -> Device:
+           share_cloud_credentials: bool = False, on_step: Step = _no_step) -> Device:
     """Invite another device to the folder at `path`: `on_code` gets the code to show; returns
     the device once it joined and is connected (InviteError on any failure, nothing left).
 
     With `share_cloud`, the invitation carries the folder's cloud remote (`cloud_remote`, else
     its first; see :func:`cloud_bridge`), its credentials only with `share_cloud_credentials`:
-    where no ssh path exists, the other device connects through it."""
+    where no ssh path exists, the other device connects through it. `on_step` hears the steps
+    (see :data:`Step`)."""
     top = open_repo(path)
     uuid = Git(top).config_get("annex.uuid") or ""
     share = bridge = None
@@ -580,15 +591,18 @@ def invite(path: str | Path, *, ssh: SshAccess | None, on_code: Callable[[str], 
     try:
         key_dir, public = _new_key(data_dir, pairing, "invite", undo)
         me = _Me(top, uuid, name or socket.gethostname(), ssh, key_dir, public, pairing,
-                 cloud=share, cloud_name=bridge if share else None)
+                 cloud=share, cloud_name=bridge if share else None, on_step=on_step)
         with WormholePipe(mailbox, cancel=cancel) as pipe:
             code = pipe.code()
             on_code(code)
             pipe.send(me.offer())
             first = pipe.recv(wait, f"nobody joined within {wait:.0f} s: the invitation has expired")
             if first.get("type") == "via-cloud" and me.cloud:
+                on_step("cloud", me.cloud_name or "")
                 return _await_cloud(me, pipe, undo)
-            return _connect(me, check_offer(first, pairing), pipe, undo)
+            peer = check_offer(first, pairing)
+            on_step("peer", peer.name)
+            return _connect(me, peer, pipe, undo)
     except PeerAborted as e:
         undo.run()
         raise InviteError(f"the other device stopped: {e}") from None
@@ -604,7 +618,8 @@ def default_folder(peer_path: str) -> Path:
 
 def join(code: str, path: str | Path | None = None, *, ssh: SshAccess | None, mailbox: str = PUBLIC_MAILBOX,
          name: str | None = None, data_dir: Path | None = None, wait: float = JOIN_WAIT,
-         cancel: threading.Event | None = None, cloud_credentials: cloud.Credentials | None = None) -> Device:
+         cancel: threading.Event | None = None, cloud_credentials: cloud.Credentials | None = None,
+         on_step: Step = _no_step) -> Device:
     """Join the invitation `code`: make or adopt the folder at `path` (default: a folder in the
     home folder named as the inviter's) and connect it; returns the inviting device. Where no
     ssh path exists and the invitation carries a cloud remote, the folder (new or empty) is made
@@ -620,11 +635,12 @@ def join(code: str, path: str | Path | None = None, *, ssh: SshAccess | None, ma
         with WormholePipe(mailbox, code=code, cancel=cancel) as pipe:
             peer = check_offer(pipe.recv(wait, f"nobody is inviting with the code {code} (wrong, expired "
                                                "or used already): ask for a new code"))
+            on_step("peer", peer.name)
             folder = target or default_folder(peer.path)
             if peer.ssh is None and ssh is None:
                 if peer.cloud:
                     return _join_cloud(folder, name or socket.gethostname(), peer, pipe, undo,
-                                       cloud_credentials, "neither device runs an ssh server")
+                                       cloud_credentials, "neither device runs an ssh server", on_step)
                 why = ("neither device runs an ssh server, so they cannot reach each other: start one on "
                        "either device (e.g. apt install openssh-server), or add cloud storage to the "
                        "folder (the invitation then carries it) and invite again")
@@ -634,7 +650,7 @@ def join(code: str, path: str | Path | None = None, *, ssh: SshAccess | None, ma
                 top = _make_folder(folder, undo)
                 me = _Me(top, Git(top).config_get("annex.uuid") or "", name or socket.gethostname(), ssh,
                          *_new_key(data_dir, peer.pairing, "join", undo), pairing=peer.pairing,
-                         cloud_credentials=cloud_credentials)
+                         cloud_credentials=cloud_credentials, on_step=on_step)
             except (InviteError, RepoError, GitError, OSError) as e:
                 pipe.send({"type": "abort", "reason": f"the joining device failed: {e}"})
                 raise InviteError(str(e)) from None
@@ -683,6 +699,8 @@ def _connect(me: _Me, peer: Peer, pipe: WormholePipe, undo: _Undo) -> Device:
         remote = _add_remote(me, peer, undo) if peer.ssh else None
         pipe.send({"type": "ready"})
         _expect(pipe.recv(STEP_WAIT, "the other device stopped answering"), "ready")
+        if remote:
+            me.on_step("ssh", peer.name)
         reached, error = _reach(me.top, remote, peer) if remote else (None, None)
         pipe.send({"type": "result", "reached": reached, "error": error})
         theirs = _expect(pipe.recv(STEP_WAIT, "the other device stopped answering"), "result")
@@ -708,6 +726,7 @@ def _connect(me: _Me, peer: Peer, pipe: WormholePipe, undo: _Undo) -> Device:
         if peer.cloud or me.cloud:
             log.info("%s: no ssh path to %s (%s); connecting through the cloud remote", me.top, peer.name, reason)
             undo.run()
+            me.on_step("cloud", peer.cloud_name or me.cloud_name or "")
             if peer.cloud:
                 return _join_cloud(me.top, me.name, peer, pipe, undo, me.cloud_credentials, reason)
             return _await_cloud(me, pipe, undo)
@@ -735,11 +754,12 @@ def _connect(me: _Me, peer: Peer, pipe: WormholePipe, undo: _Undo) -> Device:
 
 
 def _join_cloud(folder: Path, my_name: str, peer: Peer, pipe: WormholePipe, undo: _Undo,
-                credentials: cloud.Credentials | None, reason: str) -> Device:
+                credentials: cloud.Credentials | None, reason: str, on_step: Step = _no_step) -> Device:
     """The joiner's way through the cloud: `folder` (new or empty) becomes a clone of the
     inviter's cloud remote; the inviter is told our UUID and records us."""
     assert peer.cloud is not None and peer.cloud_name is not None
     pipe.send({"type": "via-cloud", "reason": reason[:300]})
+    on_step("cloud", peer.cloud_name)
     existed = folder.exists()
     try:
         top = cloud.join(peer.cloud, folder, credentials=credentials, description=my_name)

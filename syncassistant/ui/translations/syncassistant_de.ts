@@ -929,122 +929,122 @@
 <context>
     <name>InviteDialog</name>
     <message>
-        <location filename="../invite_dialog.py" line="134"/>
+        <location filename="../invite_dialog.py" line="151"/>
         <source>Connect another device – SyncAssistant</source>
         <translation>Weiteres Gerät verbinden – SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="139"/>
+        <location filename="../invite_dialog.py" line="156"/>
         <source>Folder to share</source>
         <translation>Ordner, der geteilt wird</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="141"/>
+        <location filename="../invite_dialog.py" line="158"/>
         <source>&amp;Folder:</source>
         <translation>&amp;Ordner:</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="145"/>
+        <location filename="../invite_dialog.py" line="162"/>
         <source>Connect through the cloud storage if needed</source>
         <translation>Bei Bedarf über den Cloud-Speicher verbinden</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="147"/>
+        <location filename="../invite_dialog.py" line="164"/>
         <source>Also give the other device the cloud storage&apos;s user name and password</source>
         <translation>Dem anderen Gerät auch Benutzername und Passwort des Cloud-Speichers geben</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="149"/>
+        <location filename="../invite_dialog.py" line="166"/>
         <source>Share the cloud storage&apos;s password</source>
         <translation>Das Passwort des Cloud-Speichers teilen</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="150"/>
+        <location filename="../invite_dialog.py" line="167"/>
         <source>&amp;Get a code</source>
         <translation>Code &amp;holen</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="151"/>
+        <location filename="../invite_dialog.py" line="168"/>
         <source>Get a one-time code</source>
         <translation>Einen Einmal-Code holen</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="156"/>
+        <location filename="../invite_dialog.py" line="173"/>
         <source>On the other device, choose “Join with a code…” in the SyncAssistant menu and type this code:</source>
         <translation>Wählen Sie auf dem anderen Gerät „Mit Code beitreten…“ im SyncAssistant-Menü und geben Sie diesen Code ein:</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="160"/>
+        <location filename="../invite_dialog.py" line="177"/>
         <source>One-time code</source>
         <translation>Einmal-Code</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="168"/>
+        <location filename="../invite_dialog.py" line="185"/>
         <source>&amp;Copy</source>
         <translation>&amp;Kopieren</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="169"/>
+        <location filename="../invite_dialog.py" line="186"/>
         <source>Copy the code</source>
         <translation>Den Code kopieren</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="174"/>
+        <location filename="../invite_dialog.py" line="191"/>
         <source>The command to type instead</source>
         <translation>Der Befehl, der stattdessen eingegeben werden kann</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="193"/>
+        <location filename="../invite_dialog.py" line="210"/>
         <source>Connect another device</source>
         <translation>Weiteres Gerät verbinden</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="194"/>
+        <location filename="../invite_dialog.py" line="211"/>
         <source>A one-time code connects another device to this folder: they sync directly over ssh where one can reach the other, else through the folder&apos;s cloud storage. The code works once, for ten minutes.</source>
         <translation>Ein Einmal-Code verbindet ein weiteres Gerät mit diesem Ordner: Die Geräte synchronisieren direkt über ssh, wo eines das andere erreicht, sonst über den Cloud-Speicher des Ordners. Der Code gilt einmal, zehn Minuten lang.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="219"/>
+        <location filename="../invite_dialog.py" line="236"/>
         <source>Add a folder first (Settings → Folders).</source>
         <translation>Fügen Sie zuerst einen Ordner hinzu (Einstellungen → Ordner).</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="221"/>
+        <location filename="../invite_dialog.py" line="238"/>
         <source>Folder: %1</source>
         <translation>Ordner: %1</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="239"/>
+        <location filename="../invite_dialog.py" line="256"/>
         <source>If the devices cannot reach each other, connect them through the cloud storage “%1”</source>
         <translation>Wenn die Geräte einander nicht erreichen, über den Cloud-Speicher „%1“ verbinden</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="262"/>
+        <location filename="../invite_dialog.py" line="279"/>
         <source>Asking the invitation server for a code…</source>
         <translation>Der Einladungsserver wird nach einem Code gefragt…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="270"/>
+        <location filename="../invite_dialog.py" line="287"/>
         <source>or in a terminal there: %1</source>
         <translation>oder dort in einem Terminal: %1</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="272"/>
+        <location filename="../invite_dialog.py" line="289"/>
         <source>Waiting for the other device to join…</source>
         <translation>Warten, bis das andere Gerät beitritt…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="278"/>
+        <location filename="../invite_dialog.py" line="301"/>
         <source>Code copied. Waiting for the other device to join…</source>
         <translation>Code kopiert. Warten, bis das andere Gerät beitritt…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="279"/>
+        <location filename="../invite_dialog.py" line="302"/>
         <source>Code copied.</source>
         <translation>Code kopiert.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="298"/>
+        <location filename="../invite_dialog.py" line="321"/>
         <source>&amp;Get a new code</source>
         <translation>Neuen Code &amp;holen</translation>
     </message>
@@ -1052,93 +1052,93 @@
 <context>
     <name>JoinDialog</name>
     <message>
-        <location filename="../invite_dialog.py" line="306"/>
+        <location filename="../invite_dialog.py" line="329"/>
         <source>Join with a code – SyncAssistant</source>
         <translation>Mit Code beitreten – SyncAssistant</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="311"/>
+        <location filename="../invite_dialog.py" line="334"/>
         <source>One-time code</source>
         <translation>Einmal-Code</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="312"/>
+        <location filename="../invite_dialog.py" line="335"/>
         <source>e.g. 7-guitarist-revenge</source>
         <translation>z. B. 7-guitarist-revenge</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="318"/>
+        <location filename="../invite_dialog.py" line="341"/>
         <source>Folder on this device</source>
         <translation>Ordner auf diesem Gerät</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="319"/>
+        <location filename="../invite_dialog.py" line="342"/>
         <source>~/ and the folder&apos;s name on the other device</source>
         <translation>~/ und der Name des Ordners auf dem anderen Gerät</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="320"/>
+        <location filename="../invite_dialog.py" line="343"/>
         <source>Bro&amp;wse…</source>
         <translation>Durchsu&amp;chen…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="321"/>
-        <location filename="../invite_dialog.py" line="358"/>
+        <location filename="../invite_dialog.py" line="344"/>
+        <location filename="../invite_dialog.py" line="381"/>
         <source>Choose the folder on this device</source>
         <translation>Den Ordner auf diesem Gerät wählen</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="323"/>
+        <location filename="../invite_dialog.py" line="346"/>
         <source>&amp;Join</source>
         <translation>&amp;Beitreten</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="324"/>
+        <location filename="../invite_dialog.py" line="347"/>
         <source>Join with this code</source>
         <translation>Mit diesem Code beitreten</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="336"/>
+        <location filename="../invite_dialog.py" line="359"/>
         <source>&amp;Code:</source>
         <translation>&amp;Code:</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="337"/>
+        <location filename="../invite_dialog.py" line="360"/>
         <source>&amp;Folder:</source>
         <translation>&amp;Ordner:</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="338"/>
+        <location filename="../invite_dialog.py" line="361"/>
         <source>Empty: a new folder in your home folder, named as on the other device. An existing folder is adopted: its files are kept and synced.</source>
         <translation>Leer: ein neuer Ordner in Ihrem Persönlichen Ordner, benannt wie auf dem anderen Gerät. Ein vorhandener Ordner wird übernommen: Seine Dateien bleiben und werden synchronisiert.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="346"/>
+        <location filename="../invite_dialog.py" line="369"/>
         <source>Join with a code</source>
         <translation>Mit Code beitreten</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="347"/>
+        <location filename="../invite_dialog.py" line="370"/>
         <source>Type the code the other device shows under “Connect another device…”.</source>
         <translation>Geben Sie den Code ein, den das andere Gerät unter „Weiteres Gerät verbinden…“ zeigt.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="370"/>
+        <location filename="../invite_dialog.py" line="393"/>
         <source>Type the code the other device shows.</source>
         <translation>Geben Sie den Code ein, den das andere Gerät zeigt.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="376"/>
+        <location filename="../invite_dialog.py" line="399"/>
         <source>Not connected: give the folder&apos;s full path (starting with / or ~).</source>
         <translation>Nicht verbunden: Geben Sie den vollständigen Pfad des Ordners an (beginnend mit / oder ~).</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="385"/>
+        <location filename="../invite_dialog.py" line="408"/>
         <source>Connecting with the other device…</source>
         <translation>Verbindung mit dem anderen Gerät…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="399"/>
+        <location filename="../invite_dialog.py" line="422"/>
         <source>The folder %1 syncs with it now.</source>
         <translation>Der Ordner %1 synchronisiert jetzt mit ihm.</translation>
     </message>
@@ -2603,27 +2603,42 @@
         <translation>Dieses Fenster schließen</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="99"/>
+        <location filename="../invite_dialog.py" line="100"/>
         <source>Cancelling: taking back what was made…</source>
         <translation>Wird abgebrochen: Angelegtes wird zurückgenommen…</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="109"/>
+        <location filename="../invite_dialog.py" line="111"/>
+        <source>%1 answered: connecting…</source>
+        <translation>%1 hat geantwortet: Verbindung wird hergestellt…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="113"/>
+        <source>Trying ssh between this device and %1…</source>
+        <translation>ssh zwischen diesem Gerät und %1 wird versucht…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="115"/>
+        <source>No ssh path between the devices: connecting through the cloud storage “%1”…</source>
+        <translation>Kein ssh-Weg zwischen den Geräten: Verbindung über den Cloud-Speicher „%1“…</translation>
+    </message>
+    <message>
+        <location filename="../invite_dialog.py" line="126"/>
         <source>Cancelled. Nothing was changed.</source>
         <translation>Abgebrochen. Nichts wurde verändert.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="111"/>
+        <location filename="../invite_dialog.py" line="128"/>
         <source>Not connected: %1</source>
         <translation>Nicht verbunden: %1</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="119"/>
+        <location filename="../invite_dialog.py" line="136"/>
         <source>Connected to %1 through the cloud storage “%2”: the two devices cannot reach each other over ssh, so they sync through it.</source>
         <translation>Mit %1 über den Cloud-Speicher „%2“ verbunden: Die beiden Geräte erreichen einander nicht über ssh und synchronisieren deshalb darüber.</translation>
     </message>
     <message>
-        <location filename="../invite_dialog.py" line="122"/>
+        <location filename="../invite_dialog.py" line="139"/>
         <source>Connected to %1.</source>
         <translation>Mit %1 verbunden.</translation>
     </message>
