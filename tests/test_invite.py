@@ -552,3 +552,44 @@ def test_a_forged_cloud_bridge_in_an_offer_is_refused() -> None:
     for junk in (["a list"], "not a share string", "syncassistant-cloud:v1:!!!", "x" * 20000):
         with pytest.raises(inv.InviteError, match="invalid offer \\(cloud bridge"):
             inv.check_offer({**offer, "cloud": junk})
+
+
+def test_cli_joins_through_the_cloud_the_invitation_carries(tmp_path: Path, mailbox: Mailbox,
+                                                             cloud_keyring) -> None:
+    """The command line, neither side with an ssh server: `join` makes the folder from A's
+    cloud remote and both say how they are connected; `--no-cloud` carries none."""
+    a = init_repo(tmp_path / "A", "A")
+    directory_bridge(a, tmp_path / "store")
+    cli = [os.path.join(VENV_BIN, "syncassistant")]
+    common = ["--mailbox", mailbox.url, "--no-ssh-server", "--timeout", "120"]
+
+    def invite_and_join(*invite_args: str) -> tuple[subprocess.CompletedProcess, str, str, int]:
+        inviter = subprocess.Popen([*cli, "invite", str(a), *common, "--name", "alpha", *invite_args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = ""
+            while "syncassistant join " not in line:
+                line = inviter.stdout.readline()
+                assert line, inviter.stderr.read()
+            joined = subprocess.run([*cli, "join", line.split()[-1], str(tmp_path / "B"), *common, "--name", "beta"],
+                                    capture_output=True, text=True, timeout=300)
+            out, err = inviter.communicate(timeout=120)
+        finally:
+            if inviter.poll() is None:
+                inviter.kill()
+                inviter.communicate()
+        return joined, out, err, inviter.returncode
+
+    joined, out, err, rc = invite_and_join("--no-cloud")
+    assert joined.returncode == 1 and "neither device runs an ssh server" in joined.stderr, joined.stderr
+    assert rc == 1 and not (tmp_path / "B").exists()
+
+    joined, out, err, rc = invite_and_join()
+    assert joined.returncode == 0, joined.stderr
+    assert "connected alpha: through the cloud remote cloud" in joined.stdout, joined.stdout
+    assert rc == 0 and "connected beta: through the cloud remote cloud" in out, (out, err)
+    listed = subprocess.run([*cli, "devices", str(tmp_path / "B")], capture_output=True, text=True, timeout=60)
+    assert listed.stdout.startswith("alpha: through the cloud remote cloud"), listed.stdout
+    gone = subprocess.run([*cli, "devices", str(a), "--disconnect", "beta"], capture_output=True, text=True,
+                          timeout=60)
+    assert gone.returncode == 0 and "the cloud remote cloud stays" in gone.stdout, gone.stdout
