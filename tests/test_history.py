@@ -165,6 +165,19 @@ def test_a_file_deleted_on_a_is_restored_from_bs_content(make_repo, daemons, cap
     last = history.changes(a, "report.txt")[0]
     assert last.kind == "added" and last.device == "A"
 
+    # an edit, then the first version back over it while the daemon runs: restore swaps it in,
+    # the daemon commits it, and restore waits for that commit to say so
+    (a / "report.txt").write_text("an edit of the report\n")
+    wait_for(lambda: git(a, "status", "--porcelain").strip() == ""
+             and history.changes(a, "report.txt")[0].kind == "changed", 30, "the edit committed")
+    rc, out, err = run_cli(capsys, "restore", str(a), "report.txt", "--version", "2")
+    assert rc == 0, err
+    assert "replaced by version 2" in out and "committed as" in out
+    assert (a / "report.txt").read_text() == "the only copy of the report\n"
+    assert history.versions(a, "report.txt")[1].change.size == len("an edit of the report\n")
+    wait_for(lambda: (b / "report.txt").read_text() == "the only copy of the report\n", 60,
+             "the restored version in B")
+
 
 def test_a_version_from_two_edits_ago_whose_content_is_only_on_a_third_clone(make_repo):
     a = make_repo("A")

@@ -66,6 +66,9 @@ def test_the_conflicts_window_names_both_devices(qtbot, daemons, sync_app, make_
     assert "laptop" in win.explain.text()
     came = {win.infos[i].side: win.variants.topLevelItem(i).text(1) for i in range(2)}
     assert came == {"ours": "this device (USB drive BACKUP)", "theirs": "laptop"}
+    # the notice names both devices too
+    sent = app.notifications.notifier.sent
+    assert any("notes.txt was changed on USB drive BACKUP and on laptop." in body for _, body in sent), sent
     # the log shows what the merge did: each version kept under its own name, by this device
     made = [c for c in history.changes(b) if c.merged]
     assert {c.path for c in made if c.kind == "added"} == set(rec["variants"])
