@@ -57,7 +57,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -600,7 +600,8 @@ def invite(path: str | Path, *, ssh: SshAccess | None, on_code: Callable[[str], 
             if first.get("type") == "via-cloud" and me.cloud:
                 on_step("cloud", me.cloud_name or "")
                 return _await_cloud(me, pipe, undo)
-            peer = check_offer(first, pairing)
+            # (only the inviter offers a cloud remote: a joiner's is ignored, never cloned into our folder)
+            peer = replace(check_offer(first, pairing), cloud=None, cloud_name=None)
             on_step("peer", peer.name)
             return _connect(me, peer, pipe, undo)
     except PeerAborted as e:
