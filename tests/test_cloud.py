@@ -298,6 +298,10 @@ def test_a_transfer_remote_is_emptied_once_both_devices_have_the_content(daemons
         # and a file made later still travels (the history stays there; only content goes)
         (b / "later.txt").write_text("later\n")
         wait_for(lambda: content(a / "later.txt") == "later\n", SYNC_TIMEOUT, what="a later file in A")
+        # then quiet: the drops and their location logs do not set off pushes and merges back and
+        # forth; each side's poller backs off (3, 6, 12, 24 s ... while nothing comes)
+        wait_for(lambda: all(d.cloudpoll.interval >= 24 for d in daemons.started), 120,
+                 what=lambda: f"both pollers backing off: {[d.cloudpoll.interval for d in daemons.started]}")
         for d in daemons.started:
             d.stop()
 
