@@ -147,7 +147,10 @@ def restore(root: str | Path, name: str, *, at: str | None = None, version: int 
     target = check_rel(top, as_name, "new") if as_name else rel
     full = top / target
     replace = False
-    if os.path.lexists(full):
+    # looked at before git status: a write after this is caught by the check after the swap, one
+    # before git status by git status
+    seen = identity(full) if os.path.lexists(full) else None
+    if seen is not None:
         if as_name:
             raise RestoreError(f"{target}: a file of that name exists; choose another name")
         if os.path.isdir(full) and not os.path.islink(full):
@@ -158,7 +161,6 @@ def restore(root: str | Path, name: str, *, at: str | None = None, version: int 
         if _is_version(git, rel, chosen.change):
             raise RestoreError(f"{rel}: is already this version ({_describe(chosen)})")
         replace = True
-    seen = identity(full) if replace else None
     # the content first: if it can be had nowhere, nothing at all is created (no folder either)
     src = _content(top, annex, chosen.change.key, chosen) if chosen.change.key else None
     try:
