@@ -14,12 +14,14 @@ unknown. Nothing here changes the repository.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .proc.annex import Annex
 from .proc.git import Git
 from .provenance import UNKNOWN, Device, descriptions, device_of
 
@@ -246,9 +248,6 @@ def whereabouts(root: str | Path, keys: list[str]) -> dict[str, tuple[bool, list
     """key -> (content here, [(uuid, name) of every other clone git-annex last knew to hold it]),
     from one `git annex whereis --batch-keys` (location tracking: what was true when each clone
     last reported, not a live look)."""
-    import json
-
-    from .proc.annex import Annex
     keys = [k for k in dict.fromkeys(keys) if k and "\n" not in k]
     if not keys:
         return {}
@@ -295,22 +294,15 @@ def with_whereabouts(root: str | Path, found: list[Version]) -> list[Version]:
             continue
         here, others = where.get(v.change.key, (False, []))
         v.here = here
-        v.where = [_short(d) or u[:8] for u, d in others]
-        v.away = [_short(d) or u[:8] for u, d in others if u in gone]
+        # (git-annex's description, with `[remote]` after it where this clone has a remote there)
+        v.where = [d.strip() or u[:8] for u, d in others]
+        v.away = [d.strip() or u[:8] for u, d in others if u in gone]
     return found
-
-
-def _short(description: str) -> str:
-    """git-annex's whereis shows `description [remote]` or `here (description)`-like forms:
-    keep the description."""
-    return description.strip()
 
 
 def content_here(root: str | Path, v: Version, limit: int = 256 * 1024) -> bytes | None:
     """The first `limit` bytes of a version's content if it is on this device (for a preview;
     nothing is fetched), else None."""
-    from .proc.annex import Annex
-
     c = v.change
     git = Git(root)
     if c.key:
