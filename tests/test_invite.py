@@ -384,8 +384,11 @@ def test_join_from_a_device_without_ssh_server(tmp_path: Path, daemons, mailbox:
                  what="A's file on B")
     finally:
         assistant.stop()
-    assert [d.name for d in inv.list_devices(a)] == ["beta"]
+    # A has no remote for B, yet knows when B last reached it: B's logins touch a file
+    [seen_b] = inv.list_devices(a)
+    assert seen_b.name == "beta" and seen_b.last_seen and time.time() - seen_b.last_seen < 120, seen_b
     inv.disconnect(a, "beta")
+    assert not list((a / ".git" / "syncassistant" / "seen").iterdir())
     assert not auth_lines(sa)
     inv.disconnect(b, "alpha")
 

@@ -16,7 +16,11 @@ the other's public key to its authorized_keys as::
   folder (it compares canonical paths), so the key reaches no other repository. Not
   ``GIT_ANNEX_SHELL_LIMITED``: that also stops the hand-over to git-shell, and with it git's
   pushes and fetches;
-- ``PATH``: an ssh session's PATH is the system's, and git-annex from PyPI lives in our venv.
+- ``PATH``: an ssh session's PATH is the system's, and git-annex from PyPI lives in our venv;
+- ``touch <seen file>`` first (optional): the file's time is when the device last reached this
+  one, which the Devices page shows for a device we have no remote for (the laptop without an
+  ssh server that pushes to us). The path is ours, fixed when the line is written; nothing the
+  client sends reaches a shell.
 
 The last field, the key's comment, is the marker (``syncassistant-pairing:<id>``) by which the
 line is found and removed again. The file is rewritten whole (a temporary file renamed over
@@ -82,17 +86,20 @@ def annex_shell() -> str:
     return found
 
 
-def restricted_line(public_key: str, folder: Path, pairing: str, shell: str | None = None) -> str:
-    """The authorized_keys line for `public_key`: git-annex on `folder` only (see the module doc)."""
+def restricted_line(public_key: str, folder: Path, pairing: str, shell: str | None = None,
+                    seen: Path | None = None) -> str:
+    """The authorized_keys line for `public_key`: git-annex on `folder` only (see the module doc);
+    each login touches `seen` first, if given."""
     if not PUBLIC_KEY.match(public_key):
         raise ValueError("not an ed25519 public key")
     shell = shell or annex_shell()
-    for text in (str(folder), shell):
+    for text in (str(folder), shell, *([str(seen)] if seen else [])):
         # the command sits inside "..." in authorized_keys, where only \" is an escape
         if any(c in text for c in '"\\\n\r\0'):
             raise AuthKeysError(f"{text}: a path with quotes, backslashes or line breaks cannot go into "
                             "authorized_keys")
-    command = (f"PATH={shlex.quote(os.path.dirname(shell))}:\"$PATH\" "
+    command = (f"touch {shlex.quote(str(seen))} 2>/dev/null; " if seen else "") + (
+               f"PATH={shlex.quote(os.path.dirname(shell))}:\"$PATH\" "
                f"GIT_ANNEX_SHELL_DIRECTORY={shlex.quote(str(folder))} "
                f"exec {shlex.quote(shell)} -c \"$SSH_ORIGINAL_COMMAND\"")
     return f'restrict,command="{command.replace(chr(34), chr(92) + chr(34))}" {public_key} {marker(pairing)}'

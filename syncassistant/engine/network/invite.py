@@ -431,9 +431,19 @@ def list_devices(path: str | Path) -> list[Device]:
         pass
     for d in devices:
         d.folder = str(top)
-        if d.remote:
-            d.last_seen = synced.get(d.remote) or _last_fetch(top, d.remote)
+        times = [synced.get(d.remote) or _last_fetch(top, d.remote)] if d.remote else []
+        if d.authorized_keys:
+            try:
+                times.append(_seen_file(top, d.pairing).stat().st_mtime)
+            except OSError:
+                pass
+        d.last_seen = max((t for t in times if t), default=None)
     return devices
+
+
+def _seen_file(top: Path, pairing: str) -> Path:
+    """Touched by each ssh login of the device of `pairing` (its authorized_keys line does it)."""
+    return Git(top).git_dir / "syncassistant" / "seen" / pairing
 
 
 def _last_fetch(top: Path, remote: str) -> float | None:
@@ -464,6 +474,7 @@ def disconnect(path: str | Path, which: str) -> Device:
     if d.remote and d.remote in git.remotes():
         git.run("remote", "remove", "--", d.remote)
     _remove_key_dir(d.key_dir)
+    _seen_file(top, d.pairing).unlink(missing_ok=True)
     _save(top, [x for x in devices if x.pairing != d.pairing])
     request_sync(top)  # a running daemon forgets the remote
     return d
@@ -694,9 +705,12 @@ def _connect(me: _Me, peer: Peer, pipe: WormholePipe, undo: _Undo) -> Device:
         auth_file = None
         if me.ssh:
             auth_file = me.ssh.authorized_keys or authkeys.default_authorized_keys()
-            line = authkeys.restricted_line(peer.key, me.top, me.pairing)
+            seen = _seen_file(me.top, me.pairing)
+            seen.parent.mkdir(parents=True, exist_ok=True)
+            line = authkeys.restricted_line(peer.key, me.top, me.pairing, seen=seen)
             authkeys.authorize(auth_file, line)
-            undo.add("remove the authorized key", lambda: authkeys.unauthorize(auth_file, me.pairing))
+            undo.add("remove the authorized key", lambda: (authkeys.unauthorize(auth_file, me.pairing),
+                                                            seen.unlink(missing_ok=True)))
         remote = _add_remote(me, peer, undo) if peer.ssh else None
         pipe.send({"type": "ready"})
         _expect(pipe.recv(STEP_WAIT, "the other device stopped answering"), "ready")
