@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import cloud_ops as ops
+from ..i18n import tr
 from ..icons import app_icon
 from ..widgets import ErrorLabel, add_row, field_with_error, note
 from ..workers import run_in_background
@@ -45,24 +46,25 @@ class _Steps(QObject):
     step = Signal(str)  # the engine's step name ("check", "init", "role", "push", "clone", "setup")
 
 
-def _role_names(w: QWidget) -> dict[str, str]:
-    return {"transfer": w.tr("Transfer"), "backup": w.tr("Backup"), "archive": w.tr("Archive"),
-            "full": w.tr("Full sync")}
+# (module-level helpers: one translation context, "CloudRoles", whichever widget asks)
+def _role_names() -> dict[str, str]:
+    return {"transfer": tr("CloudRoles", "Transfer"), "backup": tr("CloudRoles", "Backup"),
+            "archive": tr("CloudRoles", "Archive"), "full": tr("CloudRoles", "Full sync")}
 
 
-def _role_help(w: QWidget) -> dict[str, str]:
-    return {"transfer": w.tr("Keeps each file only until every device has it, so the storage does not fill up."),
-            "backup": w.tr("Keeps everything, old versions too."),
-            "archive": w.tr("Keeps files that no device wants any more."),
-            "full": w.tr("Keeps everything, like another device.")}
+def _role_help() -> dict[str, str]:
+    return {"transfer": tr("CloudRoles", "Keeps each file only until every device has it."),
+            "backup": tr("CloudRoles", "Keeps everything, old versions too."),
+            "archive": tr("CloudRoles", "Keeps files that no device wants any more."),
+            "full": tr("CloudRoles", "Keeps everything, like another device.")}
 
 
 def _role_combo(w: QWidget, name: str) -> QComboBox:
     combo = QComboBox(w)
     combo.setAccessibleName(name)
-    combo.view().setAccessibleName(w.tr("Roles to choose from"))
-    helps = _role_help(w)
-    for role, text in _role_names(w).items():
+    combo.view().setAccessibleName(tr("CloudRoles", "Roles to choose from"))
+    helps = _role_help()
+    for role, text in _role_names().items():
         combo.addItem(text, role)
         combo.setItemData(combo.count() - 1, helps[role], Qt.ItemDataRole.ToolTipRole)
     return combo
@@ -138,8 +140,8 @@ class CloudStorageForm(QWidget):
         rl.addWidget(self.role_combo)
         rl.addWidget(self.role_help, 1)
         self.role_combo.currentIndexChanged.connect(
-            lambda _i: self.role_help.setText(_role_help(self)[str(self.role_combo.currentData())]))
-        self.role_help.setText(_role_help(self)["transfer"])
+            lambda _i: self.role_help.setText(_role_help()[str(self.role_combo.currentData())]))
+        self.role_help.setText(_role_help()["transfer"])
 
         self.form = QFormLayout()
         self.form.setContentsMargins(0, 0, 0, 0)

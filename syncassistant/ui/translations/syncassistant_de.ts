@@ -91,6 +91,367 @@
     </message>
 </context>
 <context>
+    <name>CloudRemoteSettings</name>
+    <message>
+        <location filename="../pages/cloud.py" line="450"/>
+        <source>Role of the selected cloud remote</source>
+        <translation>Rolle des gewählten Cloud-Speichers</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="451"/>
+        <source>Set ro&amp;le</source>
+        <translation>Ro&amp;lle setzen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="452"/>
+        <source>Set the role of the selected cloud remote</source>
+        <translation>Die Rolle des gewählten Cloud-Speichers setzen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="456"/>
+        <source>Copies of each file to keep (numcopies)</source>
+        <translation>Zu behaltende Kopien jeder Datei (numcopies)</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="457"/>
+        <source>A file&apos;s content is only removed from a place when at least this many other copies are known to exist (git-annex numcopies).</source>
+        <translation>Der Inhalt einer Datei wird an einem Ort nur entfernt, wenn mindestens so viele andere Kopien bekannt sind (git-annex numcopies).</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="459"/>
+        <source>Set cop&amp;ies</source>
+        <translation>&amp;Kopien setzen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="460"/>
+        <source>Set the number of copies to keep</source>
+        <translation>Die Zahl der zu behaltenden Kopien setzen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="464"/>
+        <source>Result of the cloud setting</source>
+        <translation>Ergebnis der Cloud-Einstellung</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="465"/>
+        <source>Cloud role:</source>
+        <translation>Cloud-Rolle:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="472"/>
+        <source>Copies of each file:</source>
+        <translation>Kopien jeder Datei:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="495"/>
+        <source>Cannot read the cloud settings: %1</source>
+        <translation>Die Cloud-Einstellungen lassen sich nicht lesen: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="527"/>
+        <source>Saved: %1 is now “%2”.</source>
+        <translation>Gespeichert: %1 ist jetzt „%2“.</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../pages/cloud.py" line="535"/>
+        <source>Saved: %n copies of each file are kept.</source>
+        <translation>
+            <numerusform>Gespeichert: %n Kopie jeder Datei wird behalten.</numerusform>
+            <numerusform>Gespeichert: %n Kopien jeder Datei werden behalten.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="543"/>
+        <source>That did not work: %1</source>
+        <translation>Das hat nicht geklappt: %1</translation>
+    </message>
+</context>
+<context>
+    <name>CloudRoles</name>
+    <message>
+        <location filename="../pages/cloud.py" line="51"/>
+        <source>Transfer</source>
+        <translation>Übergabe</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="51"/>
+        <source>Backup</source>
+        <translation>Sicherung</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="52"/>
+        <source>Archive</source>
+        <translation>Archiv</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="52"/>
+        <source>Full sync</source>
+        <translation>Voll synchronisiert</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="56"/>
+        <source>Keeps each file only until every device has it.</source>
+        <translation>Behält jede Datei nur, bis jedes Gerät sie hat.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="57"/>
+        <source>Keeps everything, old versions too.</source>
+        <translation>Behält alles, auch alte Versionen.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="58"/>
+        <source>Keeps files that no device wants any more.</source>
+        <translation>Behält Dateien, die kein Gerät mehr will.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="59"/>
+        <source>Keeps everything, like another device.</source>
+        <translation>Behält alles, wie ein weiteres Gerät.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="65"/>
+        <source>Roles to choose from</source>
+        <translation>Rollen zur Auswahl</translation>
+    </message>
+</context>
+<context>
+    <name>CloudStorageForm</name>
+    <message>
+        <location filename="../pages/cloud.py" line="102"/>
+        <source>Kind of cloud storage</source>
+        <translation>Art des Cloud-Speichers</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="103"/>
+        <source>Kinds of cloud storage to choose from</source>
+        <translation>Arten von Cloud-Speicher zur Auswahl</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="104"/>
+        <source>WebDAV (Nextcloud, ownCloud, a NAS…)</source>
+        <translation>WebDAV (Nextcloud, ownCloud, ein NAS…)</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="105"/>
+        <source>S3 (Amazon S3, MinIO, Wasabi…)</source>
+        <translation>S3 (Amazon S3, MinIO, Wasabi…)</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="106"/>
+        <source>A folder (a mounted network share or drive)</source>
+        <translation>Ein Ordner (eine eingebundene Netzwerkfreigabe oder ein Laufwerk)</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="107"/>
+        <source>rsync (a server over SSH or an rsync daemon)</source>
+        <translation>rsync (ein Server über SSH oder ein rsync-Dienst)</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="110"/>
+        <source>Address of the cloud storage</source>
+        <translation>Adresse des Cloud-Speichers</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="112"/>
+        <source>S3 bucket</source>
+        <translation>S3-Bucket</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="113"/>
+        <source>my-sync-bucket</source>
+        <translation>mein-sync-bucket</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="115"/>
+        <source>S3 region</source>
+        <translation>S3-Region</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="116"/>
+        <source>optional, e.g. eu-west-1</source>
+        <translation>optional, z. B. eu-west-1</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="118"/>
+        <source>Folder of the cloud storage</source>
+        <translation>Ordner des Cloud-Speichers</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="119"/>
+        <source>/mnt/nas/sync</source>
+        <translation>/mnt/nas/sync</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="120"/>
+        <source>Brow&amp;se…</source>
+        <translation>Durch&amp;suchen…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="121"/>
+        <location filename="../pages/cloud.py" line="213"/>
+        <source>Choose the storage folder</source>
+        <translation>Den Speicherordner wählen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="129"/>
+        <source>Cloud user name</source>
+        <translation>Cloud-Benutzername</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="132"/>
+        <source>Cloud password</source>
+        <translation>Cloud-Passwort</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="133"/>
+        <source>kept in the system keyring only</source>
+        <translation>wird nur im Schlüsselbund des Systems aufbewahrt</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="134"/>
+        <source>Role of the new cloud remote</source>
+        <translation>Rolle des neuen Cloud-Speichers</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="149"/>
+        <source>Stora&amp;ge:</source>
+        <translation>Spei&amp;cher:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="151"/>
+        <location filename="../pages/cloud.py" line="200"/>
+        <source>&amp;URL:</source>
+        <translation>&amp;URL:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="152"/>
+        <source>&amp;Bucket:</source>
+        <translation>&amp;Bucket:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="153"/>
+        <source>Re&amp;gion:</source>
+        <translation>Re&amp;gion:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="154"/>
+        <source>Fol&amp;der:</source>
+        <translation>Or&amp;dner:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="155"/>
+        <location filename="../pages/cloud.py" line="208"/>
+        <source>&amp;User name:</source>
+        <translation>&amp;Benutzername:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="156"/>
+        <location filename="../pages/cloud.py" line="209"/>
+        <source>&amp;Password:</source>
+        <translation>&amp;Passwort:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="157"/>
+        <source>R&amp;ole:</source>
+        <translation>R&amp;olle:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="165"/>
+        <source>&amp;Join cloud storage…</source>
+        <translation>Cloud-Speicher bei&amp;treten…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="166"/>
+        <source>Join cloud storage another device set up</source>
+        <translation>Einem Cloud-Speicher beitreten, den ein anderes Gerät eingerichtet hat</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="170"/>
+        <source>Set up on another device already? Paste the string it shares.</source>
+        <translation>Schon auf einem anderen Gerät eingerichtet? Die Zeichenkette einfügen, die es teilt.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="172"/>
+        <source>Progress of adding the cloud storage</source>
+        <translation>Fortschritt beim Hinzufügen des Cloud-Speichers</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="175"/>
+        <source>Cloud storage status</source>
+        <translation>Status des Cloud-Speichers</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="181"/>
+        <source>Always encrypted: the provider sees neither file names nor content. Your devices&apos; changes and files pass through it.</source>
+        <translation>Immer verschlüsselt: der Anbieter sieht weder Dateinamen noch Inhalte. Änderungen und Dateien Ihrer Geräte laufen darüber.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="200"/>
+        <source>&amp;Endpoint:</source>
+        <translation>&amp;Endpunkt:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="201"/>
+        <source>https://cloud.example.org/remote.php/dav/files/me/Sync</source>
+        <translation>https://cloud.example.org/remote.php/dav/files/ich/Sync</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="202"/>
+        <source>empty for Amazon S3, or https://minio.example.org:9000</source>
+        <translation>leer für Amazon S3, oder https://minio.example.org:9000</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="203"/>
+        <source>server.example.org:/srv/sync or rsync://nas/module/sync</source>
+        <translation>server.example.org:/srv/sync oder rsync://nas/modul/sync</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="208"/>
+        <source>Access &amp;key ID:</source>
+        <translation>Zugangs&amp;schlüssel-ID:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="209"/>
+        <source>&amp;Secret key:</source>
+        <translation>&amp;Geheimer Schlüssel:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="229"/>
+        <source>Checking…</source>
+        <translation>Wird geprüft…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="230"/>
+        <source>Connecting and setting up the encrypted storage…</source>
+        <translation>Verbinden und den verschlüsselten Speicher einrichten…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="231"/>
+        <source>Setting its role…</source>
+        <translation>Seine Rolle wird gesetzt…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="232"/>
+        <source>Uploading this folder&apos;s history (encrypted)…</source>
+        <translation>Der Verlauf dieses Ordners wird hochgeladen (verschlüsselt)…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="262"/>
+        <source>Added %1; syncing through it now.</source>
+        <translation>%1 hinzugefügt; es wird jetzt darüber synchronisiert.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="263"/>
+        <source>Added %1, but the first upload failed: %2 (it is tried again).</source>
+        <translation>%1 hinzugefügt, aber das erste Hochladen ist fehlgeschlagen: %2 (es wird erneut versucht).</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="277"/>
+        <source>Not added: %1</source>
+        <translation>Nicht hinzugefügt: %1</translation>
+    </message>
+</context>
+<context>
     <name>ConditionsBox</name>
     <message>
         <location filename="../pages/conditions.py" line="39"/>
@@ -1050,6 +1411,140 @@
     </message>
 </context>
 <context>
+    <name>JoinCloudDialog</name>
+    <message>
+        <location filename="../pages/cloud.py" line="300"/>
+        <source>Join cloud storage – SyncAssistant</source>
+        <translation>Cloud-Speicher beitreten – SyncAssistant</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="302"/>
+        <source>Join cloud storage</source>
+        <translation>Cloud-Speicher beitreten</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="305"/>
+        <source>Share string</source>
+        <translation>Geteilte Zeichenkette</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="306"/>
+        <source>syncassistant-cloud:v1:…</source>
+        <translation>syncassistant-cloud:v1:…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="309"/>
+        <source>Folder for this device&apos;s copy</source>
+        <translation>Ordner für die Kopie dieses Geräts</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="311"/>
+        <source>Bro&amp;wse…</source>
+        <translation>Durchsu&amp;chen…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="312"/>
+        <location filename="../pages/cloud.py" line="366"/>
+        <source>Choose the folder for this device&apos;s copy</source>
+        <translation>Den Ordner für die Kopie dieses Geräts wählen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="320"/>
+        <source>Cloud user name for joining</source>
+        <translation>Cloud-Benutzername zum Beitreten</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="323"/>
+        <source>Cloud password for joining</source>
+        <translation>Cloud-Passwort zum Beitreten</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="324"/>
+        <source>kept in the system keyring only</source>
+        <translation>wird nur im Schlüsselbund des Systems aufbewahrt</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="326"/>
+        <source>&amp;Share string:</source>
+        <translation>&amp;Geteilte Zeichenkette:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="327"/>
+        <source>&amp;Folder:</source>
+        <translation>&amp;Ordner:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="328"/>
+        <source>&amp;User name:</source>
+        <translation>&amp;Benutzername:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="329"/>
+        <source>&amp;Password:</source>
+        <translation>&amp;Passwort:</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="334"/>
+        <source>Progress of joining</source>
+        <translation>Fortschritt beim Beitreten</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="337"/>
+        <source>Join status</source>
+        <translation>Status des Beitritts</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="339"/>
+        <source>&amp;Join</source>
+        <translation>&amp;Beitreten</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="340"/>
+        <source>Join the cloud storage</source>
+        <translation>Dem Cloud-Speicher beitreten</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="342"/>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="346"/>
+        <source>On the device that set up the cloud storage, run “syncassistant cloud share FOLDER NAME” and paste what it prints here. It holds the encryption key: keep it secret.</source>
+        <translation>Auf dem Gerät, das den Cloud-Speicher eingerichtet hat, „syncassistant cloud share ORDNER NAME“ ausführen und die Ausgabe hier einfügen. Sie enthält den Schlüssel: geheim halten.</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="372"/>
+        <source>Checking…</source>
+        <translation>Wird geprüft…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="373"/>
+        <source>Downloading the history from the cloud storage…</source>
+        <translation>Der Verlauf wird aus dem Cloud-Speicher geladen…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="374"/>
+        <source>Setting up the folder…</source>
+        <translation>Der Ordner wird eingerichtet…</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="384"/>
+        <source>paste the share string</source>
+        <translation>die geteilte Zeichenkette einfügen</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="411"/>
+        <source>Not joined: %1</source>
+        <translation>Nicht beigetreten: %1</translation>
+    </message>
+    <message>
+        <location filename="../pages/cloud.py" line="416"/>
+        <source>Joined: %1 is a synced copy now.</source>
+        <translation>Beigetreten: %1 ist jetzt eine synchronisierte Kopie.</translation>
+    </message>
+</context>
+<context>
     <name>JoinDialog</name>
     <message>
         <location filename="../invite_dialog.py" line="329"/>
@@ -1403,6 +1898,16 @@
         <location filename="../pages/remotes.py" line="109"/>
         <source>The remote is an SSH server</source>
         <translation>Die Gegenstelle ist ein SSH-Server</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="110"/>
+        <source>C&amp;loud storage</source>
+        <translation>C&amp;loud-Speicher</translation>
+    </message>
+    <message>
+        <location filename="../pages/remotes.py" line="111"/>
+        <source>The remote is cloud storage (WebDAV, S3, a folder, rsync)</source>
+        <translation>Die Gegenstelle ist ein Cloud-Speicher (WebDAV, S3, ein Ordner, rsync)</translation>
     </message>
     <message>
         <location filename="../pages/remotes.py" line="126"/>
