@@ -467,6 +467,9 @@ def test_no_ssh_server_on_either_joins_through_the_cloud_the_invitation_carries(
              CLOUD_SYNC, what="A's file on B through the cloud")
     print(f"A -> B through the cloud {time.monotonic() - start:.2f} s")
 
+    # a device met only through the cloud was last seen when its newest change came
+    [beta] = inv.list_devices(a)
+    assert beta.last_seen and time.time() - beta.last_seen < CLOUD_SYNC * 3, beta
     # disconnecting forgets the device; the cloud remote stays (others may sync through it)
     gone = inv.disconnect(a, "beta")
     assert gone.cloud == "cloud" and inv.list_devices(a) == []

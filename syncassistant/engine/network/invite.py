@@ -63,6 +63,7 @@ from typing import Any
 
 from .. import control
 from ..proc.git import Git, GitError, base_env
+from ..provenance import DEVICE_UUID
 from ..repo import RepoError, init_repo, open_repo
 from . import authkeys, cloud, remotes
 from .urls import BadURL, parse_remote_url
@@ -437,8 +438,21 @@ def list_devices(path: str | Path) -> list[Device]:
                 times.append(_seen_file(top, d.pairing).stat().st_mtime)
             except OSError:
                 pass
+        if d.cloud and not times:
+            times.append(_last_change_by(top, d.uuid))
         d.last_seen = max((t for t in times if t), default=None)
     return devices
+
+
+def _last_change_by(top: Path, uuid: str) -> float | None:
+    """When the newest commit made in the clone `uuid` (its Device-UUID trailer, written by our
+    daemon: engine/provenance.py) was made, of those that reached us: all a cloud bridge tells
+    of a device, which never meets ours. (Our merge of its branch names it too, as
+    Merged-Device-UUID, which this matches as well: also a sign of it.)"""
+    r = Git(top).run("log", "-1", "--format=%ct", "--fixed-strings", f"--grep={DEVICE_UUID}: {uuid}", "HEAD",
+                     check=False, timeout=60)
+    text = r.stdout.strip()
+    return float(text) if r.returncode == 0 and text.isdigit() else None
 
 
 def _seen_file(top: Path, pairing: str) -> Path:
