@@ -135,13 +135,14 @@ class HistoryWindow(QWidget):
         self._timer.setInterval(RELOAD_AFTER_MS)
         self._timer.timeout.connect(self.reload)
         self.state.reposChanged.connect(self.reload)
-        app.bridge.committed.connect(lambda *_: self._soon())
-        app.bridge.merged.connect(lambda *_: self._soon())
+        # bound methods, not lambdas: Qt disconnects them when this window is deleted
+        app.bridge.committed.connect(self._soon)
+        app.bridge.merged.connect(self._soon)
         self._update_buttons()
         self.refresh_all()
 
     # -- reading -------------------------------------------------------------------------------
-    def _soon(self) -> None:
+    def _soon(self, *_event: object) -> None:
         if self.isVisible():
             self._timer.start()
 
