@@ -125,7 +125,7 @@ def add_and_join(capsys: pytest.CaptureFixture[str], memory_keyring: MemoryKeyri
         assert PASSWORD not in cfg and "cipher" not in cfg
         assert not any((repo / ".git" / "annex" / "creds").glob("*")), "credentials left in a file"
     uuid = git(b, "config", "remote.cloud.annex-uuid").strip()
-    if "--type" in add_args and add_args[add_args.index("--type") + 1] != "directory":
+    if "--type" in add_args and add_args[add_args.index("--type") + 1] in cloud.CRED_VARS:
         assert json.loads(memory_keyring.items[("syncassistant", f"cloud:{uuid}")]) == \
             {"user": USER, "password": PASSWORD}
     return share
@@ -166,6 +166,23 @@ def test_directory_bridge(daemons, make_repo, tmp_path, capsys, memory_keyring):
     b = tmp_path / "B"
     add_and_join(capsys, memory_keyring, a, b, "--type", "directory", "--directory", str(store), "--role", "backup")
     sync_both_ways(a, b, daemons, "directory")
+    for d in daemons.started:
+        d.stop()
+    assert_no_plaintext({str(p.relative_to(store)): p.read_bytes() for p in store.rglob("*") if p.is_file()},
+                        ["report", "plaintext"])
+
+
+def test_rsync_bridge(daemons, make_repo, tmp_path, capsys, memory_keyring):
+    """rsync to a local path (rsync itself runs: the same special remote as host:/path over ssh)."""
+    store = tmp_path / "rsync-store"
+    store.mkdir()
+    a = make_repo("A")
+    b = tmp_path / "B"
+    code, _, err = run_cli(capsys, "cloud", "add", str(a), "cloud", "--type", "rsync", "--url", "-e sh")
+    assert code == 1 and "url:" in err
+    add_and_join(capsys, memory_keyring, a, b, "--type", "rsync", "--url", str(store))
+    assert memory_keyring.items == {}  # (no credentials: nothing in the keyring)
+    sync_both_ways(a, b, daemons, "rsync")
     for d in daemons.started:
         d.stop()
     assert_no_plaintext({str(p.relative_to(store)): p.read_bytes() for p in store.rglob("*") if p.is_file()},
