@@ -2,7 +2,7 @@
 
     syncassistant log PATH [FILE] [--json] [-n N]
     syncassistant restore PATH FILE [--at TIME | --version N] [--as NEW_NAME]
-    syncassistant versions PATH [--keep-days N | --keep-all] [--apply] [--json]
+    syncassistant versions PATH [--keep-days N | --keep-all] [--keep-weekly N] [--apply] [--json]
 
 The engine is engine/history.py (reading), engine/restore.py (writing) and
 engine/keep_versions.py (old versions' cost and the policy); this module only
@@ -93,26 +93,31 @@ def cmd_versions(args: argparse.Namespace) -> int:
     try:
         if args.keep_all or args.keep_days is not None:
             keep_versions.set_policy(top, None if args.keep_all else args.keep_days)
+        if args.keep_weekly is not None:
+            keep_versions.set_policy(top, args.keep_weekly or None, keep_versions.WEEKLY)
         days = keep_versions.policy_days(top)
-        report = keep_versions.apply(top, days) if args.apply and days else None
+        weekly = keep_versions.policy_days(top, keep_versions.WEEKLY)
+        report = keep_versions.apply(top, days, weekly=weekly) if args.apply and days else None
         found = keep_versions.old_versions(top)
     except keep_versions.PolicyError as e:
         print(f"syncassistant: {e}", file=sys.stderr)
         return 1
     count, size = keep_versions.cost(found)
     if args.json:
-        print(json.dumps({"keep_days": days, "old_versions": count, "bytes": size,
+        print(json.dumps({"keep_days": days, "keep_weekly_days": weekly, "old_versions": count, "bytes": size,
                           "versions": [v.to_json() for v in found],
                           "applied": report.to_json() if report else None}, indent=2))
         return 0
     print(f"{top}: {count} old version(s) on this device, {_size(size) or '0 B'}")
-    print("policy: keep every version" if not days else f"policy: keep old versions for {days} days "
-          "(then drop them here where other copies exist)")
+    print("policy: keep every version" if not days else f"policy: keep old versions for {days} days"
+          + (f", then the last of each week until {weekly} days" if weekly else "")
+          + " (then drop them here where other copies exist)")
     if args.apply and not days:
         print("nothing dropped: the policy keeps every version (set one with --keep-days N)")
     if report:
         freed = sum(v.size or 0 for v in report.dropped)
         print(f"dropped {len(report.dropped)} ({_size(freed) or '0 B'}); kept {len(report.kept_young)} younger, "
+              f"{len(report.kept_weekly)} as the last of their week, "
               f"{len(report.kept_only_copy)} without enough other copies, "
               f"{len(report.kept_unknown_age)} of unknown age")
         for v, why in report.kept_only_copy:
@@ -144,6 +149,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g = s.add_mutually_exclusive_group()
     g.add_argument("--keep-days", type=int, metavar="N", help="set the policy: keep old versions N days")
     g.add_argument("--keep-all", action="store_true", help="set the policy: keep every version (the default)")
+    s.add_argument("--keep-weekly", type=int, metavar="N",
+                   help="and after that, the last version of each week until N days (0: no weekly versions)")
     s.add_argument("--apply", action="store_true",
                    help="drop old versions past the policy from this device (never one without numcopies "
                         "other copies)")

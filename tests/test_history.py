@@ -395,3 +395,27 @@ def test_restore_of_files_with_odd_names(make_repo):
         assert done.path == n and (a / n).read_text() == f"content of {n!r}\n"
     assert git(a, "status", "--porcelain").strip() == ""
     assert {c.path for c in history.changes(a, limit=len(names))} == set(names)
+
+
+def test_weekly_thinning_keeps_the_last_version_of_each_week(make_repo, capsys):
+    a = make_repo("A")
+    b = make_repo("B", clone_of=a)
+    git(a, "remote", "add", "b", str(b))
+    day, week, now = 86400, 7 * 86400, time.time()
+    ws = (int(now - 60 * day) // week + 1) * week  # a week that began 53-60 days ago
+    commit_at(a, now - 500 * day, "ancient", ("h.txt", "h one\n"))
+    h1 = key_at(a, "HEAD", "h.txt")
+    commit_at(a, now - 400 * day, "a year and more ago", ("h.txt", "h two\n"))
+    keys = []
+    for i, when in enumerate((ws - 3600, ws + 3600, ws + 7200, ws + 10800, now - day)):
+        commit_at(a, when, f"g {i}", ("g.txt", f"g version {i}\n"))
+        keys.append(key_at(a, "HEAD", "g.txt"))
+    annex(a, "copy", "-q", "--to", "b", "--all")
+    rc, out, err = run_cli(capsys, "versions", str(a), "--keep-days", "30", "--keep-weekly", "365", "--apply")
+    assert rc == 0, err
+    assert "then the last of each week until 365 days" in out
+    # g's versions 0, 1 and 2 were replaced in that one week: only 2 (what g was at the week's end)
+    # stays; 3 was replaced a day ago; h's first version was replaced over a year ago
+    assert [has_content(a, k) for k in keys] == [False, False, True, True, True]
+    assert not has_content(a, h1) and has_content(b, h1)
+    assert "dropped 3" in out and "1 as the last of their week" in out and "kept 1 younger" in out

@@ -10,6 +10,11 @@ checks that numcopies other copies exist (and mincopies) before it drops anythin
 version whose only copy is here stays, whatever its age; no --force, ever. A version whose age
 cannot be told (it was replaced on another branch, or history was rewritten) is kept.
 
+Thinning: with `syncassistant.keepWeekly DAYS` as well, an old version past the first limit but
+replaced less than DAYS days ago is kept if it is the last one of its file replaced in its week
+(weeks counted from the epoch, UTC): "every version for 30 days, then one a week for a year" is
+keepVersions 30, keepWeekly 365. Older than that, it goes too.
+
 Unset or 0 means keep every version (the default: nothing is dropped unless asked for).
 Nothing here runs by itself: `syncassistant versions PATH --apply` does.
 """
@@ -26,7 +31,9 @@ from .proc.annex import Annex
 from .proc.git import Git
 
 CONFIG = "syncassistant.keepVersions"
+WEEKLY = "syncassistant.keepWeekly"
 DAY = 86400
+WEEK = 7 * DAY
 DROP_TIMEOUT = 3600.0
 
 
@@ -50,35 +57,38 @@ class Report:
     dropped: list[OldVersion] = field(default_factory=list)
     kept_only_copy: list[tuple[OldVersion, str]] = field(default_factory=list)  # (version, git-annex's reason)
     kept_young: list[OldVersion] = field(default_factory=list)
+    kept_weekly: list[OldVersion] = field(default_factory=list)  # the one of its week (keepWeekly)
     kept_unknown_age: list[OldVersion] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"dropped": [v.to_json() for v in self.dropped],
                 "kept_only_copy": [{**v.to_json(), "reason": r} for v, r in self.kept_only_copy],
                 "kept_young": [v.to_json() for v in self.kept_young],
+                "kept_weekly": [v.to_json() for v in self.kept_weekly],
                 "kept_unknown_age": [v.to_json() for v in self.kept_unknown_age]}
 
 
-def policy_days(root: str | Path) -> int | None:
-    """The days old versions are kept, or None: keep every version."""
-    raw = Git(root).config_get(CONFIG)
+def policy_days(root: str | Path, key: str = CONFIG) -> int | None:
+    """The days old versions are kept (`key`: CONFIG, or WEEKLY for the weekly ones), or None:
+    keep every version (no weekly thinning)."""
+    raw = Git(root).config_get(key)
     if not raw:
         return None
     try:
         days = int(raw.strip())
     except ValueError:
-        raise PolicyError(f"{CONFIG} = {raw!r}: not a number of days") from None
+        raise PolicyError(f"{key} = {raw!r}: not a number of days") from None
     return days if days > 0 else None
 
 
-def set_policy(root: str | Path, days: int | None) -> None:
+def set_policy(root: str | Path, days: int | None, key: str = CONFIG) -> None:
     if days is not None and days < 0:
         raise PolicyError(f"{days}: a number of days is 0 or more")
     git = Git(root)
     if days:
-        git.config_set(CONFIG, str(int(days)))
-    elif git.config_get(CONFIG) is not None:
-        git.config_unset(CONFIG)
+        git.config_set(key, str(int(days)))
+    elif git.config_get(key) is not None:
+        git.config_unset(key)
 
 
 def unused_keys(root: str | Path) -> list[str]:
@@ -147,21 +157,29 @@ def cost(found: list[OldVersion]) -> tuple[int, int]:
     return len(found), sum(v.size or 0 for v in found)
 
 
-def apply(root: str | Path, days: int, now: float | None = None) -> Report:
-    """Drop from this device the old versions replaced more than `days` days ago, each only
-    where git-annex verifies numcopies other copies (see the module's docstring)."""
+def apply(root: str | Path, days: int, now: float | None = None, weekly: int | None = None) -> Report:
+    """Drop from this device the old versions replaced more than `days` days ago (but with
+    `weekly`, the last of each file's week until `weekly` days), each only where git-annex
+    verifies numcopies other copies (see the module's docstring)."""
     if days <= 0:
         raise PolicyError("keeping every version: nothing to drop")
     now = time.time() if now is None else now
     report = Report()
     due: list[OldVersion] = []
+    thin: dict[tuple[str | None, int], list[OldVersion]] = {}  # (file, week) -> its versions
     for v in old_versions(root):
         if v.replaced is None:
             report.kept_unknown_age.append(v)
         elif v.replaced > now - days * DAY:
             report.kept_young.append(v)
+        elif weekly and v.replaced > now - weekly * DAY and v.path is not None:
+            thin.setdefault((v.path, int(v.replaced // WEEK)), []).append(v)
         else:
             due.append(v)
+    for group in thin.values():
+        group.sort(key=lambda v: v.replaced or 0)
+        report.kept_weekly.append(group[-1])  # what the file was at the end of that week
+        due += group[:-1]
     if not due:
         return report
     by_key = {v.key: v for v in due}
