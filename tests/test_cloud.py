@@ -243,6 +243,9 @@ def test_error_words_do_not_read_a_port_as_a_status():
     refused = 'Status {statusCode = 401, statusMessage = "Unauthorized"} http://127.0.0.1:53403/annex'
     assert cloud.explain(refused)[0] == "credentials"
     assert cloud.explain("failed: statusCode = 500 on http://h:54017/a")[0] == "server"
+    # a name git-annex remembers from a remote removed before: the name is at fault, not the server
+    assert cloud.explain('git-annex: There is already a special remote named "dav". (Use enableremote '
+                         'to enable an existing special remote.)')[0] == "name"
 
 
 # ---------------------------------------------------------------------------------------------

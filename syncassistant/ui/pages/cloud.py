@@ -354,6 +354,15 @@ class JoinCloudDialog(QDialog):
         self.resize(620, 240)
         self._share_changed()
 
+    def reset(self) -> None:
+        """Ready for another join (the dialog is kept between uses)."""
+        if self.running:
+            return
+        self.join_button.setEnabled(True)
+        self.status.clear()
+        for err in self.errors.values():
+            err.clear_error()
+
     def _share_changed(self) -> None:
         self.errors["share"].clear_error()
         needs = ops.share_needs_credentials(self.share_edit.text())

@@ -496,6 +496,8 @@ class RemotesPage(QWidget):
     def show_join(self) -> JoinCloudDialog:
         if self.join_dialog is None:
             self.join_dialog = JoinCloudDialog(self.app, self)
+        elif not self.join_dialog.isVisible():
+            self.join_dialog.reset()
         self.join_dialog.show()
         self.join_dialog.raise_()
         return self.join_dialog
