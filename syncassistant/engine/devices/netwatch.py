@@ -18,26 +18,21 @@ short and thread-safe (the Qt adapter turns them into signals).
 from __future__ import annotations
 
 import logging
-import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
 from jeepney import DBusAddress, HeaderFields, MatchRule, Message, new_method_call
-from jeepney.bus_messages import message_bus
-from jeepney.io.blocking import DBusConnection, Proxy, open_dbus_connection
+from jeepney.io.blocking import DBusConnection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
-from .dbus_loop import Waiter, WatcherThread, dispatch_pending
+from .dbus_loop import IF_PROPERTIES, ServiceWatcher
 
 log = logging.getLogger(__name__)
 
 NM_BUS_NAME = "org.freedesktop.NetworkManager"
 NM_PATH = "/org/freedesktop/NetworkManager"
 NM_INTERFACE = "org.freedesktop.NetworkManager"
-IF_PROPERTIES = "org.freedesktop.DBus.Properties"
 IF_ACTIVE_CONNECTION = "org.freedesktop.NetworkManager.Connection.Active"
-_DBUS_NAME = "org.freedesktop.DBus"
 
 NM_STATE_CONNECTED_GLOBAL = 70  # NMState
 NM_CONNECTIVITY_FULL = 4  # NMConnectivityState
@@ -57,7 +52,7 @@ def is_metered(metered: int | None) -> bool:
     return metered in (NM_METERED_YES, NM_METERED_GUESS_YES)
 
 
-class NetworkWatcher:
+class NetworkWatcher(ServiceWatcher):
     """Call ``on_online()`` / ``on_offline()`` when NetworkManager's connectivity changes.
 
     With ``report_initial`` (the default) the first known state is reported too, so a caller
@@ -66,6 +61,9 @@ class NetworkWatcher:
     """
 
     thread_name = "syncassistant-net"
+    service = NM_BUS_NAME
+    label = "network watching"
+    active_mode = "networkmanager"
 
     def __init__(
         self,
@@ -83,11 +81,6 @@ class NetworkWatcher:
         self._on_metered_changed = on_metered_changed
         self._on_connection_changed = on_connection_changed
         self._report_initial = report_initial
-        self._bus = bus
-        self._call_timeout = call_timeout
-
-        self._lock = threading.Lock()  # guards the state below
-        self._mode: Mode | None = None
         self._state: int | None = None
         self._connectivity: int | None = None
         self._metered_raw: int | None = None
@@ -95,17 +88,14 @@ class NetworkWatcher:
         self._reported_metered: bool | None = None
         self._connection: str | None = None  # the primary connection's Id
         self._primary_path: str | None = None  # watcher thread only
-        self._nm_owner: str | None = None  # watcher thread only
-
-        self._thread = WatcherThread(self._run, self.thread_name, log, "network watcher")
+        super().__init__(bus, call_timeout, self.thread_name, log, "network watcher")
 
     # ---- public API -----------------------------------------------------------------------
 
     @property
-    def mode(self) -> Mode | None:
+    def mode(self) -> Mode | None:  # type: ignore[override]
         """"networkmanager" while NM is followed, "none" without it, None before start."""
-        with self._lock:
-            return self._mode
+        return super().mode  # type: ignore[return-value]
 
     @property
     def online(self) -> bool | None:
@@ -139,101 +129,36 @@ class NetworkWatcher:
         with self._lock:
             return self._connectivity
 
-    @property
-    def is_running(self) -> bool:
-        return self._thread.is_alive
-
     def start(self, timeout: float = 10.0) -> None:
         """Start the watcher thread; wait (up to ``timeout``) until the first state is known."""
-        if self.is_running:
-            raise RuntimeError("NetworkWatcher is already running")
         with self._lock:  # a restart must not report against the last run's state
-            self._mode = None
-            self._state = self._connectivity = self._metered_raw = None
             self._reported_online = self._reported_metered = None
             self._connection = self._primary_path = None
-        if not self._thread.start(timeout):
-            log.warning("network watcher did not read NetworkManager's state within %.1f s", timeout)
+        self._start(timeout)
 
-    def stop(self, timeout: float = 2.0) -> bool:
-        """Stop the watcher thread; True if it ended within ``timeout`` seconds."""
-        return self._thread.stop(timeout)
+    # ---- the service ----------------------------------------------------------------------
 
-    # ---- thread body ----------------------------------------------------------------------
-
-    def _run(self, stop: threading.Event, wake_fd: int, ready: threading.Event) -> None:
-        try:
-            try:
-                conn = open_dbus_connection(bus=self._bus)
-            except (OSError, KeyError, ValueError, TimeoutError) as e:
-                with self._lock:
-                    self._mode = "none"
-                log.info("no system bus (%s); network watching is inactive", e)
-                return
-            with conn:
-                self._watch(conn, stop, wake_fd, ready)
-        except (OSError, TimeoutError) as e:
-            with self._lock:
-                self._mode = "none"
-            log.warning("lost the system bus (%s); network watching is inactive", e)
-        except Exception:
-            with self._lock:
-                self._mode = "none"
-            log.exception("network watcher failed")
-        finally:
-            ready.set()
-
-    def _watch(self, conn: DBusConnection, stop: threading.Event, wake_fd: int,
-               ready: threading.Event) -> None:
-        bus = Proxy(message_bus, conn, timeout=self._call_timeout)
-        owner_rule = MatchRule(type="signal", sender=_DBUS_NAME, interface=_DBUS_NAME,
-                               member="NameOwnerChanged", path="/org/freedesktop/DBus")
-        owner_rule.add_arg_condition(0, NM_BUS_NAME)
-        for rule in (
+    def _match_rules(self) -> list[MatchRule]:
+        return [
             MatchRule(type="signal", sender=NM_BUS_NAME, interface=IF_PROPERTIES,
                       member="PropertiesChanged", path=NM_PATH),
             # StateChanged, and the legacy NM-interface PropertiesChanged(a{sv}) of NM < 1.2x
             MatchRule(type="signal", sender=NM_BUS_NAME, interface=NM_INTERFACE, path=NM_PATH),
-            owner_rule,
-        ):
-            bus.AddMatch(rule)
-        signals: deque[Message] = deque()  # every signal the bus routes to us (our matches only)
-        with conn.filter(MatchRule(type="signal"), queue=signals):
-            try:
-                nm_owner = bus.GetNameOwner(NM_BUS_NAME)[0]
-            except DBusErrorResponse:  # org.freedesktop.DBus.Error.NameHasNoOwner
-                nm_owner = None
-            if nm_owner:
-                try:
-                    self._nm_appeared(conn, nm_owner)
-                except DBusErrorResponse as e:
-                    with self._lock:
-                        self._mode = "none"
-                    log.warning("cannot read NetworkManager's properties (%s); inactive until it restarts", e)
-            else:
-                with self._lock:
-                    self._mode = "none"
-                log.info("NetworkManager is not on the system bus; network watching is inactive "
-                         "until it appears")
-            ready.set()
-            waiter = Waiter(conn, wake_fd)
-            while not stop.is_set():
-                dispatch_pending(conn, signals, self._signal)
-                if not waiter.wait():
-                    return
+        ]
 
-    def _nm_appeared(self, conn: DBusConnection, owner: str) -> None:
-        self._nm_owner = owner
-        props = DBusAddress(NM_PATH, bus_name=NM_BUS_NAME, interface=IF_PROPERTIES)
-        reply = conn.send_and_get_reply(new_method_call(props, "GetAll", "s", (NM_INTERFACE,)),
-                                        timeout=self._call_timeout)
-        (values,) = unwrap_msg(reply)
+    def _forget(self) -> None:
         with self._lock:
-            self._mode = "networkmanager"
-        self._update({k: v[1] for k, v in values.items()})
-        self._follow_primary(conn, values.get("PrimaryConnection", ("o", "/"))[1])
+            self._state = self._connectivity = self._metered_raw = None
+
+    def _appeared(self, conn: DBusConnection) -> None:
+        values = self._get_all(conn, NM_PATH, NM_INTERFACE)
+        self._update(values)
+        self._follow_primary(conn, values.get("PrimaryConnection", "/"))
         log.info("following NetworkManager: state %s, connectivity %s, metered %s, connection %r",
                  self.state, self.connectivity, self.metered, self.connection)
+
+    def _vanished(self, conn: DBusConnection) -> None:
+        self._follow_primary(conn, None)
 
     def _follow_primary(self, conn: DBusConnection, path: str | None) -> None:
         """The primary connection is (now) the active connection at ``path`` ("/": none)."""
@@ -259,30 +184,11 @@ class NetworkWatcher:
             except Exception:
                 log.exception("connection callback failed")
 
-    def _signal(self, conn: DBusConnection, msg: Message) -> None:
+    def _service_signal(self, conn: DBusConnection, msg: Message) -> None:
         hdr = msg.header.fields
+        if hdr.get(HeaderFields.path) != NM_PATH:
+            return
         member, iface = hdr.get(HeaderFields.member), hdr.get(HeaderFields.interface)
-        sender = hdr.get(HeaderFields.sender)
-        if member == "NameOwnerChanged" and sender == _DBUS_NAME:
-            name, _old, new_owner = msg.body
-            if name != NM_BUS_NAME:
-                return
-            if new_owner:
-                log.info("NetworkManager appeared on the system bus")
-                try:
-                    self._nm_appeared(conn, new_owner)
-                except DBusErrorResponse as e:
-                    log.warning("cannot read NetworkManager's properties: %s", e)
-            else:
-                self._nm_owner = None
-                with self._lock:
-                    self._mode = "none"
-                    self._state = self._connectivity = self._metered_raw = None
-                log.info("NetworkManager left the system bus; network watching is inactive")
-                self._follow_primary(conn, None)
-            return
-        if sender != self._nm_owner or hdr.get(HeaderFields.path) != NM_PATH:
-            return
         if iface == IF_PROPERTIES and member == "PropertiesChanged":
             changed_iface, changed, _invalidated = msg.body
             if changed_iface == NM_INTERFACE:
