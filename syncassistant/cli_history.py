@@ -63,9 +63,12 @@ def cmd_log(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([c.to_json() for c in found], indent=2))
         return 0
+    if not found:
+        print(f"{top}: no changes in its history yet")
     for c in found:
         name = f"{c.old_path} -> {c.path}" if c.old_path else c.path
-        print(f"{_when(c.time)}  {c.device_label:<20} {c.kind:<8} {_size(c.size):>10}  {name}")
+        kind = f"{c.kind} (merge)" if c.merged else c.kind
+        print(f"{_when(c.time)}  {c.device_label:<20} {kind:<8} {_size(c.size):>10}  {name}")
     return 0
 
 
