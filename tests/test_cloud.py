@@ -243,6 +243,10 @@ def test_error_words_do_not_read_a_port_as_a_status():
     refused = 'Status {statusCode = 401, statusMessage = "Unauthorized"} http://127.0.0.1:53403/annex'
     assert cloud.explain(refused)[0] == "credentials"
     assert cloud.explain("failed: statusCode = 500 on http://h:54017/a")[0] == "server"
+    full = 'Status {statusCode = 507, statusMessage = "Insufficient Storage"} http://127.0.0.1:54507/annex'
+    assert cloud.explain(full) == ("server", "the storage is full (quota exceeded): free space there")
+    assert cloud.explain("down on http://127.0.0.1:50700/annex: connection refused")[0] == "server"
+    assert "full" not in cloud.explain("down on http://127.0.0.1:50700/annex: connection refused")[1]
     # a name git-annex remembers from a remote removed before: the name is at fault, not the server
     assert cloud.explain('git-annex: There is already a special remote named "dav". (Use enableremote '
                          'to enable an existing special remote.)')[0] == "name"

@@ -426,6 +426,9 @@ def explain(stderr: str, config: CloudConfig | None = None) -> tuple[str, str]:
             s in text for s in ("unauthorized", "invalidaccesskeyid", "signaturedoesnotmatch",
                                 "forbidden", "access denied", "accessdenied")):
         return "credentials", f"the server refused the user name or password{' of ' + where if where else ''}"
+    if re.search(r"(?<![\d:])507(?!\d)", text) or any(
+            s in text for s in ("insufficient storage", "quotaexceeded", "quota exceeded", "no space left")):
+        return "server", f"the storage{' ' + where if where else ''} is full (quota exceeded): free space there"
     if "already a special remote named" in text:
         # (git-annex keeps every special remote's name in its branch, one removed long ago too)
         return "name", "this folder had a remote of that name before (git-annex remembers it): choose another name"
