@@ -40,6 +40,26 @@
         <translation>He&amp;runterladen:</translation>
     </message>
     <message>
+        <location filename="../pages/bandwidth.py" line="31"/>
+        <source>&amp;Automatic upload limit for servers (ssh)</source>
+        <translation>&amp;Automatische Upload-Grenze für Server (ssh)</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="32"/>
+        <source>Automatic upload limit</source>
+        <translation>Automatische Upload-Grenze</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="35"/>
+        <source>Uploads then slow down as soon as they start to delay other traffic on your network (video calls, web pages), and use the whole connection when nothing else does. A limit typed above still applies.</source>
+        <translation>Uploads werden dann langsamer, sobald sie anderen Verkehr in Ihrem Netz verzögern (Videoanrufe, Webseiten), und nutzen die ganze Verbindung, wenn sonst nichts sie braucht. Eine oben eingetragene Grenze gilt weiterhin.</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="39"/>
+        <source>Estimated upload speed</source>
+        <translation>Gemessene Upload-Geschwindigkeit</translation>
+    </message>
+    <message>
         <location filename="../pages/bandwidth.py" line="43"/>
         <source>Per remote</source>
         <translation>Pro Gegenstelle</translation>
@@ -58,6 +78,21 @@
         <location filename="../pages/bandwidth.py" line="69"/>
         <source>No folder is running the transfer engine right now, so limits cannot be changed here yet.</source>
         <translation>Gerade läuft für keinen Ordner die Übertragungs-Engine, daher können Begrenzungen hier noch nicht geändert werden.</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="97"/>
+        <source>%1: about %2</source>
+        <translation>%1: etwa %2</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="99"/>
+        <source>The upload speed of each connection is measured during the first large upload.</source>
+        <translation>Die Upload-Geschwindigkeit jeder Verbindung wird beim ersten großen Upload gemessen.</translation>
+    </message>
+    <message>
+        <location filename="../pages/bandwidth.py" line="100"/>
+        <source>Measured upload speed: %1</source>
+        <translation>Gemessene Upload-Geschwindigkeit: %1</translation>
     </message>
     <message>
         <location filename="../pages/bandwidth.py" line="110"/>
@@ -93,67 +128,67 @@
 <context>
     <name>CloudRemoteSettings</name>
     <message>
-        <location filename="../pages/cloud.py" line="450"/>
+        <location filename="../pages/cloud.py" line="459"/>
         <source>Role of the selected cloud remote</source>
         <translation>Rolle des gewählten Cloud-Speichers</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="451"/>
+        <location filename="../pages/cloud.py" line="460"/>
         <source>Set ro&amp;le</source>
         <translation>Ro&amp;lle setzen</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="452"/>
+        <location filename="../pages/cloud.py" line="461"/>
         <source>Set the role of the selected cloud remote</source>
         <translation>Die Rolle des gewählten Cloud-Speichers setzen</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="456"/>
+        <location filename="../pages/cloud.py" line="465"/>
         <source>Copies of each file to keep (numcopies)</source>
         <translation>Zu behaltende Kopien jeder Datei (numcopies)</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="457"/>
+        <location filename="../pages/cloud.py" line="466"/>
         <source>A file&apos;s content is only removed from a place when at least this many other copies are known to exist (git-annex numcopies).</source>
         <translation>Der Inhalt einer Datei wird an einem Ort nur entfernt, wenn mindestens so viele andere Kopien bekannt sind (git-annex numcopies).</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="459"/>
+        <location filename="../pages/cloud.py" line="468"/>
         <source>Set cop&amp;ies</source>
         <translation>&amp;Kopien setzen</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="460"/>
+        <location filename="../pages/cloud.py" line="469"/>
         <source>Set the number of copies to keep</source>
         <translation>Die Zahl der zu behaltenden Kopien setzen</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="464"/>
+        <location filename="../pages/cloud.py" line="473"/>
         <source>Result of the cloud setting</source>
         <translation>Ergebnis der Cloud-Einstellung</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="465"/>
+        <location filename="../pages/cloud.py" line="474"/>
         <source>Cloud role:</source>
         <translation>Cloud-Rolle:</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="472"/>
+        <location filename="../pages/cloud.py" line="481"/>
         <source>Copies of each file:</source>
         <translation>Kopien jeder Datei:</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="495"/>
+        <location filename="../pages/cloud.py" line="504"/>
         <source>Cannot read the cloud settings: %1</source>
         <translation>Die Cloud-Einstellungen lassen sich nicht lesen: %1</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="527"/>
+        <location filename="../pages/cloud.py" line="536"/>
         <source>Saved: %1 is now “%2”.</source>
         <translation>Gespeichert: %1 ist jetzt „%2“.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../pages/cloud.py" line="535"/>
+        <location filename="../pages/cloud.py" line="544"/>
         <source>Saved: %n copies of each file are kept.</source>
         <translation>
             <numerusform>Gespeichert: %n Kopie jeder Datei wird behalten.</numerusform>
@@ -161,7 +196,7 @@
         </translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="543"/>
+        <location filename="../pages/cloud.py" line="552"/>
         <source>That did not work: %1</source>
         <translation>Das hat nicht geklappt: %1</translation>
     </message>
@@ -1187,12 +1222,12 @@
         <translation>Die Versionen der Datei, um eine wiederherzustellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="151"/>
+        <location filename="../history_window.py" line="152"/>
         <source>Looking at old versions on this device…</source>
         <translation>Alte Versionen auf diesem Gerät werden gesucht…</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="166"/>
+        <location filename="../history_window.py" line="167"/>
         <source>Old versions kept on this device: %n (%1).</source>
         <translation>
             <numerusform>Alte Versionen auf diesem Gerät: %n (%1).</numerusform>
@@ -1200,12 +1235,12 @@
         </translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="169"/>
+        <location filename="../history_window.py" line="170"/>
         <source>Every version is kept (syncassistant versions PATH --keep-days N sets a limit).</source>
         <translation>Jede Version wird behalten (syncassistant versions PFAD --keep-days N setzt eine Grenze).</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="171"/>
+        <location filename="../history_window.py" line="172"/>
         <source>Kept for %n day(s), then dropped here where other copies exist (syncassistant versions PATH --apply).</source>
         <translation>
             <numerusform>%n Tag behalten, dann hier entfernt, wo es andere Kopien gibt (syncassistant versions PFAD --apply).</numerusform>
@@ -1213,73 +1248,73 @@
         </translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="174"/>
+        <location filename="../history_window.py" line="175"/>
         <source>(Some folders could not be looked at.)</source>
         <translation>(Einige Ordner konnten nicht untersucht werden.)</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="190"/>
-        <location filename="../history_window.py" line="270"/>
+        <location filename="../history_window.py" line="191"/>
+        <location filename="../history_window.py" line="271"/>
         <source>Reading the history…</source>
         <translation>Verlauf wird gelesen…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="213"/>
+        <location filename="../history_window.py" line="214"/>
         <source>All folders</source>
         <translation>Alle Ordner</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="225"/>
+        <location filename="../history_window.py" line="226"/>
         <source>All devices</source>
         <translation>Alle Geräte</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="233"/>
+        <location filename="../history_window.py" line="234"/>
         <source>added</source>
         <translation>hinzugefügt</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="233"/>
+        <location filename="../history_window.py" line="234"/>
         <source>changed</source>
         <translation>geändert</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="233"/>
+        <location filename="../history_window.py" line="234"/>
         <source>moved</source>
         <translation>verschoben</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="234"/>
+        <location filename="../history_window.py" line="235"/>
         <source>deleted</source>
         <translation>gelöscht</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="250"/>
+        <location filename="../history_window.py" line="251"/>
         <source>%1 (from %2)</source>
         <translation>%1 (von %2)</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="252"/>
+        <location filename="../history_window.py" line="253"/>
         <source>%1 by a merge</source>
         <translation>%1 beim Zusammenführen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="258"/>
+        <location filename="../history_window.py" line="259"/>
         <source>git author: %1</source>
         <translation>git-Autor: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="260"/>
+        <location filename="../history_window.py" line="261"/>
         <source>Made when two devices&apos; changes were joined: a conflict keeps each version under its own name.</source>
         <translation>Entstanden, als die Änderungen zweier Geräte zusammengeführt wurden: Bei einem Konflikt behält jede Version einen eigenen Namen.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="272"/>
+        <location filename="../history_window.py" line="273"/>
         <source>Could not read the history of %1</source>
         <translation>Der Verlauf von %1 konnte nicht gelesen werden</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="274"/>
+        <location filename="../history_window.py" line="275"/>
         <source>%n change(s)</source>
         <translation>
             <numerusform>%n Änderung</numerusform>
@@ -1444,7 +1479,7 @@
     </message>
     <message>
         <location filename="../pages/cloud.py" line="312"/>
-        <location filename="../pages/cloud.py" line="366"/>
+        <location filename="../pages/cloud.py" line="375"/>
         <source>Choose the folder for this device&apos;s copy</source>
         <translation>Den Ordner für die Kopie dieses Geräts wählen</translation>
     </message>
@@ -1514,32 +1549,32 @@
         <translation>Auf dem Gerät, das den Cloud-Speicher eingerichtet hat, „syncassistant cloud share ORDNER NAME“ ausführen und die Ausgabe hier einfügen. Sie enthält den Schlüssel: geheim halten.</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="372"/>
+        <location filename="../pages/cloud.py" line="381"/>
         <source>Checking…</source>
         <translation>Wird geprüft…</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="373"/>
+        <location filename="../pages/cloud.py" line="382"/>
         <source>Downloading the history from the cloud storage…</source>
         <translation>Der Verlauf wird aus dem Cloud-Speicher geladen…</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="374"/>
+        <location filename="../pages/cloud.py" line="383"/>
         <source>Setting up the folder…</source>
         <translation>Der Ordner wird eingerichtet…</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="384"/>
+        <location filename="../pages/cloud.py" line="393"/>
         <source>paste the share string</source>
         <translation>die geteilte Zeichenkette einfügen</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="411"/>
+        <location filename="../pages/cloud.py" line="420"/>
         <source>Not joined: %1</source>
         <translation>Nicht beigetreten: %1</translation>
     </message>
     <message>
-        <location filename="../pages/cloud.py" line="416"/>
+        <location filename="../pages/cloud.py" line="425"/>
         <source>Joined: %1 is a synced copy now.</source>
         <translation>Beigetreten: %1 ist jetzt eine synchronisierte Kopie.</translation>
     </message>
@@ -2298,123 +2333,123 @@
 <context>
     <name>RestoreDialog</name>
     <message>
-        <location filename="../history_window.py" line="316"/>
+        <location filename="../history_window.py" line="317"/>
         <source>Versions of %1</source>
         <translation>Versionen von %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="317"/>
+        <location filename="../history_window.py" line="318"/>
         <source>Versions of a file</source>
         <translation>Versionen einer Datei</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="325"/>
+        <location filename="../history_window.py" line="326"/>
         <source>Versions, newest first</source>
         <translation>Versionen, neueste zuerst</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="328"/>
+        <location filename="../history_window.py" line="329"/>
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="328"/>
+        <location filename="../history_window.py" line="329"/>
         <source>When</source>
         <translation>Wann</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="328"/>
+        <location filename="../history_window.py" line="329"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="328"/>
+        <location filename="../history_window.py" line="329"/>
         <source>Size</source>
         <translation>Größe</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="329"/>
+        <location filename="../history_window.py" line="330"/>
         <source>Content</source>
         <translation>Inhalt</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="337"/>
-        <location filename="../history_window.py" line="342"/>
+        <location filename="../history_window.py" line="338"/>
+        <location filename="../history_window.py" line="343"/>
         <source>Preview of the version</source>
         <translation>Vorschau der Version</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="352"/>
+        <location filename="../history_window.py" line="353"/>
         <source>Result</source>
         <translation>Ergebnis</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="353"/>
+        <location filename="../history_window.py" line="354"/>
         <source>&amp;Restore</source>
         <translation>&amp;Wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="354"/>
+        <location filename="../history_window.py" line="355"/>
         <source>Restore this version at the file&apos;s name</source>
         <translation>Diese Version unter dem Namen der Datei wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="355"/>
+        <location filename="../history_window.py" line="356"/>
         <source>The file gets this version back; the version it has now stays in the history.</source>
         <translation>Die Datei erhält diese Version zurück; die jetzige Version bleibt im Verlauf.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="358"/>
+        <location filename="../history_window.py" line="359"/>
         <source>Restore as &amp;copy</source>
         <translation>Als &amp;Kopie wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="359"/>
+        <location filename="../history_window.py" line="360"/>
         <source>Restore this version beside the file, under a new name</source>
         <translation>Diese Version neben der Datei unter einem neuen Namen wiederherstellen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="361"/>
+        <location filename="../history_window.py" line="362"/>
         <source>Close</source>
         <translation>Schließen</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="381"/>
+        <location filename="../history_window.py" line="382"/>
         <source>Looking for the versions and where their content is…</source>
         <translation>Versionen und ihr Inhalt werden gesucht…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="388"/>
+        <location filename="../history_window.py" line="389"/>
         <source>on this device</source>
         <translation>auf diesem Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="390"/>
+        <location filename="../history_window.py" line="391"/>
         <source>on %1, not reachable now</source>
         <translation>auf %1, gerade nicht erreichbar</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="392"/>
+        <location filename="../history_window.py" line="393"/>
         <source>on %1</source>
         <translation>auf %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="394"/>
+        <location filename="../history_window.py" line="395"/>
         <source>on no device known here</source>
         <translation>auf keinem hier bekannten Gerät</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="398"/>
+        <location filename="../history_window.py" line="399"/>
         <source>Could not read the versions: %1</source>
         <translation>Die Versionen konnten nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="408"/>
+        <location filename="../history_window.py" line="409"/>
         <source>The file was deleted after this version.</source>
         <translation>Die Datei wurde nach dieser Version gelöscht.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../history_window.py" line="417"/>
+        <location filename="../history_window.py" line="418"/>
         <source>%n version(s)</source>
         <translation>
             <numerusform>%n Version</numerusform>
@@ -2422,33 +2457,33 @@
         </translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="418"/>
+        <location filename="../history_window.py" line="419"/>
         <source>No version of this file is in the history.</source>
         <translation>Keine Version dieser Datei ist im Verlauf.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="437"/>
-        <location filename="../history_window.py" line="451"/>
+        <location filename="../history_window.py" line="438"/>
+        <location filename="../history_window.py" line="452"/>
         <source>No preview: the content of this version is not on this device.</source>
         <translation>Keine Vorschau: Der Inhalt dieser Version ist nicht auf diesem Gerät.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="463"/>
+        <location filename="../history_window.py" line="464"/>
         <source>No preview for this kind of file.</source>
         <translation>Keine Vorschau für diese Art Datei.</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="479"/>
+        <location filename="../history_window.py" line="480"/>
         <source>Restoring version %1…</source>
         <translation>Version %1 wird wiederhergestellt…</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="493"/>
+        <location filename="../history_window.py" line="494"/>
         <source>Not restored: %1</source>
         <translation>Nicht wiederhergestellt: %1</translation>
     </message>
     <message>
-        <location filename="../history_window.py" line="495"/>
+        <location filename="../history_window.py" line="496"/>
         <source>Restored as %1. The change is syncing to your other devices.</source>
         <translation>Als %1 wiederhergestellt. Die Änderung wird mit Ihren anderen Geräten abgeglichen.</translation>
     </message>
