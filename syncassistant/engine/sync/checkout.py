@@ -191,7 +191,11 @@ def _install(ctx: RepoContext, c: Change, data: bytes, before: Identity | None) 
         log.warning("%s: %s: %s", ctx.root, c.path, e)
         return _as_variant(ctx, c, data, f"folder blocked: {e}")
     tmp = _aside(full)
-    _write(tmp, c.new_mode, data)
+    try:
+        _write(tmp, c.new_mode, data)
+    except OSError:  # a full disk: nothing half-written left beside the file; the merge fails
+        tmp.unlink(missing_ok=True)
+        raise
     try:
         if before is not None:
             before = _unwritten(ctx, c, before)
