@@ -452,6 +452,10 @@ def main() -> int:
             w.user_edit.setText("ada")
             w.host_edit.setText("nas.home.arpa")
             w.path_edit.setText("~/Documents")
+        if page == "bandwidth":  # the automatic upload limit on, as a person who wants it has it
+            if not w.auto.isChecked():
+                w.auto.click()
+            wait(w.auto.isChecked, "the automatic upload limit")
         if page == "general":
             sync.config.set("notifications", True)
             w.notify.setChecked(True)
