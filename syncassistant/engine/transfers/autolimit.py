@@ -144,7 +144,9 @@ class DelayController:
             self.uplink *= 1 + GAIN_UP  # no queue at the full rate: the link got faster
             self.window.clear()
         if self.uplink is None and qd > self.target and sending > 0:
-            self.uplink = sending  # full before a whole window: what moves is about its speed
+            # full before a whole window: what moves is about its speed, and at most the rate it
+            # was allowed (what a restarted process hands ssh at once is no measure of the link)
+            self.uplink = min(sending, self.rate)
         if self.uplink:
             self.rate = self.uplink * max(0.3, min(1 + K * self.target, 1 + K * (self.target - qd)))
         elif sending >= 0.6 * self.rate:  # grow only a rate the uploads really use
