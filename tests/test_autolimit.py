@@ -13,6 +13,7 @@ import os
 import random
 import statistics
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def upload_through_bottleneck(make_repo, daemons, sshd: dict, auto: bool, size: 
             wait_for(lambda: git(server, "rev-parse", "-q", "--verify", "refs/heads/synced/master", check=False),
                      60, "the first push")
             wait_for(da.is_idle, 60, "the daemon to settle")
-            wait_for(lambda: len(probe.samples) >= 10, 30, "an idle baseline")
+            wait_for(lambda: len(probe.samples) >= 10, 30, lambda: f"an idle baseline (probe: {probe.ended})")
             base = probe.baseline()
             with open(a / "big.bin", "wb") as f:
                 f.write(os.urandom(size))
@@ -125,11 +126,13 @@ def upload_through_bottleneck(make_repo, daemons, sshd: dict, auto: bool, size: 
             took = time.monotonic() - started
             limits = da.limits()
             if auto:
-                # Idle means idle: the limiter's thread and its p2pstdio session end once the
-                # uploads are done (the rate it found is kept for the next upload).
+                # Idle means idle: the limiter's thread ends once the uploads are done, and it
+                # ends only after its p2pstdio session has exited (the rate it found is kept for
+                # the next upload). (Not a look for "p2pstdio" in ps: git-annex's own transfers
+                # to the server speak p2pstdio too.)
                 wait_for(lambda: not da.limits()["auto_status"]["server"]["measuring"], 30, "the limiter to rest")
-                wait_for(lambda: "p2pstdio" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
-                                                                     text=True).stdout, 30, "the probe session to end")
+                probe_procs = [t for t in threading.enumerate() if t.name.startswith("syncassistant-autolimit")]
+                assert not probe_procs, probe_procs
             ctrl = da.transfers.autolimit._controllers.get("server")
             if ctrl is not None:
                 t0 = ctrl.trace[0][0] if ctrl.trace else 0
