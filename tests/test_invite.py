@@ -451,8 +451,20 @@ def test_no_ssh_server_on_either_joins_through_the_cloud_the_invitation_carries(
     assert [d.name for d in inv.list_devices(a)] == ["beta"] and [d.name for d in inv.list_devices(b)] == ["alpha"]
 
     db = daemons(b)
-    wait_for(lambda: (b / "before.txt").is_file() and (b / "before.txt").read_text().startswith("made on A"),
-             CLOUD_SYNC, what="A's file on B")
+    # before.txt's content reaches the cloud only after A's daemon started (upload, then the
+    # location log pushed): B learns it is there by looking, and its poller backs off while B
+    # is quiet (CI once waited 180 s in vain), so B is asked to look every few seconds.
+    last = [0.0]
+
+    def before_on_b() -> bool:
+        if (b / "before.txt").is_file() and (b / "before.txt").read_text().startswith("made on A"):
+            return True
+        if time.monotonic() - last[0] > 5:
+            last[0] = time.monotonic()
+            db.sync_now()
+        return False
+
+    wait_for(before_on_b, CLOUD_SYNC, what="A's file on B")
     (b / "from-b.txt").write_text("made on B\n")
     start = time.monotonic()
     in_cloud(b, "from-b.txt", da)

@@ -661,4 +661,8 @@ def test_a_file_written_while_a_merge_moves_the_work_tree_is_kept(make_repo, dae
     wait_for(lambda: both_kept(a) and both_kept(b)
              and git(a, "rev-parse", "HEAD^{tree}") == git(b, "rev-parse", "HEAD^{tree}"), 60,
              what=lambda: f"both writes in both trees: A {committed_texts(a)}, B {committed_texts(b)}")
-    assert (a / "doc.txt").read_text() == texts[0]  # the newest write keeps the name
+    # the newest write keeps the name. (Waited for, not read at once: CI once found A's
+    # doc.txt missing at this instant, with both writes already in both HEADs: A's work tree
+    # may still be catching up with a commit that only came back from B.)
+    wait_for(lambda: (a / "doc.txt").is_file() and (a / "doc.txt").read_text() == texts[0], 30,
+             what=lambda: f"A's doc.txt holding A's write: {sorted(p.name for p in a.iterdir())}")
