@@ -185,10 +185,8 @@ class DelayProbe:
     """One byte every `interval` seconds through the bottleneck to an echo server: the round
     trip another user of the network sees. Samples are (monotonic time, seconds).
 
-    A connection that fails is made again (and counted in `reconnects`, the reason kept in
-    `ended`): in CI a probe's connection through a fresh bottleneck once went silent for 30 s
-    right after another test's bottleneck had closed (cause not found; never seen outside a
-    full run), and a dead probe made that test wait for a baseline that could not come."""
+    A connection that fails is made again (counted in `reconnects`, the reason kept in
+    `ended`), so one silent connection never leaves a test without samples."""
 
     def __init__(self, port: int, interval: float = 0.1, timeout: float = 30.0) -> None:
         self.port = port

@@ -453,7 +453,7 @@ def test_no_ssh_server_on_either_joins_through_the_cloud_the_invitation_carries(
     db = daemons(b)
     # before.txt's content reaches the cloud only after A's daemon started (upload, then the
     # location log pushed): B learns it is there by looking, and its poller backs off while B
-    # is quiet (CI once waited 180 s in vain), so B is asked to look every few seconds.
+    # is quiet, so B is asked to look every few seconds.
     last = [0.0]
 
     def before_on_b() -> bool:
