@@ -32,13 +32,13 @@ MiB = 1024 * 1024
 
 def model_run(link: float, seconds: float, app_limit: float | None = None, base: float = 0.02,
               step: float = autolimit.INTERVAL, lag: int = 2,
-              noise: float = 0.01) -> tuple[DelayController, list[float], list[float]]:
+              noise: float = 0.01, ctrl: DelayController | None = None) -> tuple[DelayController, list[float], list[float]]:
     """The controller against a FIFO link of `link` bytes/s with a deep buffer; the sender sends
     at the controller's rate (or at most `app_limit`); each round trip reports the queue as it
     was `lag` steps before, plus up to `noise` seconds of jitter (seeded). Returns the
     controller, the queueing delays and the share of the link used, one per step."""
     rnd = random.Random(1)
-    ctrl = DelayController()
+    ctrl = ctrl or DelayController()
     queue = 0.0
     delays: list[float] = []
     used = []
@@ -71,6 +71,61 @@ def test_the_controller_does_not_inflate_a_rate_nobody_uses():
     assert ctrl.rate < 400 * 1024  # it grew only while the uploads used what they had
 
 
+@pytest.mark.parametrize("was", [0.5, 1.0, 2.0])
+def test_a_remembered_link_speed_starts_the_upload_there_and_a_wrong_one_is_corrected(was):
+    # after a restart the upload starts at the speed learned before; on another network (the link
+    # now twice as fast, or half as fast) it finds the new speed within seconds
+    link = 2 * MiB
+    remembered = DelayController(rate=was * link, uplink=was * link)
+    ctrl, delays, used = model_run(link, 30, ctrl=remembered)
+    steps = int(1 / autolimit.INTERVAL)
+    # (a link faster than remembered is found 10 % per window: a slow start would be no faster)
+    assert statistics.mean(used) > 0.85, statistics.mean(used)
+    assert max(delays[10 * steps:]) < 0.1, max(delays[10 * steps:])
+    assert ctrl.uplink == pytest.approx(link, rel=0.15)
+    if was == 1.0:  # the right speed: full from the first second, no queue to speak of
+        assert min(used[steps:]) > 0.85 and max(delays) < 0.1
+
+
+class _SteadyProbe:
+    def rtt(self) -> float:
+        return 0.01
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_link_speed_is_kept_across_daemon_starts(tmp_path):
+    state = tmp_path / "autolimit.json"
+    limits = Limits()
+    first = autolimit.AutoLimiter(str(tmp_path), None, limits, lambda r: False, lambda r: None,  # type: ignore[arg-type]
+                                  probe_factory=lambda r: _SteadyProbe(), state_file=state)  # type: ignore[arg-type,return-value]
+    with first._lock:
+        ctrl = first._controller("server")
+        ctrl.uplink = ctrl.rate = 3 * MiB
+    first.touch("server")
+    assert limits.auto_rate("server") == 3 * MiB
+    wait_for(lambda: not first.status()["server"]["measuring"], 30, "the limiter to rest")
+    first.stop()
+    assert state.exists()
+    # a new daemon: its first upload starts at the link's speed, with little room above it
+    limits = Limits()
+    second = autolimit.AutoLimiter(str(tmp_path), None, limits, lambda r: False, lambda r: None,  # type: ignore[arg-type]
+                                   probe_factory=lambda r: _SteadyProbe(), state_file=state)  # type: ignore[arg-type,return-value]
+    assert second.status()["server"]["uplink"] == 3 * MiB  # shown before any upload
+    second.touch("server")
+    assert limits.auto_rate("server") == 3 * MiB
+    assert limits.process_limit("upload", "server") == int(3 * MiB * 1.25)
+    second.stop()
+    # a damaged or stale file costs only a slow start
+    state.write_text("{not json")
+    assert autolimit.AutoLimiter(str(tmp_path), None, Limits(), lambda r: False, lambda r: None,  # type: ignore[arg-type]
+                                 state_file=state).status() == {}
+    state.write_text('{"server": {"uplink": 3145728, "at": 0}}')
+    assert autolimit.AutoLimiter(str(tmp_path), None, Limits(), lambda r: False, lambda r: None,  # type: ignore[arg-type]
+                                 state_file=state).status() == {}
+
+
 def test_no_answer_halves_the_rate():
     ctrl = DelayController(rate=1 * MiB)
     before = ctrl.sample(0.01, 1.0, MiB)
@@ -82,7 +137,16 @@ def test_manual_limits_win_and_a_process_keeps_its_band():
     lim.set_auto("server", 1 * MiB, room=1.25)
     assert lim.process_limit("upload", "server") == int(1.25 * MiB)  # room to grow
     assert lim.process_limit("upload", "server", current=int(0.9 * MiB)) == int(0.9 * MiB)  # in band
-    assert lim.process_limit("upload", "server", current=3 * MiB) == int(1.25 * MiB)  # out of band: restart
+    # far below what the process runs at: paced at first, restarted once that has lasted
+    assert lim.process_limit("upload", "server", current=3 * MiB, now=10.0) == 3 * MiB
+    assert lim.process_limit("upload", "server", current=3 * MiB, now=11.0) == 3 * MiB
+    assert lim.process_limit("upload", "server", current=3 * MiB, now=12.5) == int(1.25 * MiB)
+    # a dip that ends in time costs no restart, and the next dip is timed afresh
+    assert lim.process_limit("upload", "server", current=3 * MiB, now=20.0) == 3 * MiB
+    assert lim.process_limit("upload", "server", current=int(1.5 * MiB), now=21.0) == int(1.5 * MiB)
+    assert lim.process_limit("upload", "server", current=3 * MiB, now=22.5) == 3 * MiB
+    # above: the process could never reach the limit, so at once
+    assert lim.process_limit("upload", "server", current=int(0.5 * MiB), now=22.6) == int(1.25 * MiB)
     assert lim.process_limit("download", "server") == 0
     lim.set("upload", 512 * 1024)
     assert lim.process_limit("upload", "server") == 512 * 1024  # the manual one is lower: it wins

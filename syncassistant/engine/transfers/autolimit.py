@@ -24,6 +24,12 @@ keeps the *queueing delay our uploads add* small instead, in the spirit of LEDBA
   a git-annex process restarted only when the rate leaves a band, `Limits.process_limit`).
   Manual limits always win. Between uploads the last rate is kept (a small number, no thread,
   no process): the next upload starts there instead of from scratch.
+- **remember**: the link's speed, once known, is kept per remote in `.git/syncassistant/
+  autolimit.json`, so an upload after the daemon restarts (every log-in) starts at the link's
+  speed rather than ramping up from `START_RATE` again, which costs ~10 s of a slow start and
+  the restarts of the git-annex process on the way. A remembered speed is a starting point, not
+  a promise: a slower link (another network) shows as a queue within `WINDOW` and the speed is
+  measured again; one older than `REMEMBER_DAYS` is not used.
 
 The estimated uplink speed shown to the user is that computed speed.
 
@@ -34,6 +40,7 @@ connection.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import select
@@ -43,6 +50,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..network import sshmux
@@ -64,6 +72,7 @@ BASE_MINUTES = 10
 PROBE_TIMEOUT = 2.0
 START_RATE = 256 * 1024  # bytes/s before anything is known about the link
 FLOOR = 32 * 1024  # never below: a trickle still finishes, and still measures
+REMEMBER_DAYS = 30
 IDLE_AFTER = 3.0  # seconds without uploads to the remote before its probe session closes
 # The empty key: a stat for the far side, never present, the same on every git-annex.
 DUMMY_KEY = "SHA256E-s0--e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -242,11 +251,12 @@ class AutoLimiter:
     `uploading(remote)` says whether uploads to `remote` run or wait; `on_rate(remote)` is
     called after each change (the transfer manager restarts a process whose limit left its
     band). `probe_factory(remote)` makes the probe (tests and benchmarks may time another
-    path)."""
+    path). `state_file` keeps each remote's link speed across daemon starts."""
 
     def __init__(self, root: str, git: Git, limits: Limits, uploading: Callable[[str], bool],
                  on_rate: Callable[[str], None],
-                 probe_factory: Callable[[str], P2pProbe | None] | None = None) -> None:
+                 probe_factory: Callable[[str], P2pProbe | None] | None = None,
+                 state_file: Path | None = None) -> None:
         self.root = root
         self.git = git
         self.limits = limits
@@ -258,6 +268,53 @@ class AutoLimiter:
         self._controllers: dict[str, DelayController] = {}
         self._unprobeable: set[str] = set()
         self._stop = threading.Event()
+        self.state_file = state_file
+        self._remembered = self._load()
+
+    def _load(self) -> dict[str, dict[str, float]]:
+        if self.state_file is None:
+            return {}
+        try:
+            data = json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:  # a damaged file costs only a slow start
+            log.warning("%s: %s unreadable, link speeds measured again: %s", self.root, self.state_file, e)
+            return {}
+        fresh = time.time() - REMEMBER_DAYS * 86400
+        out = {}
+        for remote, item in (data.items() if isinstance(data, dict) else []):
+            try:
+                uplink, at = float(item["uplink"]), float(item["at"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if at >= fresh and uplink >= FLOOR:
+                out[remote] = {"uplink": uplink, "at": at}
+        return out
+
+    def _remember(self, remote: str, uplink: float) -> None:
+        if self.state_file is None:
+            return
+        with self._lock:
+            self._remembered[remote] = {"uplink": round(uplink), "at": round(time.time())}
+            text = json.dumps(self._remembered, indent=1, sort_keys=True)
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, self.state_file)
+        except OSError as e:  # a full disk: the speed is measured again next time
+            log.info("%s: could not keep the link speed of %s: %s", self.root, remote, e)
+            tmp.unlink(missing_ok=True)
+
+    def _controller(self, remote: str) -> DelayController:
+        """The remote's controller (caller holds the lock): a new one starts at the link speed
+        remembered from an earlier run, if any."""
+        ctrl = self._controllers.get(remote)
+        if ctrl is None:
+            known = self._remembered.get(remote)
+            ctrl = DelayController() if known is None else DelayController(rate=known["uplink"], uplink=known["uplink"])
+            self._controllers[remote] = ctrl
+        return ctrl
 
     def touch(self, remote: str) -> None:
         """An upload to `remote` starts: make sure its limiter runs."""
@@ -267,7 +324,7 @@ class AutoLimiter:
             th = self._threads.get(remote)
             if th is not None and th.is_alive():
                 return
-            ctrl = self._controllers.setdefault(remote, DelayController())
+            ctrl = self._controller(remote)
             # before the first byte: start from what we knew
             self.limits.set_auto(remote, int(ctrl.rate), room=1.25 if ctrl.uplink else 2.5)
             th = self._threads[remote] = threading.Thread(target=self._run, args=(remote, ctrl),
@@ -289,10 +346,16 @@ class AutoLimiter:
         with self._lock:
             items = list(self._controllers.items())
             running = {r for r, th in self._threads.items() if th.is_alive()}
-        return {r: {"rate": int(c.rate), "uplink": int(c.uplink) if c.uplink else None,
-                    "queueing_ms": round(c.queueing * 1000, 1),
-                    "base_ms": round((c.base_delay() or 0) * 1000, 1), "measuring": r in running}
-                for r, c in items}
+            remembered = dict(self._remembered)
+        out: dict[str, dict[str, Any]] = {
+            r: {"rate": int(k["uplink"]), "uplink": int(k["uplink"]), "queueing_ms": 0.0, "base_ms": 0.0,
+                "measuring": False, "remembered": True}
+            for r, k in remembered.items()}
+        out.update({r: {"rate": int(c.rate), "uplink": int(c.uplink) if c.uplink else None,
+                        "queueing_ms": round(c.queueing * 1000, 1),
+                        "base_ms": round((c.base_delay() or 0) * 1000, 1), "measuring": r in running}
+                    for r, c in items})
+        return out
 
     def _run(self, remote: str, ctrl: DelayController) -> None:
         try:
@@ -337,5 +400,7 @@ class AutoLimiter:
         finally:
             if probe is not None:
                 probe.close()
+            if ctrl.uplink:
+                self._remember(remote, ctrl.uplink)
             log.debug("%s: automatic upload limit for %s rests at %d B/s (uplink ~%s B/s)", self.root, remote,
                       ctrl.rate, int(ctrl.uplink) if ctrl.uplink else "?")

@@ -189,8 +189,9 @@ class TransferManager:
         self._warm = WarmPool(ctx.root, self._new_batch, limit=WARM_TRANSFERS,
                               usable=lambda key: key[1] not in self._absent)
         self._auto_on = autolimit.enabled(ctx.git)
+        self.auto_restarts = 0
         self.autolimit = autolimit.AutoLimiter(str(ctx.root), ctx.git, self.limits, self._uploading_to,
-                                               self._auto_rate_changed)
+                                               self._auto_rate_changed, state_file=ctx.state_dir / "autolimit.json")
         ctx.remote_paths.subscribe(self._remote_path_changed)
 
     def _new_batch(self, key: tuple[str, str]) -> AnnexBatch:
@@ -789,7 +790,8 @@ class TransferManager:
         if not on:
             self.autolimit.stop()
             self.autolimit = autolimit.AutoLimiter(str(self.ctx.root), self.ctx.git, self.limits,
-                                                   self._uploading_to, self._auto_rate_changed)
+                                                   self._uploading_to, self._auto_rate_changed,
+                                                   state_file=self.ctx.state_dir / "autolimit.json")
             for remote in list(self.limits.auto):
                 self.limits.set_auto(remote, None)
                 self._auto_rate_changed(remote)
@@ -815,9 +817,10 @@ class TransferManager:
 
     def _auto_rate_changed(self, remote: str) -> None:
         with self._cond:
-            self._requeue_running(lambda t, batch: batch is not None and t.remote == remote
-                                  and t.direction == "upload"
-                                  and batch.bwlimit != self.limits.process_limit("upload", remote, batch.bwlimit))
+            # (counted: each restart costs a git-annex start; benchmarks show how many a ramp takes)
+            self.auto_restarts += self._requeue_running(
+                lambda t, batch: batch is not None and t.remote == remote and t.direction == "upload"
+                and batch.bwlimit != self.limits.process_limit("upload", remote, batch.bwlimit))
             self._cond.notify_all()
 
     # -- status --------------------------------------------------------------------------------
@@ -863,17 +866,21 @@ class TransferManager:
         self._requeue_running(lambda t, _batch: self._held(t.remote))
 
     def _requeue_running(self, which: Callable[[Transfer, AnnexBatch | None], bool],
-                         now: bool = False) -> None:
+                         now: bool = False) -> int:
         """Stop the running transfers `which` picks (given each one's process, None while it
         starts) and queue them again, not as failures; git-annex resumes each from its partial
         content. `now`: killed, not asked to end (a remote gone from its path, where git-annex
-        would go on writing while it ends). Caller holds the lock."""
+        would go on writing while it ends). Caller holds the lock. Returns how many."""
+        n = 0
         for tid, t in self._running.items():
             batch = self._batches.get(tid)
-            if tid not in self._cancel and which(t, batch):
+            # (one already asked to end is not asked again, nor counted twice, unless it must die now)
+            if tid not in self._cancel and (now or tid not in self._requeue) and which(t, batch):
                 self._requeue.add(tid)
+                n += 1
                 if batch is not None:
                     batch.terminate(now=now)
+        return n
 
     def set_offline(self, remote: str, offline: bool) -> None:
         """A remote went away (drive unplugged) or came back: its transfers wait quietly, with no
