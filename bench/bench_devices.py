@@ -9,7 +9,8 @@ Topologies (every link is a git remote both ways):
 Each trial writes a new 64-byte file in one clone (chain: an end, star: a client, mesh: c00) and
 measures when it appears in each other clone's work tree (polled every 10 ms), then waits until
 every daemon says it is idle. Per topology: median and worst time for the file to be in all
-clones, pushes per change (the daemons' push counters, summed over all clones, per trial), and at
+clones, pushes per change (the daemons' push counters, summed over all clones, per trial), how
+long until every daemon is idle again after the file was written, and at
 the end CPU ticks of all daemons and their children over 10 s of idle, and their memory (the sum
 of RSS over each daemon's process tree; median and max per daemon).
 
@@ -165,7 +166,7 @@ def run_topology(topology: str, n: int, trials: int, work: Path, env: dict[str, 
         settled = time.monotonic() - started
         note(f"{topology}: all {n} daemons idle {settled:.1f} s after start")
         origin = {"chain": 0, "star": 1, "mesh": 0}[topology]
-        all_in, per_clone, pushes = [], [], []
+        all_in, per_clone, pushes, settles = [], [], [], []
         for t in range(trials):
             before = sum(status(c).get("counters", {}).get("pushes", 0) for c in clones)
             name = f"t{t:02d}.txt"
@@ -181,10 +182,13 @@ def run_topology(topology: str, n: int, trials: int, work: Path, env: dict[str, 
                 raise RuntimeError(f"{topology}: {name} reached {len(arrived)} of {n - 1} clones in 120 s")
             all_in.append(max(arrived.values()))
             per_clone += arrived.values()
-            wait_idle(time.monotonic() + 120)
+            # (two idle looks 0.5 s apart; inf: still busy 120 s after the file arrived)
+            idle = wait_idle(time.monotonic() + 120)
+            settles.append(time.monotonic() - start - 0.5 if idle else float("inf"))
             pushes.append(sum(status(c).get("counters", {}).get("pushes", 0) for c in clones) - before)
             note(f"{topology} trial {t}: all {n - 1} in {all_in[-1]:.2f} s "
-                 f"(median clone {statistics.median(arrived.values()):.2f} s), {pushes[-1]} pushes")
+                 f"(median clone {statistics.median(arrived.values()):.2f} s), {pushes[-1]} pushes, "
+                 f"all idle after {settles[-1]:.1f} s")
         trees = [tree_pids(p.pid) for p in procs]
         t0 = sum(ticks(ps) for ps in trees)
         time.sleep(10)
@@ -194,6 +198,7 @@ def run_topology(topology: str, n: int, trials: int, work: Path, env: dict[str, 
                 "all_median": statistics.median(all_in), "all_max": max(all_in),
                 "clone_median": statistics.median(per_clone),
                 "pushes_median": statistics.median(pushes), "links": len(links(topology, n)),
+                "settle_median": statistics.median(settles),
                 "idle_ticks_10s": idle_ticks, "rss_median": statistics.median(mems), "rss_max": max(mems)}
     finally:
         for p in procs:
@@ -233,15 +238,17 @@ def main() -> int:
     print(f"\n{time.strftime('%Y-%m-%d')}, {opts.clones} clones, {opts.trials} trials, "
           f"load {os.getloadavg()[0]:.1f} at the end\n")
     print("| topology | links | all idle after start | new file in all clones: median (max) | per clone: median "
-          "| pushes per change (median) | idle CPU ticks, all daemons, 10 s | memory per daemon tree: median (max) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| pushes per change (median) | all idle after a change (median) | idle CPU ticks, all daemons, 10 s "
+          "| memory per daemon tree: median (max) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "error" in r:
-            print(f"| {r['topology']} | {r['links']} | {r['error']} | — | — | — | — | — |")
+            print(f"| {r['topology']} | {r['links']} | {r['error']} | — | — | — | — | — | — |")
             continue
         print(f"| {r['topology']} | {r['links']} | {r['startup_idle_s']:.0f} s "
               f"| {r['all_median']:.2f} s ({r['all_max']:.2f} s) | "
-              f"{r['clone_median']:.2f} s | {r['pushes_median']:.0f} | {r['idle_ticks_10s']} | "
+              f"{r['clone_median']:.2f} s | {r['pushes_median']:.0f} | {r['settle_median']:.1f} s | "
+              f"{r['idle_ticks_10s']} | "
               f"{r['rss_median']:.0f} MiB ({r['rss_max']:.0f} MiB) |")
     if not opts.keep:
         subprocess.run(["rm", "-rf", str(work)])
