@@ -105,3 +105,25 @@ def test_idle_daemon_closes_its_warm_processes_and_stays_under_60_mb(make_repo, 
                 proc.wait()
     assert [p.returncode for p in procs] == [0, 0], [(tmp_path / f"{r}-daemon.log").read_text()[-2000:]
                                                      for r in ("A", "B")]
+
+
+def test_the_daemon_and_its_routing_import_no_networkx():
+    # networkx is 22 MB resident once imported (its ~300 modules), half of what an idle daemon
+    # held: the daemon's path, routing included, keeps the map in plain dicts; only drawing the
+    # map, tests and benchmarks ask for networkx graphs
+    code = """if True:
+        import sys
+        import syncassistant.cli
+        from syncassistant.engine.daemon import Assistant
+        from syncassistant.engine.network import routing
+        from syncassistant.engine.network.netmap import Edge, NetMap
+        m = NetMap({}, [Edge(s, d, d.lower(), cost) for s, d, cost in
+                        [("A", "B", 100), ("B", "A", 100), ("A", "C", 200), ("B", "C", 100), ("C", "B", 100)]])
+        assert routing.upload_targets(m, "A", "A", ["b", "c"]) == ["b"]
+        assert routing.tree_parent(m, "C", "A") == "B"
+        assert routing.seconds_per_byte(m, "A", "C") > 0
+        assert m.unreachable("A") == []
+        assert "networkx" not in sys.modules, "networkx imported"
+    """
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
+    assert r.returncode == 0, r.stderr[-2000:]

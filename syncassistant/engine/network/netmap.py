@@ -8,7 +8,7 @@ This module owns the *pure* part of routing (no git, no processes, no threads):
 * :func:`format_edges` / :func:`parse_edges` -- the per-repository edge log.  Each clone
   publishes only its own outgoing edges, one small file per UUID (:func:`log_path`), so every
   clone learns the whole graph by syncing and no two clones ever write the same file.
-* :class:`NetMap` -- the graph (a :class:`networkx.DiGraph` of UUIDs), the minimum-cost
+* :class:`NetMap` -- the graph (of UUIDs; a :class:`networkx.DiGraph` on demand), the minimum-cost
   arborescence rooted at the repository where content entered the network, and the decision
   which remotes a given clone forwards that content to (:meth:`NetMap.forward_targets`),
   with flooding (:meth:`NetMap.flood_targets`) as the baseline and the fallback.
@@ -65,10 +65,10 @@ import math
 import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-from networkx.algorithms.tree import branchings
+if TYPE_CHECKING:
+    import networkx as nx  # imported only where a networkx graph is asked for (see NetMap)
 
 log = logging.getLogger(__name__)
 
@@ -264,10 +264,74 @@ def _dot_quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+@dataclass
+class _Tree:
+    """An arborescence as routing reads it: each node but the root with its parent, the edge
+    in from it and that edge's weight."""
+
+    root: str
+    nodes: dict[str, str]  # uuid -> description, the root first, then sorted
+    parent: dict[str, tuple[str, Edge, float]]
+    weight: float = 0.0
+
+
+def _min_arborescence(root: Any, keys: Mapping[tuple[Any, Any], int]) -> set[tuple[Any, Any]]:
+    """Chu-Liu/Edmonds: the edges of the minimum-key arborescence rooted at ``root`` spanning
+    every node the edges reach (the caller passes only nodes reachable from the root).
+
+    Keys are distinct sums of powers of two (see _compute_tree), so the optimum is unique: any
+    correct implementation (this one, networkx's, another clone's) picks the same edges.
+    """
+    best: dict[Any, tuple[Any, Any]] = {}
+    for (u, v), k in keys.items():
+        if v != root and u != v and (v not in best or k < keys[best[v]]):
+            best[v] = (u, v)
+    cycle: list[Any] = []
+    state: dict[Any, int] = {}  # 1: on the walk being followed, 2: done
+    for start in best:
+        walk, node = [], start
+        while node in best and node not in state:
+            state[node] = 1
+            walk.append(node)
+            node = best[node][0]
+        if state.get(node) == 1:  # the walk came back to itself
+            cycle = walk[walk.index(node):]
+        for n in walk:
+            state[n] = 2
+        if cycle:
+            break
+    if not cycle:
+        return set(best.values())
+    ring = set(cycle)
+    merged = ("cycle", len(keys), id(cycle))  # a node name no caller's node can be
+    contracted: dict[tuple[Any, Any], int] = {}
+    came_from: dict[tuple[Any, Any], tuple[Any, Any]] = {}
+    for (u, v), k in keys.items():
+        if u in ring and v in ring:
+            continue
+        if v in ring:  # entering the cycle: replaces the cycle's edge into v
+            pair, k = (u, merged), k - keys[best[v]]
+        elif u in ring:
+            pair = (merged, v)
+        else:
+            pair = (u, v)
+        if pair not in contracted or k < contracted[pair]:
+            contracted[pair], came_from[pair] = k, (u, v)
+    chosen = set()
+    entry = None
+    for pair in _min_arborescence(root, contracted):
+        chosen.add(came_from[pair])
+        if pair[1] == merged:
+            entry = came_from[pair]
+    return chosen | {best[v] for v in ring if entry is None or v != entry[1]}
+
+
 class NetMap:
     """The repository network: nodes are UUIDs, an edge ``a -> b`` means "a can push to b".
 
-    ``graph`` is the underlying :class:`networkx.DiGraph` (do not mutate it).  Node attribute
+    Kept in plain dicts: routing runs in every daemon, and networkx, 22 MB resident once
+    imported, was half of an idle daemon's memory. ``graph`` builds the :class:`networkx.DiGraph`
+    on demand (for drawing, tests, benchmarks; do not mutate it): node attribute
     ``description``; edge attribute ``edges``: every :class:`Edge` (remote) from a to b,
     cheapest first.  Edges may mention repositories missing from ``nodes`` (special remotes
     never publish a log); they get an empty description.  Invalid edges (self-loops, costs
@@ -275,23 +339,23 @@ class NetMap:
     """
 
     def __init__(self, nodes: Mapping[str, str], edges: Iterable[Edge]) -> None:
-        self.graph: nx.DiGraph = nx.DiGraph()
-        self._trees: dict[tuple[str, frozenset[EdgeRef]], nx.DiGraph] = {}
+        self._desc: dict[str, str] = {}  # uuid -> description, in the order networkx had them
+        self._out: dict[str, dict[str, list[Edge]]] = {}  # src -> dst -> its remotes, cheapest first
+        self._graph: nx.DiGraph | None = None
+        self._trees: dict[tuple[str, frozenset[EdgeRef]], _Tree] = {}
         for uuid in sorted(nodes):
-            self.graph.add_node(uuid, description=nodes[uuid])
+            self._desc[uuid] = nodes[uuid]
         for edge in edges:
             cost = _finite(edge.cost)
             if edge.src == edge.dst or cost is None or cost < 0:
                 log.warning("netmap: ignoring invalid edge %r", edge)
                 continue
             for uuid in (edge.src, edge.dst):
-                if uuid not in self.graph:
-                    self.graph.add_node(uuid, description="")
-            if not self.graph.has_edge(edge.src, edge.dst):
-                self.graph.add_edge(edge.src, edge.dst, edges=[])
-            self.graph[edge.src][edge.dst]["edges"].append(edge)
-        for _, _, data in self.graph.edges(data=True):
-            data["edges"].sort(key=lambda e: (self.effective_weight(e), e.remote))
+                self._desc.setdefault(uuid, "")
+            self._out.setdefault(edge.src, {}).setdefault(edge.dst, []).append(edge)
+        for by_dst in self._out.values():
+            for found in by_dst.values():
+                found.sort(key=lambda e: (self.effective_weight(e), e.remote))
 
     @classmethod
     def from_logs(cls, nodes: Mapping[str, str], logs: Mapping[str, str | bytes]) -> NetMap:
@@ -314,14 +378,37 @@ class NetMap:
     # -- basic views
 
     @property
+    def graph(self) -> nx.DiGraph:
+        """The map as a networkx.DiGraph (see the class docstring), built when first asked for."""
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            for uuid, desc in self._desc.items():
+                graph.add_node(uuid, description=desc)
+            for src, by_dst in self._out.items():
+                for dst, found in by_dst.items():
+                    graph.add_edge(src, dst, edges=found)
+            self._graph = graph
+        return self._graph
+
+    def has(self, uuid: str) -> bool:
+        """Whether the map knows repository ``uuid``."""
+        return uuid in self._desc
+
+    def edge_count(self) -> int:
+        """Pairs (src, dst) with at least one remote from src to dst."""
+        return sum(len(by_dst) for by_dst in self._out.values())
+
+    @property
     def nodes(self) -> dict[str, str]:
         """UUID -> description of every known repository."""
-        return {uuid: data["description"] for uuid, data in self.graph.nodes(data=True)}
+        return dict(self._desc)
 
     @property
     def edges(self) -> list[Edge]:
         """Every edge (one per remote), sorted by (src, dst, remote)."""
-        found = [e for _, _, data in self.graph.edges(data=True) for e in data["edges"]]
+        found = [e for by_dst in self._out.values() for es in by_dst.values() for e in es]
         return sorted(found, key=lambda e: (e.src, e.dst, e.remote))
 
     @staticmethod
@@ -348,27 +435,31 @@ class NetMap:
 
     def _best_usable(self, src: str, dst: str, down: Collection[EdgeRef]) -> Edge | None:
         """The cheapest usable remote from src to dst, or None."""
-        if (src, dst) in down or not self.graph.has_edge(src, dst):
+        if (src, dst) in down:
             return None
-        for edge in self.graph[src][dst]["edges"]:
+        for edge in self._out.get(src, {}).get(dst, ()):
             if edge.reachable and (src, dst, edge.remote) not in down:
                 return edge
         return None
 
-    def _usable_graph(self, down: Collection[EdgeRef]) -> nx.DiGraph:
-        """DiGraph of the usable edges, one per (src, dst), edge attribute ``edge``."""
-        usable = nx.DiGraph()
-        usable.add_nodes_from(sorted(self.graph.nodes))
-        for src, dst in sorted(self.graph.edges):
-            edge = self._best_usable(src, dst, down)
-            if edge is not None:
-                usable.add_edge(src, dst, edge=edge, weight=self.effective_weight(edge))
+    def _usable(self, down: Collection[EdgeRef]) -> dict[str, dict[str, tuple[Edge, float]]]:
+        """src -> dst -> (the cheapest usable edge, its weight), for every pair that has one."""
+        usable: dict[str, dict[str, tuple[Edge, float]]] = {}
+        for src in sorted(self._out):
+            for dst in sorted(self._out[src]):
+                edge = self._best_usable(src, dst, down)
+                if edge is not None:
+                    usable.setdefault(src, {})[dst] = (edge, self.effective_weight(edge))
         return usable
 
-    def _reachable(self, usable: nx.DiGraph, root: str) -> set[str]:
-        if root not in usable:
-            return {root}
-        return {root} | nx.descendants(usable, root)
+    def _reachable(self, usable: Mapping[str, Mapping[str, object]], root: str) -> set[str]:
+        reach, todo = {root}, [root]
+        while todo:
+            for dst in usable.get(todo.pop(), {}):
+                if dst not in reach:
+                    reach.add(dst)
+                    todo.append(dst)
+        return reach
 
     # -- routing
 
@@ -380,64 +471,68 @@ class NetMap:
         those but the root, with attributes ``weight`` (:meth:`effective_weight`), ``cost``,
         ``remote``, ``measured_bps`` and ``edge`` (the :class:`Edge`); graph attributes
         ``root`` and ``weight`` (the total).  Ties are broken canonically (module docstring).
-        An unknown ``root`` gives a tree of the root alone.  Returns a fresh copy each call.
+        An unknown ``root`` gives a tree of the root alone.  Returns a fresh networkx.DiGraph
+        each call (routing in the daemon asks :meth:`tree_parent` and :meth:`tree_path`).
         """
-        return self._tree(root, down_edges).copy()
+        import networkx as nx
 
-    def _tree(self, root: str, down_edges: Collection[EdgeRef]) -> nx.DiGraph:
+        tree = self._tree(root, down_edges)
+        out = nx.DiGraph(root=root, weight=tree.weight)
+        for node, desc in tree.nodes.items():
+            out.add_node(node, description=desc)
+        for v, (u, edge, weight) in sorted(tree.parent.items(), key=lambda item: (item[1][0], item[0])):
+            out.add_edge(u, v, weight=weight, cost=edge.cost, remote=edge.remote,
+                         measured_bps=edge.measured_bps, edge=edge)
+        return out
+
+    def tree_parent(self, root: str, me: str, down_edges: Collection[EdgeRef] = frozenset()) -> str | None:
+        """The repository that forwards ``root``'s content to ``me`` in the tree (None: none)."""
+        found = self._tree(root, down_edges).parent.get(me)
+        return found[0] if found else None
+
+    def tree_path(self, root: str, me: str, down_edges: Collection[EdgeRef] = frozenset()) -> list[Edge] | None:
+        """The edges from ``root`` down to ``me`` in the tree, in order; None if ``me`` is not in it."""
+        tree = self._tree(root, down_edges)
+        if me not in tree.nodes:
+            return None
+        path = []
+        while me != tree.root:
+            parent, edge, _ = tree.parent[me]
+            path.append(edge)
+            me = parent
+        return path[::-1]
+
+    def _tree(self, root: str, down_edges: Collection[EdgeRef]) -> _Tree:
         """The arborescence, cached per (root, down edges): the map never changes."""
         cache_key = (root, frozenset(down_edges))
         if cache_key not in self._trees:
             self._trees[cache_key] = self._compute_tree(root, down_edges)
         return self._trees[cache_key]
 
-    def _compute_tree(self, root: str, down_edges: Collection[EdgeRef]) -> nx.DiGraph:
-        usable = self._usable_graph(down_edges)
+    def _compute_tree(self, root: str, down_edges: Collection[EdgeRef]) -> _Tree:
+        usable = self._usable(down_edges)
         reach = self._reachable(usable, root)
-        tree = nx.DiGraph(root=root, weight=0.0)
-        tree.add_node(root, description=self.graph.nodes[root]["description"] if root in self.graph else "")
+        tree = _Tree(root, {root: self._desc.get(root, "")}, {})
         if len(reach) == 1:
             return tree
-
-        sub = usable.subgraph(reach).copy()
-        sub.remove_edges_from(list(sub.in_edges(root)))  # root has no parent: force it as root
+        # root has no parent: its in-edges are left out, which forces it as the root
+        sub = [(u, v, w) for u in sorted(reach) for v, (_e, w) in usable.get(u, {}).items()
+               if v in reach and v != root]
         # Exact canonical weights: key = quantised weight * 2**m + 2**rank, rank by
-        # (weight, src, dst).  The tie-break sum is < 2**m, i.e. less than one quantum.
-        ordered = sorted(sub.edges(data="weight"), key=lambda e: (round(e[2] * _QUANTUM), e[0], e[1]))
+        # (weight, src, dst).  The tie-break sum is < 2**m, i.e. less than one quantum; the
+        # sum of a tree's keys names its edges, so the minimum is one tree, whoever computes it.
+        ordered = sorted(sub, key=lambda e: (round(e[2] * _QUANTUM), e[0], e[1]))
         m = len(ordered)
-        keys = {
-            (u, v): round(w * _QUANTUM) * (1 << m) + (1 << rank) for rank, (u, v, w) in enumerate(ordered)
-        }
-        # Not minimum_spanning_arborescence: its weight transform does not always make the
-        # maximum branching spanning, and networkx 3.6 raises "No minimum spanning
-        # arborescence" on some graphs that have one (see the regression test).  Transform
-        # here so that one edge more always outweighs any saving: big > (n + 1) * max key.
-        big = (len(sub) + 2) * (max(keys.values()) + 1)
-        work = nx.DiGraph()
-        work.add_nodes_from(sorted(sub.nodes))
-        for (u, v), key in sorted(keys.items()):
-            work.add_edge(u, v, w=big - key)
-        branching = branchings.maximum_branching(work, attr="w")
-        if branching.number_of_edges() != len(reach) - 1 or not branchings.is_arborescence(branching):
+        keys = {(u, v): round(w * _QUANTUM) * (1 << m) + (1 << rank) for rank, (u, v, w) in enumerate(ordered)}
+        chosen = _min_arborescence(root, keys)
+        if len(chosen) != len(reach) - 1 or {v for _u, v in chosen} != reach - {root}:
             raise RuntimeError("netmap: Edmonds' algorithm returned no spanning arborescence")
-
-        total = 0.0
         for node in sorted(reach):
-            tree.add_node(node, description=self.graph.nodes[node]["description"])
-        for u, v in sorted(branching.edges):
-            edge: Edge = sub[u][v]["edge"]
-            weight = sub[u][v]["weight"]
-            total += weight
-            tree.add_edge(
-                u,
-                v,
-                weight=weight,
-                cost=edge.cost,
-                remote=edge.remote,
-                measured_bps=edge.measured_bps,
-                edge=edge,
-            )
-        tree.graph["weight"] = total
+            tree.nodes.setdefault(node, self._desc[node])
+        for u, v in sorted(chosen):
+            edge, weight = usable[u][v]
+            tree.parent[v] = (u, edge, weight)
+            tree.weight += weight
         return tree
 
     def forward_targets(self, root: str, me: str, down_edges: Collection[EdgeRef] = frozenset()) -> list[str]:
@@ -449,16 +544,14 @@ class NetMap:
         repositories in the tree get the content along the tree.  Cheapest first.
         """
         tree = self._tree(root, down_edges)
-        if me in tree:
-            chosen = [tree[me][child]["edge"] for child in tree.successors(me)]
+        if me in tree.nodes:
+            chosen = [edge for parent, edge, _w in tree.parent.values() if parent == me]
         else:
-            chosen = [e for e in self._flood_edges(me, down_edges) if e.dst not in tree]
+            chosen = [e for e in self._flood_edges(me, down_edges) if e.dst not in tree.nodes]
         return [e.remote for e in sorted(chosen, key=lambda e: (self.effective_weight(e), e.remote))]
 
     def _flood_edges(self, me: str, down: Collection[EdgeRef]) -> list[Edge]:
-        if me not in self.graph:
-            return []
-        found = [self._best_usable(me, dst, down) for dst in self.graph.successors(me)]
+        found = [self._best_usable(me, dst, down) for dst in self._out.get(me, {})]
         return sorted((e for e in found if e is not None), key=lambda e: (self.effective_weight(e), e.remote))
 
     def flood_targets(self, me: str, down_edges: Collection[EdgeRef] = frozenset()) -> list[str]:
@@ -467,8 +560,8 @@ class NetMap:
 
     def unreachable(self, root: str, down_edges: Collection[EdgeRef] = frozenset()) -> list[str]:
         """Known repositories that no usable path from ``root`` reaches, sorted."""
-        reach = self._reachable(self._usable_graph(down_edges), root)
-        return sorted(n for n in self.graph.nodes if n not in reach)
+        reach = self._reachable(self._usable(down_edges), root)
+        return sorted(n for n in self._desc if n not in reach)
 
     @staticmethod
     def total_weight(tree: nx.DiGraph) -> float:
@@ -552,9 +645,9 @@ class NetMap:
     ) -> tuple[set[tuple[str, str, str]], set[str], float | None]:
         """(tree edges as (src, dst, remote), grey nodes, tree weight) for drawing."""
         if root is None:
-            usable = self._usable_graph(down)
-            grey = {n for n in usable.nodes if usable.degree(n) == 0}
-            return set(), grey, None
-        tree = self._tree(root, down)
+            usable = self._usable(down)
+            touched = {n for src, by_dst in usable.items() for n in (src, *by_dst)}
+            return set(), {n for n in self._desc if n not in touched}, None
+        tree = self.arborescence(root, down)  # (drawing only: networkx may come in here)
         tree_edges = {(u, v, d["remote"]) for u, v, d in tree.edges(data=True)}
         return tree_edges, set(self.unreachable(root, down)), self.total_weight(tree)

@@ -35,8 +35,6 @@ import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from .netmap import NetMap
 from .netmap_store import (
     INCOMING_PATTERNS,
@@ -93,8 +91,7 @@ def upload_targets(
     Order of ``candidates`` is kept.
     """
     candidates = list(candidates)
-    graph = netmap.graph
-    if not me_uuid or not origin_uuid or me_uuid not in graph or origin_uuid not in graph:
+    if not me_uuid or not origin_uuid or not netmap.has(me_uuid) or not netmap.has(origin_uuid):
         return candidates
     mine = _my_remotes(netmap, me_uuid)
     if not mine:
@@ -107,13 +104,9 @@ def upload_targets(
 def tree_parent(netmap: NetMap, me_uuid: str, origin_uuid: str,
                 down_edges: Collection[tuple[str, str, str]] = frozenset()) -> str | None:
     """The UUID that forwards ``origin_uuid``'s content to ``me_uuid`` in the tree (None: none)."""
-    if me_uuid not in netmap.graph or origin_uuid not in netmap.graph:
+    if not netmap.has(me_uuid) or not netmap.has(origin_uuid):
         return None
-    tree = netmap.arborescence(origin_uuid, down_edges)
-    if me_uuid not in tree:
-        return None
-    parents = list(tree.predecessors(me_uuid))
-    return parents[0] if parents else None
+    return netmap.tree_parent(origin_uuid, me_uuid, down_edges)
 
 
 def seconds_per_byte(netmap: NetMap, origin_uuid: str, me_uuid: str,
@@ -123,11 +116,10 @@ def seconds_per_byte(netmap: NetMap, origin_uuid: str, me_uuid: str,
     Content is stored and forwarded hop by hop, so the hops' times add up; each hop at its
     measured throughput (the publisher's own measurement), or :data:`UNMEASURED_BPS`.
     """
-    tree = netmap.arborescence(origin_uuid, down_edges)
-    if me_uuid not in tree or origin_uuid not in tree:
+    path = netmap.tree_path(origin_uuid, me_uuid, down_edges)
+    if path is None:
         return 1 / UNMEASURED_BPS
-    path = nx.shortest_path(tree, origin_uuid, me_uuid)
-    return sum(1 / (tree.edges[u, v].get("measured_bps") or UNMEASURED_BPS) for u, v in nx.utils.pairwise(path))
+    return sum(1 / (edge.measured_bps or UNMEASURED_BPS) for edge in path)
 
 
 def delivery_time(netmap: NetMap, origin_uuid: str, me_uuid: str, size: int,
@@ -258,7 +250,7 @@ def route_transfers(
         git = git_of(repo)
         me, known_map, uuid_of = _network(git)
         netmap = netmap if netmap is not None else known_map
-        if not me or me not in netmap.graph or netmap.graph.number_of_edges() == 0:
+        if not me or not netmap.has(me) or netmap.edge_count() == 0:
             return list(transfers)
         origin = {t.key: me for t in transfers} if fresh else origins(git, {t.key for t in transfers})
     except Exception as e:  # routing must never stop content from moving
