@@ -344,12 +344,18 @@ class Committer:
                             "--pathspec-from-file=-", "--pathspec-file-nul",
                             input="\0".join(gone) + "\0", env=LITERAL)
             answered: set[str] = set()  # files git-annex said something about, and their folders
+            unkeyed: list[str] = []  # added with no key: kept in git, or a pointer file staged as it is
             if existing:
-                for rec in self._add(existing):
+                records = self._add(existing)
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s: add %s: %s", ctx.root, existing[:10], records[:10])
+                for rec in records:
                     parts = str(rec.get("file", "")).split("/")
                     answered.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
                     if rec.get("success") and rec.get("key") and rec.get("file"):
                         added[rec["file"]] = rec["key"]
+                    elif rec.get("success") and rec.get("file"):
+                        unkeyed.append(rec["file"])
                     if not rec.get("success", False):
                         failed.append(rec.get("file", "?"))
                         why[failed[-1]] = "; ".join(rec.get("error-messages", []))
@@ -366,12 +372,14 @@ class Committer:
             # A path git-annex said nothing about (it ended without answering for it, or
             # skipped it) and that git still sees as changed is not done either; nor is one it
             # added whose staging failed (its `git update-index` found index.lock taken: it still
-            # says success). (Only those: a `git status` in every round that re-adds an unchanged
-            # file costs time.)
+            # says success), with a key or without one (a pointer file: the merged version of a
+            # file the user wrote during a merge, whose content had not arrived, was left
+            # uncommitted for good that way). (Only those: a `git status` in every round that
+            # re-adds an unchanged file costs time.)
             done = set(names) | set(failed) | answered
             unanswered = [p for p in existing if p.rstrip("/") not in done]
             named = set(names)
-            unanswered += [p for p in added if p not in named]
+            unanswered += [p for p in [*added, *unkeyed] if p not in named]
             if unanswered:
                 left = set(_dirty_under(ctx, unanswered))
                 for p in unanswered:
