@@ -13,7 +13,7 @@ starts it. One file is synced to start the warm git-annex processes, then each t
 `--code NAME=DIR` (repeatable) runs the same trials on other trees of the code, side by side in
 one run, rounds interleaved so that the machine's load falls on all alike; e.g. the code before
 a change: `mkdir /tmp/old && git archive HEAD~1 syncassistant | tar -x -C /tmp/old`. Each tree
-is put first on PYTHONPATH; this one runs too, as "this", unless a --code names it.
+is put first on PYTHONPATH; without --code, this checkout runs alone, as "this".
 `NAME=DIR@SECONDS` also sets `syncassistant.warmIdle` in that pair's clones: `--idle 10 --code
 cold=.@5 --code warm=.@600` times the first file with the warm processes closed against the
 same code with them kept. Progress goes to stderr, a markdown table to stdout.
@@ -190,7 +190,7 @@ def main() -> int:
         name, _, spec = c.partition("=")
         where, _, warm_idle = spec.partition("@")
         codes.append((name, Path(where).resolve(), warm_idle))
-    if all(d != ROOT for _, d, _ in codes):
+    if not codes:
         codes.append(("this", ROOT, ""))
     load0 = os.getloadavg()
     note(f"work dir {work}; load {load0[0]:.1f}")
