@@ -138,13 +138,15 @@ def test_manual_limits_win_and_a_process_keeps_its_band():
     assert lim.process_limit("upload", "server") == int(1.25 * MiB)  # room to grow
     assert lim.process_limit("upload", "server", current=int(0.9 * MiB)) == int(0.9 * MiB)  # in band
     # far below what the process runs at: paced at first, restarted once that has lasted
-    assert lim.process_limit("upload", "server", current=3 * MiB, now=10.0) == 3 * MiB
-    assert lim.process_limit("upload", "server", current=3 * MiB, now=11.0) == 3 * MiB
-    assert lim.process_limit("upload", "server", current=3 * MiB, now=12.5) == int(1.25 * MiB)
+    assert lim.process_limit("upload", "server", current=int(2.5 * MiB), now=10.0) == int(2.5 * MiB)
+    assert lim.process_limit("upload", "server", current=int(2.5 * MiB), now=11.0) == int(2.5 * MiB)
+    assert lim.process_limit("upload", "server", current=int(2.5 * MiB), now=12.5) == int(1.25 * MiB)
     # a dip that ends in time costs no restart, and the next dip is timed afresh
-    assert lim.process_limit("upload", "server", current=3 * MiB, now=20.0) == 3 * MiB
+    assert lim.process_limit("upload", "server", current=int(2.5 * MiB), now=20.0) == int(2.5 * MiB)
     assert lim.process_limit("upload", "server", current=int(1.5 * MiB), now=21.0) == int(1.5 * MiB)
-    assert lim.process_limit("upload", "server", current=3 * MiB, now=22.5) == 3 * MiB
+    assert lim.process_limit("upload", "server", current=int(2.5 * MiB), now=22.5) == int(2.5 * MiB)
+    # far below (a ramp that overshot): at once
+    assert lim.process_limit("upload", "server", current=4 * MiB, now=30.0) == int(1.25 * MiB)
     # above: the process could never reach the limit, so at once
     assert lim.process_limit("upload", "server", current=int(0.5 * MiB), now=22.6) == int(1.25 * MiB)
     assert lim.process_limit("download", "server") == 0

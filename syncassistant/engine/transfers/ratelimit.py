@@ -103,6 +103,9 @@ AUTO_BAND_LOW, AUTO_BAND_HIGH = 0.6, 1.2
 # (and again when it comes back up) cost more than the dip. Seen in the bufferbloat benchmark:
 # 12 restarts in a 100 MiB upload, 8 of them for dips under 2 s.
 AUTO_DOWN_HOLD = 2.0
+# ... unless it is far below: a process running at 3x what the link takes (a ramp that overshot)
+# filled ssh's whole window (1 s of queue) while it was paced for those 2 s
+AUTO_HOLD_LOW = 0.35
 
 
 class Limits:
@@ -159,7 +162,7 @@ class Limits:
             now = time.monotonic() if now is None else now
             with self._lock:
                 since = self._below_since.setdefault(remote, now)
-            if now - since < AUTO_DOWN_HOLD:
+            if now - since < AUTO_DOWN_HOLD and auto >= AUTO_HOLD_LOW * current:
                 return current
         with self._lock:
             self._below_since.pop(remote, None)
