@@ -126,35 +126,3 @@ def test_a_new_file_reaches_every_clone_without_a_push_storm(make_repo, daemons,
     wait_for(lambda: all(u in git(repos[0], "annex", "whereis", "--json", "new.txt") for u in uuids), 60,
              "every clone's copy known in c0")
     assert_idle_cpu(what=f"a {n}-clone {topology} after one change")
-
-
-def _tree(repo: Path, files: dict[str, str]) -> str:
-    listing = ""
-    for name, text in sorted(files.items()):
-        blob = git_input(repo, text, "hash-object", "-w", "--stdin")
-        listing += f"100644 blob {blob}\t{name}\n"
-    return git_input(repo, listing, "mktree")
-
-
-def git_input(repo: Path, text: str, *args: str) -> str:
-    import subprocess
-
-    return subprocess.run(["git", *args], cwd=repo, input=text, capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def test_a_git_annex_branch_whose_lines_the_remote_has_is_nothing_new(make_repo):
-    # Neighbours in a chain each merged the other's git-annex push into a merge commit of their
-    # own and sent it back as new; what counts is whether they have every line we have.
-    from syncassistant.engine.proc.git import Git
-    from syncassistant.engine.sync.annex_branch import holds_lines
-
-    a = make_repo("A")
-    g = Git(a)
-    ours = _tree(a, {"x.log": "1 u1 1\n", "uuid.log": "u1 A\n"})
-    more = _tree(a, {"x.log": "2 u2 1\n1 u1 1\n", "uuid.log": "u1 A\nu2 B\n", "y.log": "3 u2 1\n"})
-    assert holds_lines(g, more, ours)  # theirs: ours and more, in another order
-    assert not holds_lines(g, ours, more)  # a line and a file they lack
-    fewer = _tree(a, {"x.log": "1 u1 1\n"})
-    assert not holds_lines(g, fewer, ours)  # a file ours alone
-    assert not holds_lines(g, "0" * 40, ours)  # a tree not here: push

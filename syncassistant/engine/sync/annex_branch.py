@@ -24,22 +24,6 @@ def same_lines(git: Git, old_tree: str, new_tree: str, limit: int = MAX_COMPARED
     False as soon as a file was added or removed, more than ``limit`` files differ, or a blob
     cannot be read: the answer must never hide information from a remote.
     """
-    return _compare(git, old_tree, new_tree, limit, subset=False)
-
-
-def holds_lines(git: Git, their_tree: str, our_tree: str, limit: int = MAX_COMPARED_FILES) -> bool:
-    """True if `their_tree` has every file of `our_tree` and each with every line ours has:
-    a remote whose git-annex branch is `their_tree` learns nothing from ours.
-
-    Two neighbours that each merge the other's push make merge commits of their own, which
-    in a chain of 20 clones went back and forth as "new" while saying nothing new. False as
-    soon as a file is ours alone, more than ``limit`` files differ, or a blob or tree cannot
-    be read here (their tree is known only when they pushed it to us or we fetched it)."""
-    return _compare(git, their_tree, our_tree, limit, subset=True)
-
-
-def _compare(git: Git, old_tree: str, new_tree: str, limit: int, subset: bool) -> bool:
-    """same_lines, or with `subset` holds_lines(old_tree, new_tree)."""
     if old_tree == new_tree:
         return True
     res = git.run("diff-tree", "-r", "-z", "--raw", "--no-renames", old_tree, new_tree, check=False)
@@ -51,8 +35,6 @@ def _compare(git: Git, old_tree: str, new_tree: str, limit: int, subset: bool) -
         if not info:
             continue
         parts = info.split()
-        if subset and len(parts) == 5 and parts[4] == "D":
-            continue  # a file they have and we do not
         if len(parts) != 5 or parts[4] != "M" or len(pairs) >= limit:
             return False
         pairs.append((parts[2], parts[3]))
@@ -63,7 +45,7 @@ def _compare(git: Git, old_tree: str, new_tree: str, limit: int, subset: bool) -
         return None if data is None else set(data.splitlines()) - {b""}
 
     for old, new in pairs:
-        before, after = lines(old), lines(new)
-        if before is None or after is None or (after - before if subset else before != after):
+        before = lines(old)
+        if before is None or before != lines(new):
             return False
     return True

@@ -375,8 +375,7 @@ class Pusher:
         if not tagged and not cloud and f"remote.{name}.pushurl" not in conf:
             # (for the git-annex and netmap branches their content is what counts: another
             # clone's merge commit of the same tree says nothing new)
-            refspecs = self._not_there(name, conf, refspecs, {a_sha: a_tree, n_sha: n_tree},
-                                       merged_annex=a_parents > 1)
+            refspecs = self._not_there(name, conf, refspecs, {a_sha: a_tree, n_sha: n_tree})
             if not refspecs:  # it has all of it (merged, or pushed there by another clone)
                 with self._cond:
                     if st:
@@ -418,8 +417,7 @@ class Pusher:
         return PushOutcome(True, refs=done)
 
     def _not_there(self, name: str, conf: dict[str, str], refspecs: list[str],
-                   same_tree_will_do: dict[str | None, str | None] | None = None,
-                   merged_annex: bool = False) -> list[str]:
+                   same_tree_will_do: dict[str | None, str | None] | None = None) -> list[str]:
         """Those of `refspecs` whose commit a remote on a local path does not hold yet.
 
         A clone that merged our push and pushed its merge back, or that got our commit from a
@@ -428,9 +426,7 @@ class Pusher:
         remote holds a commit when its ref of that name, or the branch that ref is merged into
         (synced/master into master, as git-annex and our Merger do), is it or contains it; its
         own repository answers, read-only. For a commit in `same_tree_will_do` (commit -> its
-        tree) a ref with that tree holds it too, and, when our git-annex branch is a merge
-        (`merged_annex`; a commit of git-annex's own is always sent, as before), one whose files
-        have every line of ours (annex_branch.holds_lines). Any doubt (not a local path, a git error, a
+        tree) a ref with that tree holds it too. Any doubt (not a local path, a git error, a
         commit it lacks) keeps the refspec: a push too many is cheap, a push missing loses sync."""
         same_tree_will_do = same_tree_will_do or {}
         remote = read_remotes(conf).get(name)
@@ -455,9 +451,6 @@ class Pusher:
                 tree = same_tree_will_do.get(sha)
                 if sha in there or (tree and any(have[r][1] == tree for r in refs if r in have)):
                     continue
-                if tree and merged_annex and spec.endswith("/git-annex") and any(
-                        annex_branch.holds_lines(self.ctx.git, have[r][1], tree) for r in refs if r in have):
-                    continue  # (their merge of ours and more: see annex_branch.holds_lines)
                 if there and theirs.run("for-each-ref", "--contains", sha, "--format=%(refname)", *refs,
                                         check=False).stdout.strip():
                     continue  # (exit 129 and nothing printed when it lacks the commit)
