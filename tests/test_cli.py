@@ -126,7 +126,9 @@ def test_daemon_lifecycle_status_pause_limit_and_clean_stop(tmp_path):
             r = sa("limit", str(a), "--download", bad, check=False)
             assert r.returncode == 1 and "rate" in r.stderr
         (a / "x.txt").write_text("x")
-        wait_for(lambda: "x.txt" in git(b, "ls-tree", "-r", "--name-only", "synced/master"), what="push to b")
+        # (synced/master exists only once something is pushed: b already held A's first commit)
+        wait_for(lambda: "x.txt" in git(b, "ls-tree", "-r", "--name-only", "synced/master", check=False),
+                 what="push to b")
         sa("sync", str(a))
     finally:
         rc = stop_daemon(proc)

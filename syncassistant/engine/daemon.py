@@ -445,8 +445,14 @@ class Daemon:
                 return False  # (git would look in the folders above an empty mount point)
             branch = self.ctx.branch
             here = self.ctx.git.ref_sha(f"refs/heads/{branch}^{{tree}}")
-            if here != Git(clone).ref_sha(f"refs/heads/synced/{branch}^{{tree}}"):
-                return False
+            there = Git(clone)
+            if here != there.ref_sha(f"refs/heads/synced/{branch}^{{tree}}"):
+                # the Pusher sends nothing to a clone whose branch already holds our commit
+                head = self.ctx.git.ref_sha(f"refs/heads/{branch}")
+                if head is None or not any(
+                        there.run("merge-base", "--is-ancestor", head, ref, check=False).returncode == 0
+                        for ref in (f"refs/heads/synced/{branch}", f"refs/heads/{branch}")):
+                    return False
         wanted = self.ctx.annex.run("wanted", remote, check=False, timeout=60)
         if wanted.returncode != 0:
             return False
