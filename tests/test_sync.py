@@ -563,7 +563,7 @@ def test_an_event_of_an_unknown_kind_is_refused_where_it_is_made():
 def test_a_push_rejected_again_goes_to_refs_of_its_own_when_a_daemon_runs_there(make_repo, daemons):
     # 20 clones in a star (bench_devices.py): every client's push to the hub's synced/ branches
     # was rejected, fetched, merged, rejected again... for minutes after one new file (601 pushes).
-    # After one rejection (and a fetch) a push to a clone a daemon runs on goes to refs/synced/<uuid>/,
+    # After one rejected retry a push to a clone a daemon runs on goes to refs/synced/<uuid>/,
     # which only the pusher writes, and the daemon there merges it.
     from syncassistant.engine.context import RepoContext
     from syncassistant.engine.sync.pusher import Pusher
@@ -590,6 +590,6 @@ def test_a_push_rejected_again_goes_to_refs_of_its_own_when_a_daemon_runs_there(
     fetched.clear()
     out = pusher.push_remote("a")
     assert out.ok and any(r.startswith("refs/synced/") for r in out.refs), out
-    assert len(fetched) == 1  # rejected, fetched (what A has); then its own refs, not a retry
+    assert len(fetched) == 2  # rejected, fetched; rejected, fetched; then its own refs
     wait_for(lambda: in_tree(a, "from-b.txt"), 30, lambda: f"A merged B's tagged push: {da.busy_reasons()}")
     assert in_tree(a, "from-a.txt")

@@ -90,7 +90,6 @@ class Daemon:
         self.cloudpoll = CloudPoller(self.ctx, on_change=self.merger.request,
                                      on_missing=lambda name: self.pusher.request([name], force=True))
         self.pusher.on_remote_back = self._on_remote_back
-        self.merger.on_branch_moved = lambda: self.pusher.request(branch_moved=True)
         # (after the transfers: they hold a remote that went away before anything else reacts)
         self.ctx.remote_paths.subscribe(self._on_remote_path)
         self.ctx.down_remotes = lambda: (routing.down_remotes_from(self.pusher.snapshot())
@@ -179,7 +178,7 @@ class Daemon:
             self._from_before_start -= set(paths)
             if mine:
                 repair_partial_objects(self.ctx, mine)
-        self.pusher.request(branch_moved=True)
+        self.pusher.request()
         self.cloudpoll.activity()
         if added and self.transfers.upload_fresh(added):
             paths = [p for p in paths if p not in added]  # (deletions, files kept in git)

@@ -68,10 +68,6 @@ class Merger:
         self._smudge_needed = False  # a merge changed the work tree (see _update_work_tree)
         self._written: list[str] = []  # paths merges wrote since, to fill in
         self._kept: checkout.Outcome | None = None  # what the last move of the work tree kept
-        # Called as soon as the branch moved, before git-annex's branch is merged: the next
-        # clone of a chain gets the new files without waiting for that merge (~0.3-1 s a hop
-        # under load, bench_devices.py); on_merged then carries the git-annex branch on.
-        self.on_branch_moved: Callable[[], None] = lambda: None
 
     # -- input ----------------------------------------------------------------------------------
     def ref_changed(self, ref: str) -> None:
@@ -159,7 +155,6 @@ class Merger:
             candidates = git.refs(f"refs/heads/synced/{branch}", f"refs/remotes/*/synced/{branch}",
                                   f"refs/remotes/*/{branch}", f"refs/synced/*/{branch}")  # (tagged pushes)
             seen: set[str] = set()
-            tried = False
             for ref, sha in sorted(candidates.items()):
                 if sha in seen or ref.endswith("/HEAD"):
                     continue
@@ -171,9 +166,6 @@ class Merger:
                 # one clone is not undone by the other's twin. The Pusher sends nothing for it
                 # (same tree), so twins cannot ping-pong.
                 result.conflicts += self._merge_one(ref, sha)
-                tried = True
-            if tried and git.rev("HEAD") != result.old_head:
-                self.on_branch_moved()
             # The work tree first (what the user waits to see), then git-annex's branch, which
             # must be merged before the scanner looks for content to fetch; git-annex's update
             # of the work tree (its post-merge hook's work) runs meanwhile.

@@ -4,13 +4,6 @@
 git-annex clone (plain `git annex sync`, the assistant, or ours) merges them. A push that fails
 is retried with back-off (BACKOFF_START doubling to BACKOFF_MAX), and at once when there is a
 sign the remote is back. A push rejected as not up to date fetches, merges and pushes again.
-
-Many clones (issue 17, bench_devices.py): every content upload changes location logs on the
-git-annex branch of both ends, and each such change used to go to every remote at once and on
-from there, a few hundred pushes per new file among 20 clones. So a push that carries only the
-git-annex (or netmap) branch waits until ANNEX_COALESCE after the last push to that remote, taking
-every change made meanwhile in one push; and nothing is pushed to a remote on a local path whose
-own refs already hold our commits (most of what a merge would send back to where it came from).
 """
 
 from __future__ import annotations
@@ -27,8 +20,7 @@ from pathlib import Path
 
 from ..context import RepoContext
 from ..network import netmap_store, sshmux
-from ..network.remotes import read_remotes
-from ..proc.git import Git, GitError, GitTimeout
+from ..proc.git import GitError, GitTimeout
 from . import annex_branch
 
 log = logging.getLogger(__name__)
@@ -37,10 +29,6 @@ PUSH_TIMEOUT = 120.0
 BACKOFF_START = 3.0
 BACKOFF_MAX = 60.0
 MAX_REJECT_ROUNDS = 5
-# A push with nothing new but the git-annex or netmap branch (location logs, the network map)
-# waits until this long after the last push to that remote, so a run of them is one push. The
-# branch itself (a new file) never waits.
-ANNEX_COALESCE = 1.0
 
 
 @dataclass
@@ -52,8 +40,6 @@ class RemoteState:
     next_retry: float | None = None  # wall-clock time
     pushed: tuple[str | None, ...] = (None, None, None)  # trees of (branch, git-annex, netmap) last pushed
     pushed_head: str | None = None  # the branch commit last pushed (see Pusher._behind)
-    last_push: float | None = None  # monotonic time of the last push made (see ANNEX_COALESCE)
-    hold_until: float | None = None  # monotonic: a git-annex-only push waits until then
     offline: bool = False  # known to be away (unmounted drive); not an error
 
     def as_dict(self) -> dict:
@@ -67,7 +53,6 @@ class PushOutcome:
     rejected: bool = False
     error: str | None = None
     refs: list[str] = field(default_factory=list)
-    hold_until: float | None = None  # not pushed yet: asked again at this monotonic time
 
 
 class Pusher:
@@ -100,10 +85,9 @@ class Pusher:
                     del self.remotes[n]
         return names
 
-    def request(self, remotes: list[str] | None = None, force: bool = False, branch_moved: bool = False) -> None:
+    def request(self, remotes: list[str] | None = None, force: bool = False) -> None:
         """Ask for a push to these remotes (all by default); failing remotes wait for their retry
-        time unless `force` (a sign the remote is back). `branch_moved` (a commit, a merge that
-        changed files): a push held back for ANNEX_COALESCE goes now, with the branch."""
+        time unless `force` (a sign the remote is back)."""
         names = self.refresh_remotes() if remotes is None else remotes
         with self._cond:
             for n in names:
@@ -117,8 +101,6 @@ class Pusher:
                     st.next_retry = time.time() if st.failures else None
                     st.offline = False
                     self._force.add(n)
-                if branch_moved:
-                    st.hold_until = None
                 self._wanted.add(n)
             self._cond.notify_all()
 
@@ -175,9 +157,6 @@ class Pusher:
             due = [n for n in self._wanted if self._due(self.remotes.get(n)) and not self.remotes[n].offline]
             return bool(due or self._running)
 
-    def _held(self, st: RemoteState | None) -> bool:
-        return st is not None and st.hold_until is not None and st.hold_until > time.monotonic()
-
     def start(self) -> None:
         self.refresh_remotes()
         self._thread.start()
@@ -201,13 +180,11 @@ class Pusher:
                         return
                     ready = [] if ctx.paused.is_set() else [
                         n for n in self._wanted if n not in self._running and self._due(self.remotes.get(n))
-                        and not self._held(self.remotes.get(n)) and not self.remotes[n].offline]
+                        and not self.remotes[n].offline]
                     if ready:
                         break
                     waits = [st.next_retry - time.time() for n, st in self.remotes.items()
                              if n in self._wanted and st.next_retry and n not in self._running]
-                    waits += [st.hold_until - time.monotonic() for n, st in self.remotes.items()
-                              if n in self._wanted and self._held(st) and n not in self._running]
                     self._cond.wait(max(0.05, min(waits)) if waits and not ctx.paused.is_set() else None)
                 for n in ready:
                     self._wanted.discard(n)
@@ -217,7 +194,7 @@ class Pusher:
 
     def _push_one(self, name: str) -> None:
         try:
-            outcome = self.push_remote(name, coalesce=True)
+            outcome = self.push_remote(name)
         except Exception as e:  # never let a push thread die silently
             log.exception("push to %s crashed", name)
             outcome = PushOutcome(False, error=str(e))
@@ -231,14 +208,9 @@ class Pusher:
             if went_away:
                 st.next_retry = None
             elif st is not None:
-                if outcome.ok and outcome.hold_until is not None:
-                    st.hold_until = outcome.hold_until  # (asked again then: see ANNEX_COALESCE)
-                    self._wanted.add(name)
-                elif outcome.ok:
+                if outcome.ok:
                     st.last_sync, st.last_error, st.failures, st.next_retry = time.time(), None, 0, None
-                    st.hold_until = None
                 else:
-                    st.hold_until = None
                     st.failures += 1
                     delay = min(BACKOFF_MAX, BACKOFF_START * 2 ** (st.failures - 1))
                     if cloud:
@@ -262,35 +234,26 @@ class Pusher:
             self.ctx.emit("push-failed", remote=name, error=outcome.error)
 
     # -- one push ------------------------------------------------------------------------------
-    def push_remote(self, name: str, coalesce: bool = False) -> PushOutcome:
-        """Push to one remote; on 'not up to date' fetch, merge and push again. With `coalesce`
-        (the push loop), a push of the git-annex branch alone may be put off (ANNEX_COALESCE).
+    def push_remote(self, name: str) -> PushOutcome:
+        """Push to one remote; on 'not up to date' fetch, merge and push again.
 
         Pushed to by many at once (a clone that is the hub of a star of devices), a remote's
         synced/ branches change under every pusher: each is rejected, fetches, merges, is
         rejected again. With 20 clones that went on for minutes after one new file (601
         pushes, most of them rejected, bench_devices.py). A clone that another daemon runs
-        merges whatever reaches it, so after a rejection and a fetch it is given our branches under
+        merges whatever reaches it, so after one rejected retry it is given our branches under
         refs of our own, refs/synced/<our annex.uuid>/<branch>, which no one else writes (the
         git-annex assistant's "tagged push"; git-annex merges every ref ending in /git-annex,
         and our Merger and the assistant merge refs/synced/*). A bare remote, or one nobody
-        runs a daemon on, merges nothing: there the retries go on as before.
-
-        In a mesh every clone is such a hub, and a second rejected push and fetch were most of
-        the work after a change among 5 clones: a live clone gets the tagged push right after
-        the first rejection's fetch and merge (which brings us what it has: it may not be one
-        that pushes to us)."""
-        live: bool | None = None
+        runs a daemon on, merges nothing: there the retries go on as before."""
         for round_ in range(MAX_REJECT_ROUNDS):
-            if round_ >= 1 and live is None:
-                live = self._live_clone(name)
-            if live and round_ >= 1:
-                return self._push_once(name, tagged=True)
             if round_ >= 2:
+                if round_ == 2 and self._live_clone(name):
+                    return self._push_once(name, tagged=True)
                 # Two clones pushing to one server at once keep rejecting each other (each merge
                 # and push makes the other's push stale): step aside for a random moment.
                 time.sleep(random.uniform(0.05, 0.4 * round_))
-            outcome = self._push_once(name, coalesce=coalesce and round_ == 0)
+            outcome = self._push_once(name)
             if not outcome.rejected:
                 return outcome
             log.info("%s: push to %s rejected as not up to date: fetch, merge, push again",
@@ -301,7 +264,7 @@ class Pusher:
                 return PushOutcome(False, error=f"fetch after rejected push failed: {e}")
         return PushOutcome(False, error="push still rejected after fetching and merging")
 
-    def _push_once(self, name: str, tagged: bool = False, coalesce: bool = False) -> PushOutcome:
+    def _push_once(self, name: str, tagged: bool = False) -> PushOutcome:
         ctx = self.ctx
         branch = ctx.branch
         # One git call for the refs and their trees, one for the remote's settings: this runs
@@ -332,13 +295,6 @@ class Pusher:
                 st.pushed = trees
             log.debug("%s: git-annex branch for %s only reordered by a merge: not pushed", ctx.root, name)
             return PushOutcome(True)
-        with self._cond:
-            # Only the git-annex or netmap branch is new for the remote (location logs): wait
-            # out ANNEX_COALESCE after the last push there, then send all that came meanwhile.
-            hold = (st.last_push + ANNEX_COALESCE if coalesce and settled and not behind
-                    and st.pushed[0] == b_tree and st.last_push is not None else None)
-        if hold is not None and hold > time.monotonic():
-            return PushOutcome(True, hold_until=hold)
         conf = ctx.git.config_get_regexp(r"^remote\.")  # (exact keys below: names need no escaping)
         url = conf.get(f"remote.{name}.url", "")
         cloud = url.startswith("annex::")
@@ -372,17 +328,6 @@ class Pusher:
         problem = ctx.remote_paths.problem(name)
         if problem is not None:
             return PushOutcome(False, error=problem)
-        if not tagged and not cloud and f"remote.{name}.pushurl" not in conf:
-            # (for the git-annex and netmap branches their content is what counts: another
-            # clone's merge commit of the same tree says nothing new)
-            refspecs = self._not_there(name, conf, refspecs, {a_sha: a_tree, n_sha: n_tree})
-            if not refspecs:  # it has all of it (merged, or pushed there by another clone)
-                with self._cond:
-                    if st:
-                        st.pushed = trees
-                        st.pushed_head = b_sha
-                log.debug("%s: %s already has our branches: not pushed", ctx.root, name)
-                return PushOutcome(True)
         t0 = time.monotonic()
         # ssh remotes: open the host's shared connection first (or find it open), one caller at
         # a time, so pushes, fetches and transfers starting together do not each open one
@@ -412,52 +357,8 @@ class Pusher:
             if st:
                 st.pushed = trees
                 st.pushed_head = b_sha
-                st.last_push = time.monotonic()
         log.debug("%s: pushed to %s in %.0f ms: %s", ctx.root, name, (time.monotonic() - t0) * 1000, done)
         return PushOutcome(True, refs=done)
-
-    def _not_there(self, name: str, conf: dict[str, str], refspecs: list[str],
-                   same_tree_will_do: dict[str | None, str | None] | None = None) -> list[str]:
-        """Those of `refspecs` whose commit a remote on a local path does not hold yet.
-
-        A clone that merged our push and pushed its merge back, or that got our commit from a
-        third clone, has it: pushing it again made a push and a merge there for nothing, and in
-        a mesh of 20 clones that doubled and redoubled every change (bench_devices.py). The
-        remote holds a commit when its ref of that name, or the branch that ref is merged into
-        (synced/master into master, as git-annex and our Merger do), is it or contains it; its
-        own repository answers, read-only. For a commit in `same_tree_will_do` (commit -> its
-        tree) a ref with that tree holds it too. Any doubt (not a local path, a git error, a
-        commit it lacks) keeps the refspec: a push too many is cheap, a push missing loses sync."""
-        same_tree_will_do = same_tree_will_do or {}
-        remote = read_remotes(conf).get(name)
-        path = remote.url_path(self.ctx.root) if remote is not None else None
-        if path is None or not refspecs:
-            return refspecs
-        theirs = Git(path)
-        wanted: dict[str, tuple[str, list[str]]] = {}  # refspec -> (our commit, refs that would hold it)
-        for spec in refspecs:
-            src, _, dst = spec.partition(":")
-            if len(src) != 40:
-                return refspecs
-            merged_into = dst.replace("refs/heads/synced/", "refs/heads/", 1)
-            wanted[spec] = (src, sorted({dst, merged_into}))
-        try:
-            res = theirs.run("for-each-ref", "--format=%(objectname) %(tree) %(refname)",
-                             *sorted({r for _, refs in wanted.values() for r in refs}))
-            have = {ref: (sha, tree) for sha, tree, ref in (line.split(" ", 2) for line in res.stdout.splitlines())}
-            left = []
-            for spec, (sha, refs) in wanted.items():
-                there = [have[r][0] for r in refs if r in have]
-                tree = same_tree_will_do.get(sha)
-                if sha in there or (tree and any(have[r][1] == tree for r in refs if r in have)):
-                    continue
-                if there and theirs.run("for-each-ref", "--contains", sha, "--format=%(refname)", *refs,
-                                        check=False).stdout.strip():
-                    continue  # (exit 129 and nothing printed when it lacks the commit)
-                left.append(spec)
-        except (GitError, OSError):
-            return refspecs
-        return left
 
     def _behind(self, name: str, head: str, tree: str, last_pushed: str | None) -> bool:
         """The remote may sit on another tree than ours without our HEAD: a commit of its that
