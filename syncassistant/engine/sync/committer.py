@@ -372,14 +372,16 @@ class Committer:
             # A path git-annex said nothing about (it ended without answering for it, or
             # skipped it) and that git still sees as changed is not done either; nor is one it
             # added whose staging failed (its `git update-index` found index.lock taken: it still
-            # says success), with a key or without one (a pointer file: the merged version of a
-            # file the user wrote during a merge, whose content had not arrived, was left
-            # uncommitted for good that way). (Only those: a `git status` in every round that
+            # says success), with a key or, for a new file, without one (a pointer file: the
+            # merged version of a file the user wrote during a merge, whose content had not
+            # arrived, was left uncommitted for good that way). (Only those: a `git status` in every round that
             # re-adds an unchanged file costs time.)
             done = set(names) | set(failed) | answered
             unanswered = [p for p in existing if p.rstrip("/") not in done]
             named = set(names)
-            unanswered += [p for p in [*added, *unkeyed] if p not in named]
+            unanswered += [p for p in added if p not in named]
+            # (a keyless add of a tracked file is often no change at all: only a new file counts)
+            unanswered += _untracked(ctx, [p for p in unkeyed if p not in named])
             if unanswered:
                 left = set(_dirty_under(ctx, unanswered))
                 for p in unanswered:
@@ -540,6 +542,15 @@ def _files_under(root: Path, path: str) -> list[tuple[str, int]]:
                 continue
             out.append((os.path.relpath(full, root), fst.st_size if stat.S_ISREG(fst.st_mode) else 0))
     return out or [(path, 0)]
+
+
+def _untracked(ctx: RepoContext, paths: list[str]) -> list[str]:
+    """Those of `paths` git does not track (nor ignore)."""
+    out: set[str] = set()
+    for chunk in chunk_paths(paths):
+        res = ctx.git.run("ls-files", "-z", "--others", "--exclude-standard", "--", *chunk, env=LITERAL, check=False)
+        out |= {p for p in res.stdout.split("\0") if p}
+    return [p for p in paths if p in out]
 
 
 def _dirty_under(ctx: RepoContext, paths: list[str]) -> list[str]:
